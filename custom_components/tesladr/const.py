@@ -1,0 +1,13 @@
+"""Constants for the tesladr integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "tesladr"
+LOGGER: Final = logging.getLogger(__package__)
+
+CONF_ENTRY_TYPE: Final = "entry_type"
+ENTRY_TYPE_PRICES: Final = "prices"
+ENTRY_TYPE_ACCOUNT: Final = "account"

@@ -1,0 +1,23 @@
+"""Shared fixtures for tesladr tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# Captured payloads live beside the project; tests that need them skip when it is absent.
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components/ in every test."""
+
+
+@pytest.fixture
+def reference() -> Path:
+    """Folder of real captured payloads; skip the test when it is not beside the project."""
+    if not REFERENCE.is_dir():
+        pytest.skip("../shared/reference is not present")
+    return REFERENCE
