@@ -1,4 +1,9 @@
-"""Tesla CAISO demand response for Home Assistant."""
+"""Tesla CAISO demand response for Home Assistant.
+
+Two kinds of config entry share this domain: one "CAISO prices" entry (single instance) that
+owns the price devices, and one entry per Tesla account that owns its cars and their demand
+response. Both use the one price coordinator of the Home Assistant instance.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,42 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
-PLATFORMS: list[Platform] = []
+from .account import async_setup_account, async_unload_account
+from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_PRICES
+from .prices import async_setup_prices, async_unload_prices
+
+PRICE_PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+ACCOUNT_PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+
+def _platforms(entry: ConfigEntry) -> list[Platform]:
+    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
+        return PRICE_PLATFORMS
+    return ACCOUNT_PLATFORMS
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Set up a tesladr config entry."""
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
+        entry.runtime_data = await async_setup_prices(hass, entry)
+    else:
+        entry.runtime_data = await async_setup_account(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Unload a tesladr config entry."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if not await hass.config_entries.async_unload_platforms(entry, _platforms(entry)):
+        return False
+    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
+        await async_unload_prices(hass, entry)
+    else:
+        await async_unload_account(hass, entry)
+    return True
