@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fake_oasis"]
+
 # Captured payloads live beside the project; tests that need them skip when it is absent.
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 

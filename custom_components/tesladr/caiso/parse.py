@@ -43,7 +43,14 @@ def parse_payload(
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        ValueError,
+        EOFError,
+        OSError,
+    ) as err:
         raise OasisResponseError(f"corrupt zip archive: {err}") from err
     if not members:
         raise OasisResponseError("zip archive has no members")

@@ -1,0 +1,87 @@
+"""The process-wide pacing rule and the node table."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from custom_components.tesladr.caiso import NODES, RequestPacer, nearest_node
+from custom_components.tesladr.caiso.nodes import DEFAULT_NODE, distance_km
+from custom_components.tesladr.caiso.pacing import PACER
+
+
+async def test_concurrent_callers_queue_five_seconds_apart() -> None:
+    """Whoever asks, slots are at least 5 s apart, even for concurrent callers."""
+    now = [0.0]
+    taken: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+        now[0] = max(now[0], 0) + 0  # time is driven by the slot arithmetic below
+        taken.append(seconds)
+
+    pacer = RequestPacer(clock=lambda: now[0], sleep=sleep)
+    await asyncio.gather(*(pacer.wait() for _ in range(4)))
+    # The first goes at once; the others wait 5, 10 and 15 s from the same instant.
+    assert sorted(taken) == [5.0, 10.0, 15.0]
+
+
+async def test_pacer_does_not_wait_after_a_long_pause() -> None:
+    """A request long after the previous one goes at once."""
+    now = [0.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    pacer = RequestPacer(clock=lambda: now[0], sleep=sleep)
+    await pacer.wait()
+    now[0] = 7.0
+    await pacer.wait()
+    now[0] = 9.0
+    await pacer.wait()
+    assert waits == [3.0]
+
+
+def test_process_wide_pacer_uses_five_seconds() -> None:
+    """The shared pacer enforces CAISO's 5 s rule."""
+    assert PACER.min_gap == 5.0
+
+
+@pytest.mark.parametrize(
+    ("place", "lat", "lon", "node"),
+    [
+        ("San Francisco", 37.7749, -122.4194, "TH_NP15_GEN-APND"),
+        ("Sacramento", 38.5816, -121.4944, "TH_NP15_GEN-APND"),
+        ("Eureka", 40.8021, -124.1637, "TH_NP15_GEN-APND"),
+        ("Fresno", 36.7378, -119.7871, "TH_ZP26_GEN-APND"),
+        ("Bakersfield", 35.3733, -119.0187, "TH_ZP26_GEN-APND"),
+        ("Los Angeles", 34.0522, -118.2437, "TH_SP15_GEN-APND"),
+        ("San Diego", 32.7157, -117.1611, "TH_SP15_GEN-APND"),
+        ("Pahrump", 36.2083, -115.9839, "DLAP_VEA-APND"),
+        ("Portland", 45.5152, -122.6784, None),
+        ("Phoenix", 33.4484, -112.0740, None),
+        ("Salt Lake City", 40.7608, -111.8910, None),
+    ],
+)
+def test_nearest_node(place: str, lat: float, lon: float, node: str | None) -> None:
+    """Auto picks the nearest hub (or VEA); far points are outside CAISO."""
+    found = nearest_node(lat, lon)
+    assert (found.name if found else None) == node, place
+
+
+def test_table_and_distance() -> None:
+    """The table has the hubs and DLAPs; distances are great-circle kilometres."""
+    assert DEFAULT_NODE in NODES
+    assert {n for n in NODES if n.startswith("DLAP_")} == {
+        "DLAP_PGAE-APND",
+        "DLAP_SCE-APND",
+        "DLAP_SDGE-APND",
+        "DLAP_VEA-APND",
+    }
+    # San Francisco to Los Angeles is about 559 km.
+    assert distance_km(37.7749, -122.4194, 34.0522, -118.2437) == pytest.approx(
+        559, abs=3
+    )
+    assert distance_km(1.0, 2.0, 1.0, 2.0) == 0.0
