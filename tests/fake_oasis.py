@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 import io
 from typing import Literal
 import zipfile
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 import pytest
 
 from custom_components.tesladr.caiso import Market
 
+PACIFIC = ZoneInfo("America/Los_Angeles")
 THROTTLE_BODY = (
     b"<html><body><p>CAISO Acceptable Use Policy Violation. Please retry your request "
     b"after 5 seconds.</p></body></html>"
@@ -156,6 +158,20 @@ class FakeOasis:
             return self.prices[market, node, start]
         return self.price_fn(market, node, start) if self.price_fn else None
 
+    def _published(self, market: Market, start: datetime, now: datetime) -> bool:
+        """Real-time intervals publish after they end; forecasts come ahead of time."""
+        if market is Market.RTM:
+            return now >= start + STEP[market] + self.publish_lag
+        if market is Market.RTPD:
+            return now >= start - STEP[market] + self.publish_lag
+        # Day-ahead: a Pacific day's prices appear at 13:00 Pacific the day before.
+        local_now = now.astimezone(PACIFIC)
+        day = start.astimezone(PACIFIC).date()
+        today = local_now.date()
+        return day <= today or (
+            day == today + timedelta(days=1) and local_now.hour >= 13
+        )
+
     async def _handle(self, request: web.Request) -> web.Response:
         query = dict(request.query)
         market = MARKET_BY_QUERY.get(query.get("queryname", ""))
@@ -189,7 +205,7 @@ class FakeOasis:
             moment = start
             while moment < end:
                 price = self._price(market, node, moment)
-                if price is not None and now >= moment + step + self.publish_lag:
+                if price is not None and self._published(market, moment, now):
                     rows.append((node, moment, price))
                 moment += step
         if not rows:

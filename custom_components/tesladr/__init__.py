@@ -10,10 +10,20 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+import probatio
 
 from .account import async_setup_account, async_unload_account
-from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_PRICES
+from .const import CONF_ENTRY_TYPE, CONF_OASIS_URL, DOMAIN, ENTRY_TYPE_PRICES
+from .price_coordinator import DATA_OASIS_URL
 from .prices import async_setup_prices, async_unload_prices
+
+# Only for tests and the offline demo: point the OASIS client at a local fake.
+CONFIG_SCHEMA = probatio.Schema(
+    {DOMAIN: probatio.Schema({probatio.Optional(CONF_OASIS_URL): cv.url})},
+    extra=probatio.ALLOW_EXTRA,
+)
 
 PRICE_PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 ACCOUNT_PLATFORMS: list[Platform] = [
@@ -23,6 +33,13 @@ ACCOUNT_PLATFORMS: list[Platform] = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Read the optional developer settings from YAML."""
+    if url := config.get(DOMAIN, {}).get(CONF_OASIS_URL):
+        hass.data[DATA_OASIS_URL] = url
+    return True
 
 
 def _platforms(entry: ConfigEntry) -> list[Platform]:

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
+from .caiso import PriceInterval
 from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_PRICES
+from .entity import CaisoPriceEntity
+from .price_coordinator import PriceData
+from .prices import PricesRuntimeData
+
+USD_PER_MWH = "USD/MWh"
+USD_PER_KWH = "USD/kWh"
 
 PARALLEL_UPDATES = 0
 
@@ -26,7 +47,147 @@ async def async_setup_entry(
 def _async_setup_price_entities(
     entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    """CAISO price entities (owner: price feed work)."""
+    """CAISO price entities of every node of the prices entry."""
+    runtime: PricesRuntimeData = entry.runtime_data
+    async_add_entities(
+        CaisoPriceSensor(runtime.coordinator, node, description)
+        for node in runtime.nodes
+        for description in PRICE_SENSORS
+    )
+
+
+def _current(intervals: list[PriceInterval], now: datetime) -> PriceInterval | None:
+    return PriceData.covering(intervals, now)
+
+
+def _raw(intervals: list[PriceInterval]) -> list[dict[str, Any]]:
+    """The list format EV Smart Charging reads: start, end, value (USD/kWh)."""
+    return [
+        {
+            "start": dt_util.as_local(i.start).isoformat(),
+            "end": dt_util.as_local(i.end).isoformat(),
+            "value": round(i.price / 1000, 5),
+        }
+        for i in intervals
+    ]
+
+
+def _day_ahead_attributes(data: PriceData, node: str, now: datetime) -> dict[str, Any]:
+    today = dt_util.start_of_local_day(now)
+    tomorrow = today + timedelta(days=1)
+    intervals = data.day_ahead.get(node, [])
+    return {
+        "raw_today": _raw([i for i in intervals if today <= i.start < tomorrow]),
+        "raw_tomorrow": _raw(
+            [i for i in intervals if tomorrow <= i.start < tomorrow + timedelta(days=1)]
+        ),
+    }
+
+
+def _interval_attributes(interval: PriceInterval | None) -> dict[str, Any]:
+    if interval is None:
+        return {}
+    return {
+        "interval_start": interval.start.isoformat(),
+        "interval_end": interval.end.isoformat(),
+    }
+
+
+def _price(interval: PriceInterval | None, scale: float = 1.0) -> float | None:
+    return None if interval is None else interval.price / scale
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaisoPriceSensorDescription(SensorEntityDescription):
+    """A price sensor: how to read its value and attributes from PriceData."""
+
+    value_fn: Callable[[PriceData, str, datetime], StateType | datetime]
+    attr_fn: Callable[[PriceData, str, datetime], dict[str, Any]] = lambda *_: {}
+    always_available: bool = False
+
+
+PRICE_SENSORS: tuple[CaisoPriceSensorDescription, ...] = (
+    CaisoPriceSensorDescription(
+        key="realtime_price",
+        translation_key="realtime_price",
+        native_unit_of_measurement=USD_PER_MWH,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda data, node, _: _price(data.latest(node)),
+        attr_fn=lambda data, node, _: _interval_attributes(data.latest(node)),
+    ),
+    CaisoPriceSensorDescription(
+        key="realtime_price_kwh",
+        translation_key="realtime_price_kwh",
+        native_unit_of_measurement=USD_PER_KWH,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=5,
+        value_fn=lambda data, node, _: _price(data.latest(node), 1000),
+        attr_fn=lambda data, node, _: _interval_attributes(data.latest(node)),
+    ),
+    CaisoPriceSensorDescription(
+        key="fifteen_minute_price",
+        translation_key="fifteen_minute_price",
+        native_unit_of_measurement=USD_PER_MWH,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        entity_registry_enabled_default=False,
+        value_fn=lambda data, node, now: _price(
+            _current(data.fifteen_minute.get(node, []), now)
+        ),
+        attr_fn=lambda data, node, now: _interval_attributes(
+            _current(data.fifteen_minute.get(node, []), now)
+        ),
+    ),
+    CaisoPriceSensorDescription(
+        key="day_ahead_price",
+        translation_key="day_ahead_price",
+        native_unit_of_measurement=USD_PER_MWH,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda data, node, now: _price(
+            _current(data.day_ahead.get(node, []), now)
+        ),
+        attr_fn=_day_ahead_attributes,
+    ),
+    CaisoPriceSensorDescription(
+        key="last_update",
+        translation_key="last_update",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data, _node, _now: data.last_update,
+        always_available=True,
+    ),
+)
+
+
+class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
+    """A price of one node."""
+
+    entity_description: CaisoPriceSensorDescription
+    # Today's and tomorrow's hourly lists change daily and would bloat the recorder.
+    _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow"})
+
+    @property
+    def available(self) -> bool:
+        """The timestamp of the last update stays meaningful through an outage."""
+        if self.entity_description.always_available:
+            return self.coordinator.data.last_update is not None
+        return super().available
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The value for the current moment."""
+        return self.entity_description.value_fn(
+            self.coordinator.data, self.node, dt_util.utcnow()
+        )
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Interval bounds, or the hourly lists of the day-ahead sensor."""
+        return self.entity_description.attr_fn(
+            self.coordinator.data, self.node, dt_util.utcnow()
+        )
 
 
 def _async_setup_account_entities(

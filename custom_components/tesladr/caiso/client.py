@@ -39,7 +39,7 @@ class OasisClient:
         """Create a client; the pacer defaults to the process-wide one."""
         self._session = session
         self._base_url = base_url
-        self._pacer = pacer or PACER
+        self.pacer = pacer or PACER
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._throttle_retries = throttle_retries
         self.requests_made = 0
@@ -75,7 +75,7 @@ class OasisClient:
         )
 
     async def _get(self, params: dict[str, str], request: str) -> tuple[int, bytes]:
-        await self._pacer.wait()
+        await self.pacer.wait()
         self.requests_made += 1
         try:
             async with self._session.get(

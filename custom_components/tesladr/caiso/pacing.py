@@ -25,6 +25,12 @@ class RequestPacer:
         self._sleep = sleep
         self._next_slot: float | None = None
 
+    def delay(self) -> float:
+        """Seconds until the next free slot (0 when one is free now)."""
+        if self._next_slot is None:
+            return 0.0
+        return max(0.0, self._next_slot - self._clock())
+
     async def wait(self) -> None:
         """Wait for, and take, the next free slot."""
         now = self._clock()

@@ -1,0 +1,44 @@
+"""Base entities of tesladr."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
+
+from .caiso import NODES
+from .const import DOMAIN
+from .price_coordinator import CaisoPriceCoordinator
+
+
+class CaisoPriceEntity(CoordinatorEntity[CaisoPriceCoordinator]):
+    """An entity of one node's "CAISO prices" device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: CaisoPriceCoordinator,
+        node: str,
+        description: EntityDescription,
+    ) -> None:
+        """Bind the entity to its node."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.node = node
+        self._attr_unique_id = f"{node}_{description.key}"
+        label = NODES[node].label if node in NODES else node
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"node_{node}")},
+            name=f"CAISO prices {label}",
+            manufacturer="California ISO",
+            model="OASIS pricing node",
+            model_id=node,
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    @property
+    def available(self) -> bool:
+        """Keep showing the last price through short outages; go unavailable when stale."""
+        return self.coordinator.data.is_fresh(self.node, dt_util.utcnow())

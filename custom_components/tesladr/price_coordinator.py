@@ -1,0 +1,362 @@
+"""The one CAISO price coordinator of a Home Assistant instance.
+
+Every config entry that needs prices acquires it with the nodes it needs; it asks OASIS for the
+union of all nodes in one request per report. Instead of drifting on a fixed timer it wakes just
+after each 5-minute interval boundary and retries briefly until the new interval is published,
+within a budget of requests per interval and CAISO's 5 s rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .caiso import (
+    DEFAULT_BASE_URL,
+    Market,
+    OasisClient,
+    OasisError,
+    OasisRequestError,
+    PriceInterval,
+    RequestPacer,
+)
+from .const import DOMAIN, LOGGER
+
+DATA_HUB: HassKey[PriceHub] = HassKey(f"{DOMAIN}_price_hub")
+DATA_OASIS_URL: HassKey[str] = HassKey(f"{DOMAIN}_oasis_url")
+
+INTERVAL = timedelta(minutes=5)
+# First look a little after the boundary; OASIS's publication lag is undocumented.
+POLL_DELAY = timedelta(seconds=15)
+RETRY_DELAY = timedelta(seconds=25)
+SECONDARY_DELAY = timedelta(seconds=10)
+REQUESTS_PER_INTERVAL = 3
+STALE_AFTER = timedelta(minutes=15)
+HISTORY = timedelta(hours=6)
+LOOKBACK = timedelta(hours=1)
+PACIFIC = "America/Los_Angeles"
+# Day-ahead results publish early afternoon Pacific; before that tomorrow is not worth asking.
+DAY_AHEAD_PUBLISHED_HOUR = 13
+DAY_AHEAD_RETRY = timedelta(hours=1)
+
+
+@dataclass(slots=True)
+class PriceData:
+    """Prices per node, newest last, as the coordinator last saw them."""
+
+    realtime: dict[str, list[PriceInterval]] = field(default_factory=dict)
+    fifteen_minute: dict[str, list[PriceInterval]] = field(default_factory=dict)
+    day_ahead: dict[str, list[PriceInterval]] = field(default_factory=dict)
+    last_update: datetime | None = None
+
+    def latest(self, node: str) -> PriceInterval | None:
+        """The newest 5-minute interval of a node."""
+        intervals = self.realtime.get(node)
+        return intervals[-1] if intervals else None
+
+    def is_fresh(self, node: str, now: datetime) -> bool:
+        """Whether the node's newest 5-minute interval ended within the last 15 minutes."""
+        latest = self.latest(node)
+        return latest is not None and now - latest.end <= STALE_AFTER
+
+    @staticmethod
+    def covering(
+        intervals: list[PriceInterval], moment: datetime
+    ) -> PriceInterval | None:
+        """The interval of a list that contains a moment."""
+        return next((i for i in intervals if i.start <= moment < i.end), None)
+
+
+def _merge(
+    current: dict[str, list[PriceInterval]],
+    fetched: list[PriceInterval],
+    keep_after: datetime,
+) -> dict[str, list[PriceInterval]]:
+    """Merge new intervals into per-node lists: re-priced intervals replace old ones."""
+    by_key = {(i.node, i.start): i for items in current.values() for i in items}
+    by_key.update({(i.node, i.start): i for i in fetched})
+    merged: dict[str, list[PriceInterval]] = {}
+    for (node, _start), interval in sorted(by_key.items()):
+        if interval.end > keep_after:
+            merged.setdefault(node, []).append(interval)
+    return merged
+
+
+class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
+    """Shared CAISO price feed; see the module docstring."""
+
+    def __init__(self, hass: HomeAssistant, base_url: str) -> None:
+        """Create the coordinator; it schedules itself, so no update_interval."""
+        super().__init__(hass, LOGGER, config_entry=None, name="CAISO prices")
+        # One pacer per HA instance on HA's clock: the whole instance keeps the 5 s rule.
+        self.client = OasisClient(
+            async_get_clientsession(hass),
+            base_url=base_url,
+            pacer=RequestPacer(clock=lambda: dt_util.utcnow().timestamp()),
+        )
+        self.owners: dict[str, set[str]] = {}
+        self._unsub_timer: CALLBACK_TYPE | None = None
+        self._unsub_secondary: CALLBACK_TYPE | None = None
+        self._unsub_refresh_soon: CALLBACK_TYPE | None = None
+        self._interval_start: datetime | None = None
+        self._requests_this_interval = 0
+        self._fifteen_tried: datetime | None = None
+        self._day_ahead_tried: datetime | None = None
+        self._down = False
+        self.data = PriceData()
+
+    @property
+    def nodes(self) -> set[str]:
+        """The union of the nodes every owner needs."""
+        return set().union(*self.owners.values()) if self.owners else set()
+
+    @callback
+    def async_set_nodes(self, owner: str, nodes: set[str]) -> None:
+        """Change the nodes an owner needs; the next request asks for the new union."""
+        self.owners[owner] = set(nodes)
+
+    async def _async_update_data(self) -> PriceData:
+        """Fetch the newest 5-minute prices (used by refresh requests and set-up)."""
+        now = dt_util.utcnow()
+        try:
+            await self._fetch_realtime(now)
+        except OasisError as err:
+            raise UpdateFailed(str(err)) from err
+        return self.data
+
+    async def _fetch_realtime(self, now: datetime) -> bool:
+        """Fetch recent 5-minute prices; return whether the newest interval is in."""
+        self._count_request(now)
+        fetched = await self.client.fetch(
+            Market.RTM, self.nodes, now - LOOKBACK, now + INTERVAL
+        )
+        data = self.data
+        data.realtime = _merge(data.realtime, fetched, now - HISTORY)
+        data.last_update = now
+        expected_end = _boundary(now)
+        return all(
+            (latest := data.latest(node)) is not None and latest.end >= expected_end
+            for node in self.nodes
+        )
+
+    def _count_request(self, now: datetime) -> None:
+        boundary = _boundary(now)
+        if boundary != self._interval_start:
+            self._interval_start = boundary
+            self._requests_this_interval = 0
+        self._requests_this_interval += 1
+
+    @callback
+    def _note_failure(self, err: OasisError) -> None:
+        if isinstance(err, OasisRequestError):
+            # Our request was wrong: a bug report, whatever state the feed is in.
+            LOGGER.error("CAISO OASIS rejected a request, please report: %s", err)
+        if not self._down:
+            self._down = True
+            LOGGER.warning(
+                "CAISO OASIS is unavailable, keeping the last prices: %s", err
+            )
+
+    @callback
+    def _note_success(self) -> None:
+        if self._down:
+            self._down = False
+            LOGGER.info("CAISO OASIS is available again")
+
+    @callback
+    def async_refresh_paced(self) -> None:
+        """Refresh as soon as the 5 s rule allows, without waiting here."""
+        delay = self.client.pacer.delay()
+        self._unsub_refresh_soon = async_track_point_in_utc_time(
+            self.hass,
+            self._async_refresh_soon,
+            dt_util.utcnow() + timedelta(seconds=delay),
+        )
+
+    async def _async_refresh_soon(self, _now: datetime) -> None:
+        self._unsub_refresh_soon = None
+        await self.async_refresh()
+
+    @callback
+    def async_start(self) -> None:
+        """Start waking at interval boundaries."""
+        self._schedule(_boundary(dt_util.utcnow()) + INTERVAL + POLL_DELAY)
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop the timers."""
+        for unsub in (
+            self._unsub_timer,
+            self._unsub_secondary,
+            self._unsub_refresh_soon,
+        ):
+            if unsub is not None:
+                unsub()
+        self._unsub_timer = self._unsub_secondary = self._unsub_refresh_soon = None
+
+    @callback
+    def _schedule(self, when: datetime) -> None:
+        self._unsub_timer = async_track_point_in_utc_time(
+            self.hass, self._async_wake, when
+        )
+
+    async def _async_wake(self, _now: datetime) -> None:
+        self._unsub_timer = None
+        now = dt_util.utcnow()
+        next_wake = _boundary(now) + INTERVAL + POLL_DELAY
+        try:
+            complete = await self._fetch_realtime(now)
+        except OasisError as err:
+            # Not async_set_update_error: entities judge freshness themselves, and the
+            # outage gets exactly one log line from _note_failure.
+            self._note_failure(err)
+            self.async_update_listeners()
+        else:
+            self._note_success()
+            if not complete and self._requests_this_interval < REQUESTS_PER_INTERVAL:
+                next_wake = now + RETRY_DELAY
+            elif complete and self._secondary_due(now)[0] is not None:
+                # A separate, later request keeps the 5 s rule without ever sleeping.
+                self._unsub_secondary = async_track_point_in_utc_time(
+                    self.hass, self._async_fetch_secondary, now + SECONDARY_DELAY
+                )
+            self.async_set_updated_data(self.data)
+        self._schedule(next_wake)
+
+    async def _async_fetch_secondary(self, _now: datetime) -> None:
+        """One 15-minute or day-ahead request, within the interval's budget."""
+        self._unsub_secondary = None
+        now = dt_util.utcnow()
+        market, start, end = self._secondary_due(now)
+        if market is None or self._requests_this_interval >= REQUESTS_PER_INTERVAL:
+            return
+        self._count_request(now)
+        if market is Market.DAM:
+            self._day_ahead_tried = now
+        else:
+            self._fifteen_tried = now
+        try:
+            fetched = await self.client.fetch(market, self.nodes, start, end)
+        except OasisError as err:
+            LOGGER.debug("CAISO %s prices not fetched: %s", market, err)
+            return
+        if market is Market.DAM:
+            self.data.day_ahead = _merge(self.data.day_ahead, fetched, start)
+        else:
+            self.data.fifteen_minute = _merge(
+                self.data.fifteen_minute, fetched, now - HISTORY
+            )
+        self.async_update_listeners()
+
+    def _secondary_due(self, now: datetime) -> tuple[Market | None, datetime, datetime]:
+        pacific = dt_util.get_time_zone(PACIFIC)
+        local = now.astimezone(pacific)
+        today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        tomorrow_end = (today + timedelta(days=2)).astimezone(dt_util.UTC)
+        day_ahead = self.data.day_ahead
+        has_now = all(PriceData.covering(day_ahead.get(n, []), now) for n in self.nodes)
+        has_tomorrow = all(
+            PriceData.covering(day_ahead.get(n, []), tomorrow_end - timedelta(hours=1))
+            for n in self.nodes
+        )
+        retry_ok = (
+            self._day_ahead_tried is None
+            or now - self._day_ahead_tried >= DAY_AHEAD_RETRY
+        )
+        if retry_ok and (
+            not has_now or (local.hour >= DAY_AHEAD_PUBLISHED_HOUR and not has_tomorrow)
+        ):
+            return Market.DAM, today.astimezone(dt_util.UTC), tomorrow_end
+        quarter = now.replace(
+            minute=now.minute - now.minute % 15, second=0, microsecond=0
+        )
+        has_quarter = all(
+            PriceData.covering(self.data.fifteen_minute.get(n, []), now)
+            for n in self.nodes
+        )
+        if not has_quarter and (
+            self._fifteen_tried is None or self._fifteen_tried < quarter
+        ):
+            return Market.RTPD, now - LOOKBACK, quarter + timedelta(minutes=30)
+        return None, now, now
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the coordinator knows, for diagnostics (nothing secret)."""
+        now = dt_util.utcnow()
+        return {
+            "nodes": sorted(self.nodes),
+            "owners": len(self.owners),
+            "requests_made": self.client.requests_made,
+            "feed_down": self._down,
+            "last_update": self.data.last_update.isoformat()
+            if self.data.last_update
+            else None,
+            "latest": {
+                node: {
+                    "start": latest.start.isoformat(),
+                    "price": latest.price,
+                    "fresh": self.data.is_fresh(node, now),
+                }
+                for node in sorted(self.nodes)
+                if (latest := self.data.latest(node)) is not None
+            },
+        }
+
+
+def _boundary(moment: datetime) -> datetime:
+    """Start of the 5-minute interval containing a moment."""
+    return moment.replace(
+        minute=moment.minute - moment.minute % 5, second=0, microsecond=0
+    )
+
+
+@dataclass(slots=True)
+class PriceHub:
+    """Holds the shared coordinator while any owner needs it."""
+
+    coordinator: CaisoPriceCoordinator
+
+
+async def async_acquire_price_coordinator(
+    hass: HomeAssistant, owner: str, nodes: set[str]
+) -> CaisoPriceCoordinator:
+    """Take a share of the price coordinator, creating it for the first owner.
+
+    Raises UpdateFailed when the first owner's first fetch fails.
+    """
+    if (hub := hass.data.get(DATA_HUB)) is not None:
+        coordinator = hub.coordinator
+        known = coordinator.nodes
+        coordinator.async_set_nodes(owner, nodes)
+        if not nodes <= known:
+            coordinator.async_refresh_paced()
+        return coordinator
+    coordinator = CaisoPriceCoordinator(
+        hass, hass.data.get(DATA_OASIS_URL, DEFAULT_BASE_URL)
+    )
+    coordinator.async_set_nodes(owner, nodes)
+    await coordinator.async_refresh()
+    if not coordinator.last_update_success:
+        raise UpdateFailed(str(coordinator.last_exception))
+    hass.data[DATA_HUB] = PriceHub(coordinator)
+    coordinator.async_start()
+    return coordinator
+
+
+@callback
+def async_release_price_coordinator(hass: HomeAssistant, owner: str) -> None:
+    """Give back an owner's share; the last one stops the coordinator."""
+    if (hub := hass.data.get(DATA_HUB)) is None:
+        return
+    hub.coordinator.owners.pop(owner, None)
+    if not hub.coordinator.owners:
+        hub.coordinator.async_stop()
+        del hass.data[DATA_HUB]

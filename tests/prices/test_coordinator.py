@@ -1,0 +1,231 @@
+"""The shared price coordinator against the fake OASIS, with time moved by freezer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import itertools
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.tesladr.caiso import Market
+from custom_components.tesladr.const import DOMAIN
+from custom_components.tesladr.price_coordinator import (
+    DATA_HUB,
+    REQUESTS_PER_INTERVAL,
+    PriceData,
+    async_acquire_price_coordinator,
+    async_release_price_coordinator,
+)
+from tests.fake_oasis import FakeOasis
+
+from .conftest import NP15, SP15, START, prices_entry
+
+RT_PRICE = "sensor.caiso_prices_np15_hub_real_time_price"
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    """Move time in 5-second steps so every timer fires when due."""
+    end = dt_util.utcnow() + delta
+    while dt_util.utcnow() < end:
+        freezer.tick(timedelta(seconds=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
+
+def assert_paced(oasis: FakeOasis) -> None:
+    """Never two requests within 5 s; at most the budget per 5-minute interval."""
+    times = [r.at for r in oasis.requests]
+    assert all(b - a >= timedelta(seconds=5) for a, b in itertools.pairwise(times))
+    per_interval: dict[object, int] = {}
+    for at in times:
+        key = at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)
+        per_interval[key] = per_interval.get(key, 0) + 1
+    assert max(per_interval.values()) <= REQUESTS_PER_INTERVAL
+
+
+async def test_setup_reads_prices_of_every_node_in_one_request(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, oasis: FakeOasis
+) -> None:
+    """Set-up makes one request for both nodes and shows the newest interval."""
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert len(oasis.requests) == 1
+    assert oasis.requests[0].nodes == [NP15, SP15]
+    state = hass.states.get(RT_PRICE)
+    assert state is not None
+    # The newest published interval at 20:00:20 is 19:55-20:00: price 20 + 19 + 0.55.
+    assert float(state.state) == pytest.approx(39.55)
+    assert state.attributes["interval_start"] == "2026-07-01T19:55:00+00:00"
+    sp15 = hass.states.get("sensor.caiso_prices_sp15_hub_real_time_price")
+    assert sp15 is not None and float(sp15.state) == pytest.approx(49.55)
+
+
+async def test_wakes_after_boundary_and_retries_late_publication(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A late interval is retried briefly, within the budget and the 5 s rule."""
+    oasis.publish_lag = timedelta(seconds=35)
+    oasis.requests.clear()
+    await advance(hass, freezer, timedelta(minutes=5))  # to 20:05:20
+    rtm = oasis.requests_for(Market.RTM)
+    # First look at 20:05:15 finds nothing new; nothing more until the retry.
+    assert [r.at.strftime("%H:%M:%S") for r in rtm] == ["20:05:15"]
+    await advance(hass, freezer, timedelta(seconds=30))
+    rtm = oasis.requests_for(Market.RTM)
+    assert [r.at.strftime("%H:%M:%S") for r in rtm] == ["20:05:15", "20:05:40"]
+    state = hass.states.get(RT_PRICE)
+    assert state is not None
+    assert state.attributes["interval_start"] == "2026-07-01T20:00:00+00:00"
+    await advance(hass, freezer, timedelta(hours=1))
+    assert_paced(oasis)
+
+
+async def test_naive_timer_would_drift_but_we_do_not(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Every real-time request happens within 45 s after a boundary."""
+    await advance(hass, freezer, timedelta(hours=2))
+    for record in oasis.requests_for(Market.RTM)[1:]:
+        assert record.at.minute % 5 == 0 and record.at.second <= 45, record.at
+    assert_paced(oasis)
+
+
+async def test_day_ahead_once_and_fifteen_minute_each_quarter(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Day-ahead is fetched once it is there, not every 5 minutes; RTPD once a quarter."""
+    await advance(hass, freezer, timedelta(hours=2))
+    assert len(oasis.requests_for(Market.DAM)) == 1
+    # One 15-minute request covers the current and the next quarter (published ahead).
+    rtpd = oasis.requests_for(Market.RTPD)
+    assert 3 <= len(rtpd) <= 5
+    data = hass.data[DATA_HUB].coordinator.data
+    assert PriceData.covering(data.fifteen_minute[NP15], dt_util.utcnow()) is not None
+    day_ahead = hass.states.get("sensor.caiso_prices_np15_hub_day_ahead_price")
+    assert day_ahead is not None
+    assert float(day_ahead.state) == pytest.approx(20.0 + 22 + 0.5)
+    assert len(day_ahead.attributes["raw_today"]) == 24
+    assert len(day_ahead.attributes["raw_tomorrow"]) == 24
+    assert day_ahead.attributes["raw_today"][0]["start"] == "2026-07-01T00:00:00-07:00"
+
+
+async def test_outage_goes_unavailable_after_15_minutes_with_one_log_line_each_way(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failed request keeps the price; 15 minutes without a fresh interval do not."""
+    caplog.set_level(logging.INFO, logger="custom_components.tesladr")
+    oasis.fail_next("http_500", times=100)
+    await advance(hass, freezer, timedelta(minutes=5))
+    assert hass.states.get(RT_PRICE).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+    await advance(hass, freezer, timedelta(minutes=15))
+    assert hass.states.get(RT_PRICE).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    last_update = hass.states.get("sensor.caiso_prices_np15_hub_last_update")
+    assert last_update is not None and last_update.state != STATE_UNAVAILABLE
+    oasis._faults.clear()
+    await advance(hass, freezer, timedelta(minutes=5))
+    assert hass.states.get(RT_PRICE).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+    ours = [r for r in caplog.records if r.name == "custom_components.tesladr"]
+    warnings = [r for r in ours if "unavailable" in r.getMessage()]
+    recovered = [r for r in ours if "available again" in r.getMessage()]
+    assert not [r for r in ours if r.levelno >= logging.ERROR]
+    assert [r.levelname for r in warnings] == ["WARNING"]
+    assert [r.levelname for r in recovered] == ["INFO"]
+
+
+async def test_bad_request_is_logged_as_a_bug_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """OASIS rejecting our request is an error naming the request."""
+    oasis.fail_next(1001)
+    await advance(hass, freezer, timedelta(minutes=5))
+    errors = [
+        r
+        for r in caplog.records
+        if r.levelname == "ERROR" and "please report" in r.getMessage()
+    ]
+    assert len(errors) == 1
+    assert "queryname=PRC_INTVL_LMP" in errors[0].getMessage()
+
+
+async def test_owners_share_one_request_and_the_last_closes(
+    hass: HomeAssistant, oasis: FakeOasis, freezer: FrozenDateTimeFactory
+) -> None:
+    """Three owners, one request with the union of their nodes; released with the last."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
+    first = await async_acquire_price_coordinator(hass, "a", {NP15})
+    second = await async_acquire_price_coordinator(hass, "b", {SP15})
+    third = await async_acquire_price_coordinator(hass, "c", {NP15})
+    assert first is second is third
+    # The second owner's new node triggers one refresh, 5 s after the first request;
+    # the third adds nothing.
+    assert len(oasis.requests) == 1
+    await advance(hass, freezer, timedelta(seconds=5))
+    assert len(oasis.requests) == 2
+    assert oasis.requests[1].nodes == [NP15, SP15]
+    assert oasis.requests[1].at - oasis.requests[0].at == timedelta(seconds=5)
+    oasis.requests.clear()
+    await advance(hass, freezer, timedelta(minutes=5))
+    rtm = oasis.requests_for(Market.RTM)
+    assert len(rtm) == 1 and rtm[0].nodes == [NP15, SP15]
+    async_release_price_coordinator(hass, "b")
+    async_release_price_coordinator(hass, "a")
+    assert DATA_HUB in hass.data
+    async_release_price_coordinator(hass, "c")
+    assert DATA_HUB not in hass.data
+    async_release_price_coordinator(hass, "c")
+    oasis.requests.clear()
+    await advance(hass, freezer, timedelta(minutes=10))
+    assert oasis.requests == []
+
+
+async def test_setup_retries_when_oasis_is_down(
+    hass: HomeAssistant, oasis: FakeOasis
+) -> None:
+    """No first prices → the entry is retried later, with a translated reason."""
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
+    oasis.fail_next("html")
+    entry = prices_entry()
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert DATA_HUB not in hass.data
+
+
+async def test_unload_and_reload(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Unloading releases the coordinator; the entry loads again."""
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    assert DATA_HUB not in hass.data
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    assert DATA_HUB in hass.data
+    assert START.tzinfo is not None
