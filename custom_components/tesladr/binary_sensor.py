@@ -12,7 +12,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_PRICES
 from .entity import CaisoPriceEntity
 from .price_coordinator import CaisoPriceCoordinator
 from .prices import PricesRuntimeData
@@ -28,16 +27,6 @@ async def async_setup_entry(
     hass: HomeAssistant,
     entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up entities for a prices entry or an account entry."""
-    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
-        _async_setup_price_entities(entry, async_add_entities)
-    else:
-        _async_setup_account_entities(entry, async_add_entities)
-
-
-def _async_setup_price_entities(
-    entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """The "price above threshold" sensor of every node of the prices entry."""
     runtime: PricesRuntimeData = entry.runtime_data
@@ -67,9 +56,3 @@ class PriceAboveThresholdSensor(CaisoPriceEntity, BinarySensorEntity):
     def extra_state_attributes(self) -> dict[str, Any]:
         """The threshold compared against, in USD/MWh."""
         return {"threshold": self.threshold}
-
-
-def _async_setup_account_entities(
-    entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
-) -> None:
-    """Vehicle and demand-response entities (owners: Tesla account and DR work)."""

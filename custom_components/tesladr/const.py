@@ -10,7 +10,6 @@ LOGGER: Final = logging.getLogger(__package__)
 
 CONF_ENTRY_TYPE: Final = "entry_type"
 ENTRY_TYPE_PRICES: Final = "prices"
-ENTRY_TYPE_ACCOUNT: Final = "account"
 
 CONF_NODES: Final = "nodes"
 CONF_THRESHOLD: Final = "threshold"

@@ -21,7 +21,6 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .caiso import PriceInterval
-from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_PRICES
 from .entity import CaisoPriceEntity
 from .price_coordinator import PriceData
 from .prices import PricesRuntimeData
@@ -36,16 +35,6 @@ async def async_setup_entry(
     hass: HomeAssistant,
     entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up entities for a prices entry or an account entry."""
-    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
-        _async_setup_price_entities(entry, async_add_entities)
-    else:
-        _async_setup_account_entities(entry, async_add_entities)
-
-
-def _async_setup_price_entities(
-    entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """CAISO price entities of every node of the prices entry."""
     runtime: PricesRuntimeData = entry.runtime_data
@@ -188,9 +177,3 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
         return self.entity_description.attr_fn(
             self.coordinator.data, self.node, dt_util.utcnow()
         )
-
-
-def _async_setup_account_entities(
-    entry: ConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
-) -> None:
-    """Vehicle and demand-response entities (owners: Tesla account and DR work)."""

@@ -1,0 +1,26 @@
+"""Diagnostics of the prices entry."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
+
+from .conftest import NP15, SP15
+
+
+async def test_diagnostics(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """Nodes, request count and the newest prices, nothing secret."""
+    result = await async_get_config_entry_diagnostics(hass, loaded_entry)
+    assert result["entry"]["options"]["nodes"] == [NP15, SP15]
+    prices = result["prices"]
+    assert prices["nodes"] == [NP15, SP15]
+    assert prices["owners"] == 1
+    assert prices["requests_made"] == 1
+    assert prices["feed_down"] is False
+    assert prices["latest"][NP15] == {
+        "start": "2026-07-01T19:55:00+00:00",
+        "price": 39.55,
+        "fresh": True,
+    }
