@@ -38,6 +38,8 @@ INTERVAL = timedelta(minutes=5)
 POLL_DELAY = timedelta(seconds=15)
 RETRY_DELAY = timedelta(seconds=25)
 SECONDARY_DELAY = timedelta(seconds=10)
+# Entries set up together at start-up share one refresh for their new nodes.
+NEW_NODES_DEBOUNCE = timedelta(seconds=5)
 REQUESTS_PER_INTERVAL = 3
 STALE_AFTER = timedelta(minutes=15)
 HISTORY = timedelta(hours=6)
@@ -173,8 +175,10 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     @callback
     def async_refresh_paced(self) -> None:
-        """Refresh as soon as the 5 s rule allows, without waiting here."""
-        delay = self.client.pacer.delay()
+        """Refresh soon for new nodes, once for all owners that arrive together."""
+        if self._unsub_refresh_soon is not None:
+            return
+        delay = max(self.client.pacer.delay(), NEW_NODES_DEBOUNCE.total_seconds())
         self._unsub_refresh_soon = async_track_point_in_utc_time(
             self.hass,
             self._async_refresh_soon,

@@ -1,0 +1,1 @@
+"""Benchmarks: print JSON lines with a baseline beside each measurement."""
