@@ -1,0 +1,200 @@
+"""DR events and what they saved: energy not consumed and its wholesale value.
+
+Accounting is by overlap: each price interval contributes the part of it the car spent paused,
+at the charger power seen before the pause, capped by the energy that was still needed to reach
+the charge limit, valued at that interval's LMP. Accounting the same interval twice changes
+nothing, so the caller may replay intervals after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from .policy import Price
+
+SCHEMA_VERSION = 1
+SKIP_WINDOW = timedelta(hours=24)
+KEEP_EVENTS = timedelta(days=30)
+
+
+class Outcome(StrEnum):
+    """How an event ended for a car."""
+
+    RESUMED = "resumed"  # price fell below the resume band
+    RESUMED_STALE = "resumed_stale"  # fail-safe on stale prices
+    OPTED_OUT = "opted_out"
+    SKIPPED = "skipped"
+    OVERRIDDEN = "overridden"  # the user restarted charging
+    UNPLUGGED = "unplugged"
+    UNLOADED = "unloaded"
+
+
+class SkipBudgetExceeded(Exception):
+    """More skips than the car's rolling 24 h budget allows."""
+
+    def __init__(self, limit: int, next_available: datetime | None) -> None:
+        """Keep what a translated error message needs."""
+        super().__init__(f"skip budget of {limit} per 24 h used up")
+        self.limit = limit
+        self.next_available = next_available
+
+
+@dataclass(slots=True)
+class DrEvent:
+    """One car's pause, from stop to start."""
+
+    event_id: str
+    vin: str
+    node: str
+    started: datetime
+    power_kw: float
+    energy_needed_kwh: float | None
+    ended: datetime | None = None
+    outcome: Outcome | None = None
+    kwh: float = 0.0
+    usd: float = 0.0
+    prices: dict[str, float] = field(default_factory=dict)
+
+    def account(self, price: Price) -> None:
+        """Add what the car did not consume during one price interval."""
+        key = price.start.isoformat()
+        if key in self.prices:
+            return
+        start = max(price.start, self.started)
+        end = min(price.end, self.ended) if self.ended else price.end
+        if end <= start:
+            return
+        kwh = self.power_kw * (end - start).total_seconds() / 3600
+        if self.energy_needed_kwh is not None:
+            kwh = max(0.0, min(kwh, self.energy_needed_kwh - self.kwh))
+        self.prices[key] = price.value
+        self.kwh += kwh
+        self.usd += kwh * price.value / 1000
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        data = asdict(self)
+        data["started"] = self.started.isoformat()
+        data["ended"] = self.ended.isoformat() if self.ended else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DrEvent:
+        """Inverse of as_dict."""
+        return cls(
+            event_id=data["event_id"],
+            vin=data["vin"],
+            node=data["node"],
+            started=datetime.fromisoformat(data["started"]),
+            power_kw=float(data["power_kw"]),
+            energy_needed_kwh=data["energy_needed_kwh"],
+            ended=datetime.fromisoformat(data["ended"]) if data["ended"] else None,
+            outcome=Outcome(data["outcome"]) if data["outcome"] else None,
+            kwh=float(data["kwh"]),
+            usd=float(data["usd"]),
+            prices=dict(data["prices"]),
+        )
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Every car's events and skips."""
+
+    events: list[DrEvent] = field(default_factory=list)
+    skips: dict[str, list[datetime]] = field(default_factory=dict)
+
+    def active(self, vin: str) -> DrEvent | None:
+        """The car's open event."""
+        return next((e for e in self.events if e.vin == vin and e.ended is None), None)
+
+    def start(
+        self,
+        vin: str,
+        node: str,
+        now: datetime,
+        power_kw: float,
+        energy_needed_kwh: float | None,
+    ) -> DrEvent:
+        """Open an event when DR pauses a car (reuses an open one)."""
+        if (event := self.active(vin)) is not None:
+            return event
+        event = DrEvent(
+            event_id=f"{vin[-6:]}-{int(now.timestamp())}",
+            vin=vin,
+            node=node,
+            started=now,
+            power_kw=max(0.0, power_kw),
+            energy_needed_kwh=energy_needed_kwh,
+        )
+        self.events.append(event)
+        return event
+
+    def end(self, vin: str, now: datetime, outcome: Outcome) -> DrEvent | None:
+        """Close the car's open event."""
+        if (event := self.active(vin)) is not None:
+            event.ended = now
+            event.outcome = outcome
+        return event
+
+    def skip(self, vin: str, limit: int, now: datetime) -> None:
+        """Record a skip, or raise SkipBudgetExceeded beyond the rolling 24 h budget."""
+        recent = [t for t in self.skips.get(vin, []) if now - t < SKIP_WINDOW]
+        if len(recent) >= limit:
+            next_available = min(recent) + SKIP_WINDOW if recent else None
+            raise SkipBudgetExceeded(limit, next_available)
+        self.skips[vin] = [*recent, now]
+
+    def skips_used(self, vin: str, now: datetime) -> int:
+        """Skips in the last 24 h."""
+        return sum(1 for t in self.skips.get(vin, []) if now - t < SKIP_WINDOW)
+
+    def events_in_window(self, vin: str, now: datetime) -> int:
+        """Events of the car that started in the last 24 h."""
+        return sum(
+            1 for e in self.events if e.vin == vin and now - e.started < SKIP_WINDOW
+        )
+
+    def totals(self, vin: str) -> tuple[float, float]:
+        """KWh and USD not consumed, over the kept history."""
+        mine = [e for e in self.events if e.vin == vin]
+        return sum(e.kwh for e in mine), sum(e.usd for e in mine)
+
+    def between(self, vin: str, start: datetime, end: datetime) -> list[DrEvent]:
+        """Events of a car that overlap a period."""
+        return [
+            e
+            for e in self.events
+            if e.vin == vin and e.started < end and (e.ended is None or e.ended > start)
+        ]
+
+    def prune(self, now: datetime) -> None:
+        """Drop closed events older than the kept history."""
+        self.events = [
+            e for e in self.events if e.ended is None or now - e.ended < KEEP_EVENTS
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form, with a schema version."""
+        return {
+            "version": SCHEMA_VERSION,
+            "events": [e.as_dict() for e in self.events],
+            "skips": {
+                vin: [t.isoformat() for t in ts] for vin, ts in self.skips.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ledger:
+        """Inverse of as_dict; an unknown version starts empty rather than guessing."""
+        if data.get("version") != SCHEMA_VERSION:
+            return cls()
+        return cls(
+            events=[DrEvent.from_dict(e) for e in data["events"]],
+            skips={
+                vin: [datetime.fromisoformat(t) for t in ts]
+                for vin, ts in data["skips"].items()
+            },
+        )

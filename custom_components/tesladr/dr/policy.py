@@ -1,0 +1,232 @@
+"""The DR policy: a pure function of price, settings, car state, DR state and time.
+
+Contract (see the README's worked example):
+- start threshold T_on = T × (1.5 − A/100); resume below T_on × 0.95 (hysteresis);
+- battery floor F = 80 − 0.6·A percent: never pause a car below it;
+- pause only a car that is online, plugged in, AC-charging and inside CAISO;
+- resume when the price falls below the band, prices are older than 15 minutes, the car is
+  opted out or skipped, or the entry goes away; resume only cars DR paused;
+- a car charging again while DR holds it paused is the user's override: release it, untouched,
+  for the rest of the event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+import math
+
+STALE_AFTER = timedelta(minutes=15)
+RESUME_FACTOR = 0.95
+MAX_SKIPS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DrSettings:
+    """Per-car settings; invalid values raise ValueError naming the setting."""
+
+    enabled: bool = True
+    threshold: float = 100.0
+    aggressiveness: int = 50
+    max_skips_per_24h: int = 2
+    node: str | None = None  # None: the node nearest the car
+
+    def __post_init__(self) -> None:
+        """Reject settings the contract does not define."""
+        if not math.isfinite(self.threshold):
+            raise ValueError("threshold")
+        if not 1 <= self.aggressiveness <= 100:
+            raise ValueError("aggressiveness")
+        if not 0 <= self.max_skips_per_24h <= MAX_SKIPS:
+            raise ValueError("max_skips_per_24h")
+
+    @property
+    def start_threshold(self) -> float:
+        """T_on: the price above which DR pauses the car, USD/MWh."""
+        return self.threshold * (1.5 - self.aggressiveness / 100)
+
+    @property
+    def resume_below(self) -> float:
+        """Prices under this end the event; the gap to T_on stops flapping."""
+        return self.start_threshold * RESUME_FACTOR
+
+    @property
+    def battery_floor(self) -> float:
+        """Battery percentage under which DR never pauses the car."""
+        return 80 - 0.6 * self.aggressiveness
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """The newest price of the car's node, USD/MWh, with its interval."""
+
+    value: float
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CarSnapshot:
+    """What DR needs to know of a car; read without waking it."""
+
+    online: bool
+    plugged_in: bool
+    charging: bool
+    fast_charging: bool
+    battery_level: float | None
+    in_caiso: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CarDrState:
+    """DR's memory of one car; persisted across restarts."""
+
+    paused_by_dr: bool = False
+    overridden: bool = False
+    skipped: bool = False
+
+
+class Action(StrEnum):
+    """What the caller does with the car."""
+
+    PAUSE = "pause"  # send stop
+    RESUME = "resume"  # send start
+    RELEASE = "release"  # forget our pause without a command (the user took over)
+    HOLD = "hold"  # keep it paused
+    IGNORE = "ignore"  # nothing to do
+
+
+class Reason(StrEnum):
+    """Why; shown by the status sensor and logged."""
+
+    PRICE_ABOVE_THRESHOLD = "price_above_threshold"
+    PRICE_BELOW_THRESHOLD = "price_below_threshold"
+    PRICE_BELOW_RESUME = "price_below_resume"
+    WAITING_FOR_PRICE_DROP = "waiting_for_price_drop"
+    PRICES_STALE = "prices_stale"
+    NO_PRICE = "no_price"
+    OPTED_OUT = "opted_out"
+    SKIPPED = "skipped"
+    USER_OVERRIDE = "user_override"
+    OUTSIDE_CAISO = "outside_caiso"
+    ASLEEP = "asleep"
+    NOT_PLUGGED_IN = "not_plugged_in"
+    DC_FAST_CHARGING = "dc_fast_charging"
+    NOT_CHARGING = "not_charging"
+    BELOW_BATTERY_FLOOR = "below_battery_floor"
+    UNLOADING = "unloading"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An action and its reason."""
+
+    action: Action
+    reason: Reason
+
+
+def _price_problem(price: Price | None, now: datetime) -> Reason | None:
+    if price is None:
+        return Reason.NO_PRICE
+    if now - price.end > STALE_AFTER:
+        return Reason.PRICES_STALE
+    return None
+
+
+def decide(
+    price: Price | None,
+    settings: DrSettings,
+    car: CarSnapshot,
+    state: CarDrState,
+    now: datetime,
+) -> Decision:
+    """What to do with one car now."""
+    problem = _price_problem(price, now)
+    if state.paused_by_dr:
+        return _decide_paused(price, problem, settings, car, state)
+    if not settings.enabled:
+        return Decision(Action.IGNORE, Reason.OPTED_OUT)
+    if problem is not None or price is None:
+        return Decision(Action.IGNORE, problem or Reason.NO_PRICE)
+    if price.value <= settings.start_threshold:
+        return Decision(Action.IGNORE, Reason.PRICE_BELOW_THRESHOLD)
+    for blocked, reason in (
+        (state.overridden, Reason.USER_OVERRIDE),
+        (state.skipped, Reason.SKIPPED),
+        (not car.in_caiso, Reason.OUTSIDE_CAISO),
+        (not car.online, Reason.ASLEEP),
+        (not car.plugged_in, Reason.NOT_PLUGGED_IN),
+        (car.fast_charging, Reason.DC_FAST_CHARGING),
+        (not car.charging, Reason.NOT_CHARGING),
+        (
+            car.battery_level is None or car.battery_level < settings.battery_floor,
+            Reason.BELOW_BATTERY_FLOOR,
+        ),
+    ):
+        if blocked:
+            return Decision(Action.IGNORE, reason)
+    return Decision(Action.PAUSE, Reason.PRICE_ABOVE_THRESHOLD)
+
+
+def _decide_paused(
+    price: Price | None,
+    problem: Reason | None,
+    settings: DrSettings,
+    car: CarSnapshot,
+    state: CarDrState,
+) -> Decision:
+    if not settings.enabled:
+        return Decision(Action.RESUME, Reason.OPTED_OUT)
+    if state.skipped:
+        return Decision(Action.RESUME, Reason.SKIPPED)
+    if problem is not None or price is None:
+        # Fail safe: never keep a car paused on prices we cannot see.
+        return Decision(Action.RESUME, Reason.PRICES_STALE)
+    if car.online and car.charging:
+        return Decision(Action.RELEASE, Reason.USER_OVERRIDE)
+    if car.online and not car.plugged_in:
+        return Decision(Action.RELEASE, Reason.NOT_PLUGGED_IN)
+    if price.value < settings.resume_below:
+        return Decision(Action.RESUME, Reason.PRICE_BELOW_RESUME)
+    return Decision(Action.HOLD, Reason.WAITING_FOR_PRICE_DROP)
+
+
+def decide_unload(state: CarDrState) -> Decision:
+    """On unload or removal: resume every car DR paused."""
+    if state.paused_by_dr:
+        return Decision(Action.RESUME, Reason.UNLOADING)
+    return Decision(Action.IGNORE, Reason.UNLOADING)
+
+
+def next_state(
+    state: CarDrState,
+    decision: Decision,
+    price: Price | None,
+    settings: DrSettings,
+    now: datetime,
+) -> CarDrState:
+    """The DR state after the caller carried out a decision.
+
+    Overrides and skips last for the event: they are forgotten once the price is back below
+    the resume band or prices are stale, which is when the event ends.
+    """
+    match decision.action:
+        case Action.PAUSE:
+            return replace(state, paused_by_dr=True)
+        case Action.RESUME:
+            state = replace(state, paused_by_dr=False)
+        case Action.RELEASE:
+            return replace(
+                state,
+                paused_by_dr=False,
+                overridden=decision.reason is Reason.USER_OVERRIDE or state.overridden,
+            )
+        case Action.HOLD | Action.IGNORE:
+            pass
+    event_over = _price_problem(price, now) is not None or (
+        price is not None and price.value < settings.resume_below
+    )
+    if event_over and not state.paused_by_dr:
+        return CarDrState()
+    return state
