@@ -8,7 +8,7 @@ from unittest.mock import PropertyMock, patch
 
 import pytest
 
-pytest_plugins = ["tests.fake_oasis"]
+pytest_plugins = ["tests.fake_oasis", "tests.fake_tesla"]
 
 # Captured payloads live beside the project; tests that need them skip when it is absent.
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"

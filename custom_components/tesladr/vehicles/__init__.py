@@ -1,0 +1,25 @@
+"""Charge-control backends behind one small protocol; teslajsonpy first."""
+
+from .base import (
+    ChargeControl,
+    ChargeState,
+    CommandResult,
+    VehicleAuthError,
+    VehicleError,
+    VehicleForbiddenError,
+    VehicleRateLimitedError,
+    VehicleState,
+    VehicleUnavailableError,
+)
+
+__all__ = [
+    "ChargeControl",
+    "ChargeState",
+    "CommandResult",
+    "VehicleAuthError",
+    "VehicleError",
+    "VehicleForbiddenError",
+    "VehicleRateLimitedError",
+    "VehicleState",
+    "VehicleUnavailableError",
+]

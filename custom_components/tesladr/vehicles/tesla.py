@@ -1,0 +1,181 @@
+"""The teslajsonpy backend of the charge-control protocol.
+
+Reads go straight to the two endpoints that matter, so a sleeping car is never asked for
+`vehicle_data` (teslajsonpy's own car objects read every car at creation). Commands use the raw
+API response, because the library drops a `result: false` and its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from teslajsonpy import Controller
+from teslajsonpy.exceptions import IncompleteCredentials, TeslaException
+
+from .base import (
+    ChargeState,
+    CommandResult,
+    VehicleAuthError,
+    VehicleError,
+    VehicleForbiddenError,
+    VehicleRateLimitedError,
+    VehicleState,
+    VehicleUnavailableError,
+)
+
+WAKE_TIMEOUT = 60.0
+WAKE_POLL = 5.0
+
+
+def _error(err: Exception) -> VehicleError:
+    """Map the library's errors to the protocol's."""
+    if isinstance(err, IncompleteCredentials):
+        return VehicleAuthError(str(err))
+    code = getattr(err, "code", None)
+    message = f"{code} {getattr(err, 'message', '')}".strip()
+    match code:
+        case 401:
+            return VehicleAuthError(message)
+        case 403:
+            return VehicleForbiddenError(message)
+        case 408:
+            return VehicleUnavailableError(message)
+        case 429:
+            return VehicleRateLimitedError(message)
+    return VehicleError(message or str(err))
+
+
+def _charge_state(vin: str, name: str, data: dict[str, Any]) -> ChargeState:
+    charge = data.get("charge_state") or {}
+    drive = data.get("drive_state") or {}
+    return ChargeState(
+        vin=vin,
+        name=name,
+        state=VehicleState.ONLINE,
+        battery_level=charge.get("battery_level"),
+        charging_state=charge.get("charging_state"),
+        charger_power_kw=charge.get("charger_power"),
+        charge_energy_added_kwh=charge.get("charge_energy_added"),
+        charge_limit_soc=charge.get("charge_limit_soc"),
+        time_to_full_h=charge.get("time_to_full_charge"),
+        fast_charger=charge.get("fast_charger_present"),
+        latitude=drive.get("latitude"),
+        longitude=drive.get("longitude"),
+        updated_at=datetime.now(UTC),
+    )
+
+
+class TeslaChargeControl:
+    """ChargeControl over a connected teslajsonpy Controller."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        *,
+        wake_timeout: float = WAKE_TIMEOUT,
+        wake_poll: float = WAKE_POLL,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """Wrap a controller; the wake wait is bounded and its sleep injectable."""
+        self.controller = controller
+        self._wake_timeout = wake_timeout
+        self._wake_poll = wake_poll
+        self._sleep = sleep
+        self._ids: dict[str, int] = {}
+        self._names: dict[str, str] = {}
+        self._states: dict[str, VehicleState] = {}
+        self._last: dict[str, ChargeState] = {}
+
+    async def _api(self, name: str, vin: str | None = None) -> dict[str, Any]:
+        path_vars = {"vehicle_id": self._ids[vin]} if vin else None
+        try:
+            result: dict[str, Any] = await self.controller.api(
+                name, path_vars=path_vars, wake_if_asleep=False
+            )
+        except (TeslaException, IncompleteCredentials) as err:
+            raise _error(err) from err
+        return result
+
+    async def list_vehicles(self) -> dict[str, VehicleState]:
+        """The account's cars and their connectivity: one cheap call, wakes nothing."""
+        products = (await self._api("PRODUCT_LIST"))["response"]
+        for product in products:
+            if "vin" not in product or "id" not in product:
+                continue
+            vin = product["vin"]
+            self._ids[vin] = product["id"]
+            self._names[vin] = product.get("display_name") or vin[-6:]
+            state = product.get("state")
+            self._states[vin] = (
+                VehicleState(state) if state in VehicleState else VehicleState.OFFLINE
+            )
+        return dict(self._states)
+
+    async def _known(self, vin: str) -> None:
+        if vin not in self._ids:
+            await self.list_vehicles()
+        if vin not in self._ids:
+            raise VehicleError(f"car {vin[-6:]} is not on this account")
+
+    async def read(self, vin: str) -> ChargeState:
+        """Charge state of an online car; last-known data marked stale otherwise."""
+        await self._known(vin)
+        state = self._states.get(vin, VehicleState.OFFLINE)
+        if state is not VehicleState.ONLINE:
+            return self._stale(vin, state)
+        try:
+            data = (await self._api("VEHICLE_DATA", vin))["response"]
+        except VehicleUnavailableError:
+            # It fell asleep since the product list was read.
+            self._states[vin] = VehicleState.ASLEEP
+            return self._stale(vin, VehicleState.ASLEEP)
+        current = _charge_state(vin, self._names[vin], data)
+        self._last[vin] = current
+        return current
+
+    def _stale(self, vin: str, state: VehicleState) -> ChargeState:
+        last = self._last.get(vin)
+        if last is None:
+            return ChargeState(vin=vin, name=self._names[vin], state=state, stale=True)
+        return replace(last, state=state, stale=True)
+
+    async def stop_charging(self, vin: str) -> CommandResult:
+        """Stop without waking; a sleeping car is not charging."""
+        await self._known(vin)
+        try:
+            reply = (await self._api("STOP_CHARGE", vin))["response"]
+        except VehicleUnavailableError:
+            return CommandResult(ok=False, reason="asleep")
+        result = CommandResult(
+            bool(reply.get("result")), str(reply.get("reason") or "")
+        )
+        after = await self.read(vin)
+        if result.ok and after.charging:
+            return CommandResult(ok=False, reason="still_charging")
+        return result
+
+    async def start_charging(self, vin: str) -> CommandResult:
+        """Wake the car (bounded), then start charging."""
+        await self._known(vin)
+        if not await self._wake(vin):
+            return CommandResult(ok=False, reason="wake_timeout")
+        reply = (await self._api("START_CHARGE", vin))["response"]
+        return CommandResult(bool(reply.get("result")), str(reply.get("reason") or ""))
+
+    async def _wake(self, vin: str) -> bool:
+        if self._states.get(vin) is VehicleState.ONLINE:
+            return True
+        reply = (await self._api("WAKE_UP", vin))["response"]
+        waited = 0.0
+        while reply.get("state") != "online":
+            if waited >= self._wake_timeout:
+                return False
+            await self._sleep(self._wake_poll)
+            waited += self._wake_poll
+            reply = (await self._api("VEHICLE_SUMMARY", vin))["response"]
+        self._states[vin] = VehicleState.ONLINE
+        return True
