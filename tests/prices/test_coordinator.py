@@ -229,3 +229,34 @@ async def test_unload_and_reload(
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     assert DATA_HUB in hass.data
     assert START.tzinfo is not None
+
+
+async def test_failed_secondary_request_keeps_prices_and_is_retried(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failed 15-minute request is quiet, leaves the 5-minute price up, and is retried."""
+    coordinator = hass.data[DATA_HUB].coordinator
+    failed: list[object] = []
+    end = dt_util.utcnow() + timedelta(hours=1)
+    while dt_util.utcnow() < end:
+        before = len(oasis.requests)
+        freezer.tick(timedelta(seconds=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        new = oasis.requests[before:]
+        # Fail the one request that follows a real-time request when a secondary is due.
+        if new and coordinator._unsub_secondary is not None and not failed:
+            oasis.fail_next("http_500")
+            failed.append(new[-1].at)
+    assert failed
+    rtpd = oasis.requests_for(Market.RTPD)
+    assert [r for r in oasis.requests if r.at > failed[0]][0].market is not Market.RTM
+    assert any(r.at > failed[0] for r in rtpd)
+    state = hass.states.get(RT_PRICE)
+    assert state is not None and state.state != STATE_UNAVAILABLE
+    assert "CAISO OASIS is unavailable" not in caplog.text
+    assert_paced(oasis)
