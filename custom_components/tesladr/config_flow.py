@@ -92,8 +92,14 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Add the single CAISO prices entry."""
+        # Account entries share the domain, so the manifest's single_config_entry can't
+        # express "one prices entry"; look for one by its type instead.
+        if any(
+            existing.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_PRICES
+            for existing in self._async_current_entries(include_ignore=False)
+        ):
+            return self.async_abort(reason="single_instance_allowed")
         await self.async_set_unique_id(PRICES_UNIQUE_ID)
-        self._abort_if_unique_id_configured()
         errors: dict[str, str] = {}
         if user_input is not None:
             if not (errors := _nodes_error(user_input)):

@@ -315,6 +315,11 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         }
 
 
+def async_price_diagnostics(coordinator: CaisoPriceCoordinator) -> dict[str, Any]:
+    """The shared coordinator's state for an entry's diagnostics (holds no secrets)."""
+    return coordinator.diagnostics()
+
+
 def _boundary(moment: datetime) -> datetime:
     """Start of the 5-minute interval containing a moment."""
     return moment.replace(

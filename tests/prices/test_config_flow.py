@@ -98,7 +98,7 @@ async def test_second_prices_entry_aborts(hass: HomeAssistant) -> None:
         result["flow_id"], {"next_step_id": ENTRY_TYPE_PRICES}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "single_instance_allowed"
 
 
 async def test_options_change_nodes_and_threshold_and_reload(

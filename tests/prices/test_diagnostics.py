@@ -6,6 +6,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
+from custom_components.tesladr.price_coordinator import async_price_diagnostics
 
 from .conftest import NP15, SP15
 
@@ -24,3 +25,21 @@ async def test_diagnostics(hass: HomeAssistant, loaded_entry: MockConfigEntry) -
         "price": 39.55,
         "fresh": True,
     }
+
+
+async def test_price_diagnostics_helper(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The helper other entries' diagnostics call gives the same, secret-free picture."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    result = async_price_diagnostics(coordinator)
+    assert result == coordinator.diagnostics()
+    assert set(result) == {
+        "nodes",
+        "owners",
+        "requests_made",
+        "feed_down",
+        "last_update",
+        "latest",
+    }
+    assert result["last_update"] == "2026-07-01T20:00:20+00:00"
