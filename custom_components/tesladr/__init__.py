@@ -14,11 +14,18 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 import probatio
 
-from .const import CONF_OASIS_URL, DOMAIN
+from .account import async_setup_account, async_unload_account
+from .const import CONF_ENTRY_TYPE, CONF_OASIS_URL, DOMAIN, ENTRY_TYPE_PRICES
 from .price_coordinator import DATA_OASIS_URL
 from .prices import async_setup_prices, async_unload_prices
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+ACCOUNT_PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 # Only for tests and the offline demo: point the OASIS client at a local fake.
 CONFIG_SCHEMA = probatio.Schema(
@@ -34,16 +41,28 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+def _is_prices(entry: ConfigEntry) -> bool:
+    return bool(entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES)
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up a tesladr config entry."""
-    entry.runtime_data = await async_setup_prices(hass, entry)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    """Set up the prices entry or a Tesla account entry."""
+    if _is_prices(entry):
+        entry.runtime_data = await async_setup_prices(hass, entry)
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    else:
+        entry.runtime_data = await async_setup_account(hass, entry)
+        await hass.config_entries.async_forward_entry_setups(entry, ACCOUNT_PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Unload a tesladr config entry."""
-    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+    platforms = PLATFORMS if _is_prices(entry) else ACCOUNT_PLATFORMS
+    if not await hass.config_entries.async_unload_platforms(entry, platforms):
         return False
-    await async_unload_prices(hass, entry)
+    if _is_prices(entry):
+        await async_unload_prices(hass, entry)
+    else:
+        await async_unload_account(hass, entry)
     return True

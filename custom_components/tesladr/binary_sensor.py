@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import CaisoPriceEntity
+from .account import AccountRuntimeData
+from .entity import CaisoPriceEntity, TeslaVehicleEntity
 from .price_coordinator import CaisoPriceCoordinator
 from .prices import PricesRuntimeData
+from .vehicles import ChargeState, VehicleState
 
 PRICE_ABOVE_THRESHOLD = BinarySensorEntityDescription(
     key="price_above_threshold", translation_key="price_above_threshold"
@@ -28,12 +34,54 @@ async def async_setup_entry(
     entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The "price above threshold" sensor of every node of the prices entry."""
-    runtime: PricesRuntimeData = entry.runtime_data
+    """Price-above-threshold sensors of the prices entry, or car sensors of an account."""
+    runtime: PricesRuntimeData | AccountRuntimeData = entry.runtime_data
+    if isinstance(runtime, PricesRuntimeData):
+        async_add_entities(
+            PriceAboveThresholdSensor(runtime.coordinator, node, runtime.threshold)
+            for node in runtime.nodes
+        )
+        return
     async_add_entities(
-        PriceAboveThresholdSensor(runtime.coordinator, node, runtime.threshold)
-        for node in runtime.nodes
+        TeslaVehicleBinarySensor(runtime.coordinator, vin, description)
+        for vin in runtime.coordinator.data
+        for description in VEHICLE_BINARY_SENSORS
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeslaVehicleBinarySensorDescription(BinarySensorEntityDescription):
+    """A car binary sensor."""
+
+    value_fn: Callable[[ChargeState], bool | None]
+
+
+VEHICLE_BINARY_SENSORS: tuple[TeslaVehicleBinarySensorDescription, ...] = (
+    TeslaVehicleBinarySensorDescription(
+        key="plugged_in",
+        translation_key="plugged_in",
+        device_class=BinarySensorDeviceClass.PLUG,
+        value_fn=lambda car: car.plugged_in,
+    ),
+    TeslaVehicleBinarySensorDescription(
+        key="online",
+        translation_key="online",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda car: car.state is VehicleState.ONLINE,
+    ),
+)
+
+
+class TeslaVehicleBinarySensor(TeslaVehicleEntity, BinarySensorEntity):
+    """An on/off fact about one car."""
+
+    entity_description: TeslaVehicleBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """From the car's (possibly last known) state."""
+        return self.entity_description.value_fn(self.car)
 
 
 class PriceAboveThresholdSensor(CaisoPriceEntity, BinarySensorEntity):

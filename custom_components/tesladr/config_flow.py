@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -11,7 +12,9 @@ from homeassistant.config_entries import (
     OptionsFlow,
     OptionsFlowWithReload,
 )
+from homeassistant.const import CONF_EMAIL
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -19,19 +22,119 @@ from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 import probatio
 
+from .account import create_controller
 from .caiso import NODES
 from .const import (
+    CONF_ACCESS_TOKEN,
+    CONF_ADVANCED,
+    CONF_API_PROXY_CERT,
+    CONF_API_PROXY_URL,
+    CONF_AUTH_DOMAIN,
+    CONF_CLIENT_ID,
     CONF_ENTRY_TYPE,
+    CONF_EXPIRATION,
     CONF_NODES,
+    CONF_REFRESH_TOKEN,
     CONF_THRESHOLD,
+    DEFAULT_AUTH_DOMAIN,
+    DEFAULT_CLIENT_ID,
     DEFAULT_THRESHOLD,
     DOMAIN,
+    ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_PRICES,
 )
 from .prices import default_node
+from .vehicles import (
+    VehicleAuthError,
+    VehicleError,
+    VehicleForbiddenError,
+    VehicleRateLimitedError,
+)
+from .vehicles.tesla import TeslaChargeControl
+
+ADVANCED_KEYS = (
+    CONF_AUTH_DOMAIN,
+    CONF_API_PROXY_URL,
+    CONF_API_PROXY_CERT,
+    CONF_CLIENT_ID,
+)
+PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+def _account_schema(defaults: dict[str, Any]) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_EMAIL, default=defaults.get(CONF_EMAIL, "")): str,
+            probatio.Required(CONF_REFRESH_TOKEN): PASSWORD,
+            probatio.Required(CONF_ADVANCED): section(
+                probatio.Schema(
+                    {
+                        probatio.Optional(
+                            CONF_AUTH_DOMAIN,
+                            default=defaults.get(CONF_AUTH_DOMAIN, DEFAULT_AUTH_DOMAIN),
+                        ): str,
+                        probatio.Optional(
+                            CONF_API_PROXY_URL,
+                            default=defaults.get(CONF_API_PROXY_URL, ""),
+                        ): str,
+                        probatio.Optional(
+                            CONF_API_PROXY_CERT,
+                            default=defaults.get(CONF_API_PROXY_CERT, ""),
+                        ): str,
+                        probatio.Optional(
+                            CONF_CLIENT_ID,
+                            default=defaults.get(CONF_CLIENT_ID, DEFAULT_CLIENT_ID),
+                        ): str,
+                    }
+                ),
+                {"collapsed": not defaults.get(CONF_API_PROXY_URL)},
+            ),
+        }
+    )
+
+
+async def _validate_account(
+    hass: Any, data: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read the product list with the given credentials; return rotated tokens or errors."""
+    controller = create_controller(hass, data)
+    try:
+        await TeslaChargeControl(controller).list_vehicles()
+    except VehicleAuthError:
+        return data, {"base": "invalid_auth"}
+    except VehicleForbiddenError:
+        return data, {"base": "fleet_required"}
+    except VehicleRateLimitedError:
+        return data, {"base": "rate_limited"}
+    except VehicleError:
+        return data, {"base": "cannot_connect"}
+    except Exception:  # noqa: BLE001 - the library can raise anything; show "unknown"
+        return data, {"base": "unknown"}
+    tokens = controller.get_tokens()
+    # Tesla rotates refresh tokens on use: keep the new one, the given one is spent.
+    return {
+        **data,
+        CONF_REFRESH_TOKEN: tokens["refresh_token"],
+        CONF_ACCESS_TOKEN: tokens["access_token"],
+        CONF_EXPIRATION: tokens.get("expiration", 0),
+    }, {}
+
+
+def _flatten(user_input: dict[str, Any]) -> dict[str, Any]:
+    advanced = user_input.get(CONF_ADVANCED, {})
+    return {
+        CONF_ENTRY_TYPE: ENTRY_TYPE_ACCOUNT,
+        CONF_EMAIL: user_input[CONF_EMAIL].strip(),
+        CONF_REFRESH_TOKEN: user_input[CONF_REFRESH_TOKEN].strip(),
+        **{key: (advanced.get(key) or "").strip() for key in ADVANCED_KEYS},
+    }
+
 
 PRICES_UNIQUE_ID = "caiso_prices"
 NODE_SELECTOR = SelectSelector(
@@ -82,11 +185,68 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Options of the prices entry."""
         return PricesOptionsFlow()
 
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Only the prices entry has options so far."""
+        return bool(config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES)
+
+    async def async_step_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a Tesla account: email, refresh token, and the Fleet API proxy if used."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _flatten(user_input)
+            await self.async_set_unique_id(data[CONF_EMAIL].lower())
+            self._abort_if_unique_id_configured()
+            data, errors = await _validate_account(self.hass, data)
+            if not errors:
+                return self.async_create_entry(title=data[CONF_EMAIL], data=data)
+        return self.async_show_form(
+            step_id="account",
+            data_schema=_account_schema(user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Tesla refused the stored tokens."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new refresh token."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                **entry.data,
+                CONF_REFRESH_TOKEN: user_input[CONF_REFRESH_TOKEN].strip(),
+                CONF_ACCESS_TOKEN: None,
+                CONF_EXPIRATION: 0,
+            }
+            data, errors = await _validate_account(self.hass, data)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema(
+                {probatio.Required(CONF_REFRESH_TOKEN): PASSWORD}
+            ),
+            description_placeholders={"email": entry.data[CONF_EMAIL]},
+            errors=errors,
+        )
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Let the user choose what to add."""
-        return self.async_show_menu(step_id="user", menu_options=[ENTRY_TYPE_PRICES])
+        return self.async_show_menu(
+            step_id="user", menu_options=[ENTRY_TYPE_PRICES, ENTRY_TYPE_ACCOUNT]
+        )
 
     async def async_step_prices(
         self, user_input: dict[str, Any] | None = None
@@ -122,8 +282,10 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the nodes of the prices entry."""
+        """Change the nodes of the prices entry, or an account's token and proxy."""
         entry = self._get_reconfigure_entry()
+        if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_ACCOUNT:
+            return await self.async_step_reconfigure_account(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             if not (errors := _nodes_error(user_input)):
@@ -133,6 +295,23 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=probatio.Schema(_nodes_schema(entry.options[CONF_NODES])),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change an account's refresh token or Fleet API proxy settings."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**_flatten(user_input), CONF_EMAIL: entry.data[CONF_EMAIL]}
+            data, errors = await _validate_account(self.hass, data)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reconfigure_account",
+            data_schema=_account_schema(dict(entry.data)),
             errors=errors,
         )
 

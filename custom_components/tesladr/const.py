@@ -15,3 +15,17 @@ CONF_NODES: Final = "nodes"
 CONF_THRESHOLD: Final = "threshold"
 CONF_OASIS_URL: Final = "oasis_url"
 DEFAULT_THRESHOLD: Final = 100.0
+ENTRY_TYPE_ACCOUNT: Final = "account"
+
+CONF_AUTH_DOMAIN: Final = "auth_domain"
+CONF_API_PROXY_URL: Final = "api_proxy_url"
+CONF_API_PROXY_CERT: Final = "api_proxy_cert"
+CONF_CLIENT_ID: Final = "client_id"
+CONF_REFRESH_TOKEN: Final = "refresh_token"  # noqa: S105 - a key, not a secret
+CONF_ACCESS_TOKEN: Final = "access_token"  # noqa: S105 - a key, not a secret
+CONF_EXPIRATION: Final = "expiration"
+CONF_ADVANCED: Final = "advanced"
+DEFAULT_AUTH_DOMAIN: Final = "https://auth.tesla.com"
+DEFAULT_CLIENT_ID: Final = "ownerapi"
+VEHICLE_SCAN_INTERVAL_MINUTES: Final = 5
+ISSUE_FLEET_REQUIRED: Final = "fleet_api_required"

@@ -10,6 +10,8 @@ from homeassistant.util import dt as dt_util
 from .caiso import NODES
 from .const import DOMAIN
 from .price_coordinator import CaisoPriceCoordinator
+from .vehicle_coordinator import TeslaVehicleCoordinator
+from .vehicles import ChargeState
 
 
 class CaisoPriceEntity(CoordinatorEntity[CaisoPriceCoordinator]):
@@ -42,3 +44,37 @@ class CaisoPriceEntity(CoordinatorEntity[CaisoPriceCoordinator]):
     def available(self) -> bool:
         """Keep showing the last price through short outages; go unavailable when stale."""
         return self.coordinator.data.is_fresh(self.node, dt_util.utcnow())
+
+
+class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
+    """An entity of one car's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: TeslaVehicleCoordinator,
+        vin: str,
+        description: EntityDescription,
+    ) -> None:
+        """Bind the entity to its car."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.vin = vin
+        self._attr_unique_id = f"{vin}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, vin)},
+            name=coordinator.data[vin].name,
+            manufacturer="Tesla",
+            serial_number=vin,
+        )
+
+    @property
+    def car(self) -> ChargeState:
+        """The car's current (or last known) charge state."""
+        return self.coordinator.data[self.vin]
+
+    @property
+    def available(self) -> bool:
+        """A sleeping car keeps its last data; only a car gone from the account is unavailable."""
+        return super().available and self.vin in self.coordinator.data

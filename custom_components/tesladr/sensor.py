@@ -14,16 +14,24 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EntityCategory
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .caiso import PriceInterval
-from .entity import CaisoPriceEntity
+from .account import AccountRuntimeData
+from .caiso import PriceInterval, nearest_node
+from .entity import CaisoPriceEntity, TeslaVehicleEntity
 from .price_coordinator import PriceData
 from .prices import PricesRuntimeData
+from .vehicles import ChargeState
 
 USD_PER_MWH = "USD/MWh"
 USD_PER_KWH = "USD/kWh"
@@ -36,13 +44,119 @@ async def async_setup_entry(
     entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """CAISO price entities of every node of the prices entry."""
-    runtime: PricesRuntimeData = entry.runtime_data
+    """Price sensors of the prices entry, or car sensors of an account entry."""
+    runtime: PricesRuntimeData | AccountRuntimeData = entry.runtime_data
+    if isinstance(runtime, PricesRuntimeData):
+        async_add_entities(
+            CaisoPriceSensor(runtime.coordinator, node, description)
+            for node in runtime.nodes
+            for description in PRICE_SENSORS
+        )
+        return
     async_add_entities(
-        CaisoPriceSensor(runtime.coordinator, node, description)
-        for node in runtime.nodes
-        for description in PRICE_SENSORS
+        TeslaVehicleSensor(runtime.coordinator, vin, description)
+        for vin in runtime.coordinator.data
+        for description in VEHICLE_SENSORS
     )
+
+
+CHARGING_STATES = [
+    "charging",
+    "stopped",
+    "complete",
+    "disconnected",
+    "no_power",
+    "starting",
+]
+
+
+def _charging_state(car: ChargeState) -> str | None:
+    """Tesla's CamelCase state as a translated enum option."""
+    if car.charging_state is None:
+        return None
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in car.charging_state)
+    option = snake.lstrip("_")
+    return option if option in CHARGING_STATES else None
+
+
+def _pricing_node(car: ChargeState) -> str | None:
+    if car.latitude is None or car.longitude is None:
+        return None
+    node = nearest_node(car.latitude, car.longitude)
+    return node.name if node else "outside_caiso"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeslaVehicleSensorDescription(SensorEntityDescription):
+    """A car sensor: how to read its value from the charge state."""
+
+    value_fn: Callable[[ChargeState], StateType]
+
+
+VEHICLE_SENSORS: tuple[TeslaVehicleSensorDescription, ...] = (
+    TeslaVehicleSensorDescription(
+        key="battery_level",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: car.battery_level,
+    ),
+    TeslaVehicleSensorDescription(
+        key="charging_state",
+        translation_key="charging_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=CHARGING_STATES,
+        value_fn=_charging_state,
+    ),
+    TeslaVehicleSensorDescription(
+        key="charger_power",
+        translation_key="charger_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: car.charger_power_kw,
+    ),
+    TeslaVehicleSensorDescription(
+        key="charge_energy_added",
+        translation_key="charge_energy_added",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        value_fn=lambda car: car.charge_energy_added_kwh,
+    ),
+    TeslaVehicleSensorDescription(
+        key="charge_limit",
+        translation_key="charge_limit",
+        native_unit_of_measurement=PERCENTAGE,
+        value_fn=lambda car: car.charge_limit_soc,
+    ),
+    TeslaVehicleSensorDescription(
+        key="time_to_full",
+        translation_key="time_to_full",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
+        value_fn=lambda car: car.time_to_full_h,
+    ),
+    TeslaVehicleSensorDescription(
+        key="pricing_node",
+        translation_key="pricing_node",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_pricing_node,
+    ),
+)
+
+
+class TeslaVehicleSensor(TeslaVehicleEntity, SensorEntity):
+    """A charge-state value of one car."""
+
+    entity_description: TeslaVehicleSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The value from the car's (possibly last known) state."""
+        return self.entity_description.value_fn(self.car)
 
 
 def _current(intervals: list[PriceInterval], now: datetime) -> PriceInterval | None:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from teslajsonpy import Controller
 from teslajsonpy.exceptions import IncompleteCredentials, TeslaException
 
@@ -98,6 +99,9 @@ class TeslaChargeControl:
             )
         except (TeslaException, IncompleteCredentials) as err:
             raise _error(err) from err
+        except httpx.HTTPError as err:
+            # The token refresh goes through httpx directly, outside the library's wrapping.
+            raise VehicleError(f"cannot reach Tesla: {err!r}") from err
         return result
 
     async def list_vehicles(self) -> dict[str, VehicleState]:
@@ -160,13 +164,14 @@ class TeslaChargeControl:
 
     async def start_charging(self, vin: str) -> CommandResult:
         """Wake the car (bounded), then start charging."""
-        await self._known(vin)
-        if not await self._wake(vin):
+        if not await self.wake(vin):
             return CommandResult(ok=False, reason="wake_timeout")
         reply = (await self._api("START_CHARGE", vin))["response"]
         return CommandResult(bool(reply.get("result")), str(reply.get("reason") or ""))
 
-    async def _wake(self, vin: str) -> bool:
+    async def wake(self, vin: str) -> bool:
+        """Wake a car and wait (bounded) until it is online; False when it stays asleep."""
+        await self._known(vin)
         if self._states.get(vin) is VehicleState.ONLINE:
             return True
         reply = (await self._api("WAKE_UP", vin))["response"]

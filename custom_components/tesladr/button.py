@@ -1,0 +1,52 @@
+"""Button platform for tesladr: wake a car."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .account import AccountRuntimeData
+from .const import DOMAIN
+from .entity import TeslaVehicleEntity
+from .vehicles import VehicleError
+
+PARALLEL_UPDATES = 1
+WAKE_UP = ButtonEntityDescription(key="wake_up", translation_key="wake_up")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """A wake-up button per car of an account."""
+    runtime: AccountRuntimeData = entry.runtime_data
+    async_add_entities(
+        WakeUpButton(runtime.coordinator, vin, WAKE_UP)
+        for vin in runtime.coordinator.data
+    )
+
+
+class WakeUpButton(TeslaVehicleEntity, ButtonEntity):
+    """Wake the car (a billed Fleet API call; tesladr itself never does this to read)."""
+
+    async def async_press(self) -> None:
+        """Wake and refresh."""
+        try:
+            awake = await self.coordinator.control.wake(self.vin)
+        except VehicleError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={"reason": str(err)},
+            ) from err
+        if not awake:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_refused",
+                translation_placeholders={"reason": "wake_timeout"},
+            )
+        await self.coordinator.async_request_refresh()

@@ -1,0 +1,66 @@
+"""Switch platform for tesladr: start and stop charging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .account import AccountRuntimeData
+from .const import DOMAIN
+from .entity import TeslaVehicleEntity
+from .vehicles import CommandResult, VehicleError
+
+PARALLEL_UPDATES = 1
+CHARGING = SwitchEntityDescription(key="charging", translation_key="charging")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """A charging switch per car of an account."""
+    runtime: AccountRuntimeData = entry.runtime_data
+    async_add_entities(
+        ChargingSwitch(runtime.coordinator, vin, CHARGING)
+        for vin in runtime.coordinator.data
+    )
+
+
+class ChargingSwitch(TeslaVehicleEntity, SwitchEntity):
+    """On while the car charges; turning it on wakes the car."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the car is charging."""
+        return self.car.charging
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Start charging."""
+        await self._command(self.coordinator.control.start_charging)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Stop charging."""
+        await self._command(self.coordinator.control.stop_charging)
+
+    async def _command(self, command: Any) -> None:
+        try:
+            result: CommandResult = await command(self.vin)
+        except VehicleError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={"reason": str(err)},
+            ) from err
+        await self.coordinator.async_request_refresh()
+        if not result.ok:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_refused",
+                translation_placeholders={"reason": result.reason},
+            )

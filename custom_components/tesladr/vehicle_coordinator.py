@@ -1,0 +1,119 @@
+"""The sleep-aware vehicle coordinator of one Tesla account.
+
+Each poll costs one product-list call for the account and one `vehicle_data` call per online
+car; a sleeping or offline car keeps its last data, marked stale, and is never woken.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from teslajsonpy import Controller
+
+from .const import (
+    CONF_ACCESS_TOKEN,
+    CONF_EXPIRATION,
+    CONF_REFRESH_TOKEN,
+    DOMAIN,
+    ISSUE_FLEET_REQUIRED,
+    LOGGER,
+    VEHICLE_SCAN_INTERVAL_MINUTES,
+)
+from .vehicles import (
+    ChargeState,
+    VehicleAuthError,
+    VehicleError,
+    VehicleForbiddenError,
+    VehicleRateLimitedError,
+)
+from .vehicles.tesla import TeslaChargeControl
+
+
+class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
+    """Charge state of every car of an account, keyed by VIN."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        controller: Controller,
+        control: TeslaChargeControl,
+    ) -> None:
+        """Poll at the account's interval."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"Tesla {entry.title}",
+            update_interval=timedelta(minutes=VEHICLE_SCAN_INTERVAL_MINUTES),
+        )
+        self.controller = controller
+        self.control = control
+        self._rate_limited = False
+
+    async def _async_update_data(self) -> dict[str, ChargeState]:
+        try:
+            states = await self.control.list_vehicles()
+            data = {vin: await self.control.read(vin) for vin in states}
+        except VehicleAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except VehicleForbiddenError as err:
+            self._raise_fleet_issue()
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="fleet_required"
+            ) from err
+        except VehicleRateLimitedError:
+            if not self._rate_limited:
+                LOGGER.warning("Tesla API rate limit reached; keeping the last data")
+            self._rate_limited = True
+            return self.data or {}
+        except VehicleError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="tesla_unavailable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        finally:
+            self.async_persist_tokens()
+        self._rate_limited = False
+        ir.async_delete_issue(
+            self.hass, DOMAIN, f"{ISSUE_FLEET_REQUIRED}_{self.config_entry.entry_id}"
+        )
+        return data
+
+    def _raise_fleet_issue(self) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{ISSUE_FLEET_REQUIRED}_{self.config_entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_FLEET_REQUIRED,
+            translation_placeholders={"account": self.config_entry.title},
+            learn_more_url="https://github.com/tesladr/tesladr#fleet-api-and-the-http-proxy",
+        )
+
+    def async_persist_tokens(self) -> None:
+        """Save rotated tokens at once, so a restart needs no new login."""
+        if not self.controller.is_token_refreshed():
+            return
+        tokens: dict[str, Any] = self.controller.get_tokens()
+        self.hass.config_entries.async_update_entry(
+            self.config_entry,
+            data={
+                **self.config_entry.data,
+                CONF_REFRESH_TOKEN: tokens["refresh_token"],
+                CONF_ACCESS_TOKEN: tokens["access_token"],
+                CONF_EXPIRATION: tokens.get("expiration", 0),
+            },
+        )

@@ -1,0 +1,59 @@
+"""A Tesla account entry against the fake Tesla server."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_EMAIL
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesladr.const import (
+    CONF_API_PROXY_URL,
+    CONF_AUTH_DOMAIN,
+    CONF_CLIENT_ID,
+    CONF_ENTRY_TYPE,
+    CONF_REFRESH_TOKEN,
+    DOMAIN,
+    ENTRY_TYPE_ACCOUNT,
+)
+from tests.fake_tesla import FakeTesla
+
+CHARGING = "5YJ3E1EA7KF000001"
+SLEEPING = "5YJYGDEE0MF000002"
+EMAIL = "owner@example.com"
+
+
+@pytest.fixture
+def tesla(fake_tesla: FakeTesla) -> FakeTesla:
+    """An account with a car charging at home and a sleeping car."""
+    fake_tesla.add_car(CHARGING, "Model 3")
+    fake_tesla.add_car(SLEEPING, "Model Y", state="asleep", charging_state="Stopped")
+    return fake_tesla
+
+
+def account_data(fake: FakeTesla) -> dict[str, str]:
+    """Entry data pointing both auth and API at the fake."""
+    return {
+        CONF_ENTRY_TYPE: ENTRY_TYPE_ACCOUNT,
+        CONF_EMAIL: EMAIL,
+        CONF_REFRESH_TOKEN: fake.refresh_token,
+        CONF_AUTH_DOMAIN: fake.url,
+        CONF_API_PROXY_URL: fake.url,
+        CONF_CLIENT_ID: "tesladr-tests",
+    }
+
+
+@pytest.fixture
+async def account(hass: HomeAssistant, tesla: FakeTesla) -> MockConfigEntry:
+    """A loaded account entry."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=EMAIL,
+        unique_id=EMAIL,
+        data=account_data(tesla),
+        entry_id="account01",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

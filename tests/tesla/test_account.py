@@ -1,0 +1,207 @@
+"""The account entry: polling economy, token rotation, errors, entities and commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
+from tests.fake_tesla import FLEET_FORBIDDEN, FakeTesla
+
+from .conftest import CHARGING, SLEEPING
+
+POWER = "sensor.model_3_charger_power"
+SWITCH = "switch.model_3_charging"
+
+
+async def poll(hass: HomeAssistant, entry: MockConfigEntry, times: int = 1) -> None:
+    """Run the coordinator's poll `times` times.
+
+    Called directly rather than by moving frozen time: httpx's connect timeout (anyio) does not
+    survive freezegun's clock.
+    """
+    for _ in range(times):
+        await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_entities_of_an_online_and_a_sleeping_car(
+    hass: HomeAssistant, account: MockConfigEntry
+) -> None:
+    """The charging car shows live values; the sleeping one is known but not read."""
+    assert account.state is ConfigEntryState.LOADED
+    assert hass.states.get(POWER).state == "7.0"  # type: ignore[union-attr]
+    assert hass.states.get("sensor.model_3_charging_state").state == "charging"  # type: ignore[union-attr]
+    assert hass.states.get("sensor.model_3_battery").state == "60"  # type: ignore[union-attr]
+    assert hass.states.get("sensor.model_3_pricing_node").state == "TH_NP15_GEN-APND"  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.model_3_plugged_in").state == "on"  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.model_y_online").state == "off"  # type: ignore[union-attr]
+    assert hass.states.get(SWITCH).state == "on"  # type: ignore[union-attr]
+    assert hass.states.get("sensor.model_y_battery").state == "unknown"  # type: ignore[union-attr]
+
+
+async def test_a_sleeping_car_is_never_woken_or_read_over_a_day(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """288 polls: the sleeper costs nothing but its line in the product list."""
+    await poll(hass, account, times=288)
+    assert tesla.count(SLEEPING, "wake") == 0
+    assert tesla.count(SLEEPING, "data") == 0
+    assert tesla.count(CHARGING, "wake") == 0
+    assert tesla.count(CHARGING, "data") == 289
+    assert tesla.count("account", "data") == 289
+
+
+async def test_expired_token_rotates_into_the_entry(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After the 8 h token lifetime the library refreshes; the entry gets the new token."""
+    freezer.tick(timedelta(hours=9))
+    await poll(hass, account)
+    assert tesla.token_refreshes == 2
+    assert account.data[CONF_REFRESH_TOKEN] == tesla.refresh_token == "refresh-2"
+
+
+async def test_rotated_token_survives_a_restart(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """The first call rotated the token; a reload logs in with the stored one."""
+    assert account.data[CONF_REFRESH_TOKEN] == tesla.refresh_token == "refresh-1"
+    assert await hass.config_entries.async_reload(account.entry_id)
+    await hass.async_block_till_done()
+    assert account.state is ConfigEntryState.LOADED
+
+
+async def test_401_starts_reauth_once(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A refused token → a reauth flow, not an error per poll."""
+    tesla.access_token = "revoked"
+    await poll(hass, account, times=3)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
+
+
+async def test_rate_limit_keeps_data_and_logs_once(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """429: values stay, one warning for the whole episode."""
+    caplog.set_level(logging.WARNING)
+    tesla.fail_next(429, times=3)
+    await poll(hass, account, times=3)
+    assert hass.states.get(POWER).state == "7.0"  # type: ignore[union-attr]
+    warnings = [r for r in caplog.records if "rate limit" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_forbidden_raises_a_repair_issue(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """403 "forbidden" → a repair issue explaining the Fleet API; cleared when it works."""
+    tesla.fail_next(403, FLEET_FORBIDDEN, times=100)
+    await account.runtime_data.coordinator.async_refresh()
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"fleet_api_required_{account.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_key == "fleet_api_required"
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    tesla._faults.clear()
+    await account.runtime_data.coordinator.async_refresh()
+    assert (
+        ir.async_get(hass).async_get_issue(
+            DOMAIN, f"fleet_api_required_{account.entry_id}"
+        )
+        is None
+    )
+
+
+async def test_charging_switch_and_wake_button(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """The switch stops and starts through the protocol; refusals are translated errors."""
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": SWITCH}, blocking=True
+    )
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+    await hass.async_block_till_done()
+    assert hass.states.get(SWITCH).state == "off"  # type: ignore[union-attr]
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": SWITCH}, blocking=True
+    )
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    tesla.cars[CHARGING].charging_state = "Disconnected"
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch", "turn_on", {"entity_id": SWITCH}, blocking=True
+        )
+    assert err.value.translation_key == "command_refused"
+    assert err.value.translation_placeholders == {"reason": "disconnected"}
+    tesla.fail_next(429)
+    with pytest.raises(HomeAssistantError) as failed:
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": SWITCH}, blocking=True
+        )
+    assert failed.value.translation_key == "command_failed"
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.model_y_wake_up"}, blocking=True
+    )
+    assert tesla.count(SLEEPING, "wake") == 1
+    assert tesla.cars[SLEEPING].state == "online"
+
+
+async def test_wake_button_errors(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """A car that stays asleep, or an API error, is a translated error."""
+    tesla.cars[SLEEPING].wakes_after = 1000
+    account.runtime_data.control._wake_poll = 0.0
+    account.runtime_data.control._wake_timeout = 0.0
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.model_y_wake_up"}, blocking=True
+        )
+    assert err.value.translation_placeholders == {"reason": "wake_timeout"}
+    tesla.fail_next(429)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.model_y_wake_up"}, blocking=True
+        )
+
+
+async def test_setup_fails_into_reauth_on_refused_token(
+    hass: HomeAssistant, tesla: FakeTesla
+) -> None:
+    """A spent refresh token at start-up → set-up error and a reauth flow."""
+    from .conftest import account_data
+
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="x",
+        data={**account_data(tesla), CONF_REFRESH_TOKEN: "spent"},
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN)

@@ -1,0 +1,161 @@
+"""The account config flow: create, errors, already configured, reauth and reconfigure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_EMAIL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesladr.const import (
+    CONF_API_PROXY_URL,
+    CONF_REFRESH_TOKEN,
+    DOMAIN,
+    ENTRY_TYPE_ACCOUNT,
+)
+from tests.fake_tesla import COMMAND_PROTOCOL_REQUIRED, FakeTesla
+
+from .conftest import EMAIL
+
+
+def form(fake: FakeTesla, token: str | None = None) -> dict[str, Any]:
+    """What the user types, with the advanced section pointing at the fake."""
+    return {
+        CONF_EMAIL: f" {EMAIL.upper()} ",
+        CONF_REFRESH_TOKEN: token or fake.refresh_token,
+        "advanced": {
+            "auth_domain": fake.url,
+            "api_proxy_url": fake.url,
+            "api_proxy_cert": "",
+            "client_id": "tesladr-tests",
+        },
+    }
+
+
+async def start(hass: HomeAssistant) -> str:
+    """Open the flow and choose the account path."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": ENTRY_TYPE_ACCOUNT}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "account"
+    return result["flow_id"]
+
+
+async def test_account_created_with_the_rotated_token(
+    hass: HomeAssistant, tesla: FakeTesla
+) -> None:
+    """Validation reads the product list; the entry keeps the token Tesla rotated to."""
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == EMAIL.upper()
+    assert result["result"].unique_id == EMAIL
+    assert result["data"][CONF_REFRESH_TOKEN] == tesla.refresh_token == "refresh-1"
+    assert result["data"][CONF_API_PROXY_URL] == tesla.url
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.model_3_charger_power") is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (None, None, "invalid_auth"),
+        (429, None, "rate_limited"),
+        (404, None, "cannot_connect"),
+        (403, COMMAND_PROTOCOL_REQUIRED, "fleet_required"),
+    ],
+)
+async def test_account_errors(
+    hass: HomeAssistant,
+    tesla: FakeTesla,
+    status: int | None,
+    body: dict[str, Any] | None,
+    error: str,
+) -> None:
+    """Each failure is a translated form error, and the form can be sent again."""
+    flow_id = await start(hass)
+    if status is None:
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, form(tesla, "wrong")
+        )
+    else:
+        tesla.fail_next(status, body, times=100)
+        result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+        tesla._faults.clear()
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_unexpected_error_is_unknown(
+    hass: HomeAssistant, tesla: FakeTesla
+) -> None:
+    """Anything else the library raises → "unknown"."""
+    flow_id = await start(hass)
+    data = form(tesla)
+    data["advanced"]["api_proxy_url"] = "not a url"
+    result = await hass.config_entries.flow.async_configure(flow_id, data)
+    assert result["errors"] in ({"base": "unknown"}, {"base": "cannot_connect"})
+
+
+async def test_same_account_twice_aborts(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """Unique per account, whatever the email's case."""
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reauth(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """A new refresh token replaces the refused one and reloads the entry."""
+    tesla.refresh_token = "issued-again"
+    result = await account.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REFRESH_TOKEN: "wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REFRESH_TOKEN: "issued-again"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert account.data[CONF_REFRESH_TOKEN] == tesla.refresh_token
+
+
+async def test_reconfigure_account(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """Proxy settings and token can change; the account stays the same."""
+    result = await account.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_account"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(tesla, "bad")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    new = form(tesla)
+    new["advanced"]["client_id"] = "another-app"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    assert result["reason"] == "reconfigure_successful"
+    assert account.data["client_id"] == "another-app"
+    assert account.data[CONF_EMAIL] == EMAIL
+
+
+async def test_account_has_no_options(
+    hass: HomeAssistant, account: MockConfigEntry
+) -> None:
+    """Options belong to the prices entry only, for now."""
+    assert not account.supports_options
