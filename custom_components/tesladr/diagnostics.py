@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -9,6 +10,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.core import HomeAssistant
 
+from .account import AccountRuntimeData
+from .price_coordinator import DATA_HUB, async_price_diagnostics
 from .prices import PricesRuntimeData
 
 TO_REDACT = {
@@ -18,17 +21,27 @@ TO_REDACT = {
     "access_token",
     "email",
     "vin",
+    "id_token",
 }
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: ConfigEntry
 ) -> dict[str, Any]:
-    """Entry settings and what the price coordinator currently knows."""
-    runtime: PricesRuntimeData = entry.runtime_data
-    return {
+    """Entry settings, the cars (VINs, location and tokens redacted) and the price feed."""
+    runtime: PricesRuntimeData | AccountRuntimeData = entry.runtime_data
+    result: dict[str, Any] = {
         "entry": async_redact_data(
             {"data": dict(entry.data), "options": dict(entry.options)}, TO_REDACT
         ),
-        "prices": runtime.coordinator.diagnostics(),
     }
+    if isinstance(runtime, AccountRuntimeData):
+        coordinator = runtime.coordinator
+        result["vehicles"] = [
+            async_redact_data(asdict(car), TO_REDACT)
+            for car in coordinator.data.values()
+        ]
+        result["last_update_success"] = coordinator.last_update_success
+    if (hub := hass.data.get(DATA_HUB)) is not None:
+        result["prices"] = async_price_diagnostics(hub.coordinator)
+    return result

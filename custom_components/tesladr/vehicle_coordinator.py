@@ -12,7 +12,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from teslajsonpy import Controller
 
@@ -86,10 +86,34 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         finally:
             self.async_persist_tokens()
         self._rate_limited = False
+        self._remove_gone_cars(data)
         ir.async_delete_issue(
             self.hass, DOMAIN, f"{ISSUE_FLEET_REQUIRED}_{self.config_entry.entry_id}"
         )
         return data
+
+    async def async_refresh_vins(self, vins: set[str]) -> None:
+        """Re-read some cars now (the DR side asks when a price crosses a threshold)."""
+        data = dict(self.data)
+        try:
+            for vin in vins & data.keys():
+                data[vin] = await self.control.read(vin)
+        except VehicleError as err:
+            LOGGER.debug("Immediate refresh of %d cars failed: %s", len(vins), err)
+            return
+        finally:
+            self.async_persist_tokens()
+        self.async_set_updated_data(data)
+
+    def _remove_gone_cars(self, data: dict[str, ChargeState]) -> None:
+        """Drop the devices of cars that left the account."""
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(
+            registry, self.config_entry.entry_id
+        ):
+            vins = {ident for domain, ident in device.identifiers if domain == DOMAIN}
+            if vins and not vins & data.keys():
+                registry.async_remove_device(device.id)
 
     def _raise_fleet_issue(self) -> None:
         ir.async_create_issue(

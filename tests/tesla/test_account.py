@@ -10,7 +10,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -205,3 +205,42 @@ async def test_setup_fails_into_reauth_on_refused_token(
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+async def test_immediate_refresh_of_chosen_cars(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """The DR side can re-read one car at once, without touching the others."""
+    tesla.cars[CHARGING].charger_power = 11.0
+    before = tesla.count("account", "data")
+    await account.runtime_data.coordinator.async_refresh_vins(
+        {CHARGING, "NOT-ON-ACCOUNT"}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(POWER).state == "11.0"  # type: ignore[union-attr]
+    assert tesla.count("account", "data") == before
+    assert tesla.count(SLEEPING, "data") == 0
+    tesla.fail_next(429)
+    await account.runtime_data.coordinator.async_refresh_vins({CHARGING})
+    assert hass.states.get(POWER).state == "11.0"  # type: ignore[union-attr]
+
+
+async def test_car_leaving_the_account_loses_its_device(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """A car no longer in the product list: its device is removed."""
+    registry = dr.async_get(hass)
+    assert (
+        registry.async_get_device_by_identifier((DOMAIN, SLEEPING), account.entry_id)
+        is not None
+    )
+    del tesla.cars[SLEEPING]
+    await poll(hass, account)
+    assert (
+        registry.async_get_device_by_identifier((DOMAIN, SLEEPING), account.entry_id)
+        is None
+    )
+    assert (
+        registry.async_get_device_by_identifier((DOMAIN, CHARGING), account.entry_id)
+        is not None
+    )

@@ -107,6 +107,7 @@ class TeslaChargeControl:
     async def list_vehicles(self) -> dict[str, VehicleState]:
         """The account's cars and their connectivity: one cheap call, wakes nothing."""
         products = (await self._api("PRODUCT_LIST"))["response"]
+        states: dict[str, VehicleState] = {}
         for product in products:
             if "vin" not in product or "id" not in product:
                 continue
@@ -114,10 +115,12 @@ class TeslaChargeControl:
             self._ids[vin] = product["id"]
             self._names[vin] = product.get("display_name") or vin[-6:]
             state = product.get("state")
-            self._states[vin] = (
+            states[vin] = (
                 VehicleState(state) if state in VehicleState else VehicleState.OFFLINE
             )
-        return dict(self._states)
+        # A car that left the account is forgotten, not kept with its last state.
+        self._states = states
+        return dict(states)
 
     async def _known(self, vin: str) -> None:
         if vin not in self._ids:
