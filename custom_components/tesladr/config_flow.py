@@ -41,13 +41,16 @@ from .const import (
     CONF_EXPIRATION,
     CONF_NODES,
     CONF_REFRESH_TOKEN,
+    CONF_SCAN_MINUTES,
     CONF_THRESHOLD,
+    CONF_VEHICLES,
     DEFAULT_AUTH_DOMAIN,
     DEFAULT_CLIENT_ID,
     DEFAULT_THRESHOLD,
     DOMAIN,
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_PRICES,
+    VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from .prices import default_node
 from .vehicles import (
@@ -182,14 +185,10 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        """Options of the prices entry."""
-        return PricesOptionsFlow()
-
-    @classmethod
-    @callback
-    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        """Only the prices entry has options so far."""
-        return bool(config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES)
+        """Options differ between the prices entry and account entries."""
+        if config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
+            return PricesOptionsFlow()
+        return AccountOptionsFlow()
 
     async def async_step_account(
         self, user_input: dict[str, Any] | None = None
@@ -340,3 +339,59 @@ class PricesOptionsFlow(OptionsFlowWithReload):
             ),
             errors=errors,
         )
+
+
+class AccountOptionsFlow(OptionsFlowWithReload):
+    """Polling interval and which cars of an account tesladr manages."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the options."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    CONF_SCAN_MINUTES: int(user_input[CONF_SCAN_MINUTES]),
+                    CONF_VEHICLES: list(user_input[CONF_VEHICLES]),
+                }
+            )
+        options = self.config_entry.options
+        cars = self.config_entry.runtime_data.coordinator.control.names
+        return self.async_show_form(
+            step_id="account_options",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(
+                        CONF_SCAN_MINUTES,
+                        default=options.get(
+                            CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES
+                        ),
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=1,
+                            max=60,
+                            step=1,
+                            unit_of_measurement="min",
+                            mode=NumberSelectorMode.BOX,
+                        )
+                    ),
+                    probatio.Required(
+                        CONF_VEHICLES, default=options.get(CONF_VEHICLES, list(cars))
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[
+                                SelectOptionDict(value=vin, label=name)
+                                for vin, name in cars.items()
+                            ],
+                            multiple=True,
+                        )
+                    ),
+                }
+            ),
+        )
+
+    async def async_step_account_options(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The form's step id; the same as init."""
+        return await self.async_step_init(user_input)

@@ -29,3 +29,5 @@ DEFAULT_AUTH_DOMAIN: Final = "https://auth.tesla.com"
 DEFAULT_CLIENT_ID: Final = "ownerapi"
 VEHICLE_SCAN_INTERVAL_MINUTES: Final = 5
 ISSUE_FLEET_REQUIRED: Final = "fleet_api_required"
+CONF_SCAN_MINUTES: Final = "scan_interval_minutes"
+CONF_VEHICLES: Final = "vehicles"

@@ -20,6 +20,8 @@ from .const import (
     CONF_ACCESS_TOKEN,
     CONF_EXPIRATION,
     CONF_REFRESH_TOKEN,
+    CONF_SCAN_MINUTES,
+    CONF_VEHICLES,
     DOMAIN,
     ISSUE_FLEET_REQUIRED,
     LOGGER,
@@ -53,7 +55,11 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             LOGGER,
             config_entry=entry,
             name=f"Tesla {entry.title}",
-            update_interval=timedelta(minutes=VEHICLE_SCAN_INTERVAL_MINUTES),
+            update_interval=timedelta(
+                minutes=entry.options.get(
+                    CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES
+                )
+            ),
         )
         self.controller = controller
         self.control = control
@@ -62,7 +68,13 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
     async def _async_update_data(self) -> dict[str, ChargeState]:
         try:
             states = await self.control.list_vehicles()
-            data = {vin: await self.control.read(vin) for vin in states}
+            # Cars the user does not manage are not read at all.
+            managed = self.config_entry.options.get(CONF_VEHICLES)
+            data = {
+                vin: await self.control.read(vin)
+                for vin in states
+                if managed is None or vin in managed
+            }
         except VehicleAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"

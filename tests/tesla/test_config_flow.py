@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
@@ -19,7 +20,7 @@ from custom_components.tesladr.const import (
 )
 from tests.fake_tesla import COMMAND_PROTOCOL_REQUIRED, FakeTesla
 
-from .conftest import EMAIL
+from .conftest import CHARGING, EMAIL, SLEEPING
 
 
 def form(fake: FakeTesla, token: str | None = None) -> dict[str, Any]:
@@ -154,8 +155,24 @@ async def test_reconfigure_account(
     assert account.data[CONF_EMAIL] == EMAIL
 
 
-async def test_account_has_no_options(
-    hass: HomeAssistant, account: MockConfigEntry
+async def test_account_options_choose_cars_and_interval(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
 ) -> None:
-    """Options belong to the prices entry only, for now."""
-    assert not account.supports_options
+    """Unmanaged cars are not read at all; the interval follows the option."""
+    result = await hass.config_entries.options.async_init(account.entry_id)
+    assert result["step_id"] == "account_options"
+    schema = result["data_schema"].schema  # type: ignore[union-attr]
+    defaults = {str(key): key.default() for key in schema}
+    assert defaults == {"scan_interval_minutes": 5, "vehicles": [CHARGING, SLEEPING]}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"scan_interval_minutes": 10, "vehicles": [SLEEPING]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    coordinator = account.runtime_data.coordinator
+    assert coordinator.update_interval == timedelta(minutes=10)
+    assert list(coordinator.data) == [SLEEPING]
+    before = tesla.count(CHARGING, "data")
+    await coordinator.async_refresh()
+    assert tesla.count(CHARGING, "data") == before
+    assert hass.states.get("sensor.model_3_charger_power") is None

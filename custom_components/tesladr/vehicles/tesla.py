@@ -122,6 +122,11 @@ class TeslaChargeControl:
         self._states = states
         return dict(states)
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Display names of the cars on the account, by VIN."""
+        return {vin: self._names[vin] for vin in self._states}
+
     async def _known(self, vin: str) -> None:
         if vin not in self._ids:
             await self.list_vehicles()
