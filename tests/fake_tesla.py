@@ -6,6 +6,7 @@ counted per car by kind (data, command, wake) so tests and benchmarks can check 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -96,6 +97,7 @@ class FakeTesla:
         default_factory=Counter
     )  # (vin or "account", kind)
     token_refreshes: int = 0
+    delay: float = 0.0  # seconds every API reply waits (a slow API)
     _faults: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
     _pending_wake: dict[str, int] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
@@ -173,8 +175,12 @@ class FakeTesla:
             }
         )
 
-    def _guard(self, request: web.Request, vin: str, kind: str) -> web.Response | None:
+    async def _guard(
+        self, request: web.Request, vin: str, kind: str
+    ) -> web.Response | None:
         self.calls[vin, kind] += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":
             return self._json({"response": None, "error": "invalid bearer token"}, 401)
         if self._faults:
@@ -187,7 +193,7 @@ class FakeTesla:
         return next(car for car in self.cars.values() if car.car_id == car_id)
 
     async def _products(self, request: web.Request) -> web.Response:
-        if (error := self._guard(request, "account", "data")) is not None:
+        if (error := await self._guard(request, "account", "data")) is not None:
             return error
         return self._json(
             {
@@ -198,7 +204,7 @@ class FakeTesla:
 
     async def _vehicle_data(self, request: web.Request) -> web.Response:
         car = self._car(request)
-        if (error := self._guard(request, car.vin, "data")) is not None:
+        if (error := await self._guard(request, car.vin, "data")) is not None:
             return error
         if car.state != "online":
             return self._json(UNAVAILABLE, 408)
@@ -206,7 +212,7 @@ class FakeTesla:
 
     async def _summary(self, request: web.Request) -> web.Response:
         car = self._car(request)
-        if (error := self._guard(request, car.vin, "data")) is not None:
+        if (error := await self._guard(request, car.vin, "data")) is not None:
             return error
         if car.vin in self._pending_wake:
             self._pending_wake[car.vin] -= 1
@@ -217,7 +223,7 @@ class FakeTesla:
 
     async def _wake(self, request: web.Request) -> web.Response:
         car = self._car(request)
-        if (error := self._guard(request, car.vin, "wake")) is not None:
+        if (error := await self._guard(request, car.vin, "wake")) is not None:
             return error
         if car.state != "online":
             self._pending_wake[car.vin] = car.wakes_after
@@ -225,7 +231,7 @@ class FakeTesla:
 
     async def _command(self, request: web.Request) -> web.Response:
         car = self._car(request)
-        if (error := self._guard(request, car.vin, "command")) is not None:
+        if (error := await self._guard(request, car.vin, "command")) is not None:
             return error
         if car.state != "online":
             return self._json(UNAVAILABLE, 408)

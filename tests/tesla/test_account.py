@@ -11,6 +11,7 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+import httpx
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -244,3 +245,36 @@ async def test_car_leaving_the_account_loses_its_device(
         registry.async_get_device_by_identifier((DOMAIN, CHARGING), account.entry_id)
         is not None
     )
+
+
+async def test_server_errors_make_entities_unavailable_with_one_log_line(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """5xx (after the library's own retries): unavailable, one error line, back when it works."""
+    tesla.fail_next(503, times=1000)
+    await poll(hass, account, times=2)
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    errors = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "Tesla" in r.getMessage()
+    ]
+    assert len(errors) == 1
+    tesla._faults.clear()
+    await poll(hass, account)
+    assert hass.states.get(POWER).state == "7.0"  # type: ignore[union-attr]
+
+
+async def test_slow_api_times_out_into_a_failed_poll(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """A reply slower than the client's timeout is a failed poll, not a hang."""
+    account.runtime_data.controller._Controller__connection.websession.timeout = (
+        httpx.Timeout(0.2)
+    )
+    tesla.delay = 1.0
+    await poll(hass, account)
+    assert not account.runtime_data.coordinator.last_update_success
