@@ -5,13 +5,11 @@ from __future__ import annotations
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .account import AccountRuntimeData
-from .const import DOMAIN
 from .entity import TeslaVehicleEntity
-from .vehicles import VehicleError
+from .vehicles import CommandResult
 
 PARALLEL_UPDATES = 1
 WAKE_UP = ButtonEntityDescription(key="wake_up", translation_key="wake_up")
@@ -35,18 +33,8 @@ class WakeUpButton(TeslaVehicleEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Wake and refresh."""
-        try:
-            awake = await self.coordinator.control.wake(self.vin)
-        except VehicleError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_failed",
-                translation_placeholders={"reason": str(err)},
-            ) from err
-        if not awake:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_refused",
-                translation_placeholders={"reason": "wake_timeout"},
-            )
-        await self.coordinator.async_request_refresh()
+        await self.async_command(self._wake)
+
+    async def _wake(self, vin: str) -> CommandResult:
+        awake = await self.coordinator.control.wake(vin)
+        return CommandResult(ok=awake, reason="" if awake else "wake_timeout")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -11,7 +14,7 @@ from .caiso import NODES
 from .const import DOMAIN
 from .price_coordinator import CaisoPriceCoordinator
 from .vehicle_coordinator import TeslaVehicleCoordinator
-from .vehicles import ChargeState
+from .vehicles import ChargeState, CommandResult, VehicleError
 
 
 class CaisoPriceEntity(CoordinatorEntity[CaisoPriceCoordinator]):
@@ -73,6 +76,26 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
     def car(self) -> ChargeState:
         """The car's current (or last known) charge state."""
         return self.coordinator.data[self.vin]
+
+    async def async_command(
+        self, command: Callable[[str], Awaitable[CommandResult]]
+    ) -> None:
+        """Send a command; failures and the car's refusals become translated errors."""
+        try:
+            result = await command(self.vin)
+        except VehicleError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={"reason": str(err)},
+            ) from err
+        await self.coordinator.async_request_refresh()
+        if not result.ok:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_refused",
+                translation_placeholders={"reason": result.reason},
+            )
 
     @property
     def available(self) -> bool:

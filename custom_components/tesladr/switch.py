@@ -7,13 +7,10 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .account import AccountRuntimeData
-from .const import DOMAIN
 from .entity import TeslaVehicleEntity
-from .vehicles import CommandResult, VehicleError
 
 PARALLEL_UPDATES = 1
 CHARGING = SwitchEntityDescription(key="charging", translation_key="charging")
@@ -42,25 +39,8 @@ class ChargingSwitch(TeslaVehicleEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start charging."""
-        await self._command(self.coordinator.control.start_charging)
+        await self.async_command(self.coordinator.control.start_charging)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop charging."""
-        await self._command(self.coordinator.control.stop_charging)
-
-    async def _command(self, command: Any) -> None:
-        try:
-            result: CommandResult = await command(self.vin)
-        except VehicleError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_failed",
-                translation_placeholders={"reason": str(err)},
-            ) from err
-        await self.coordinator.async_request_refresh()
-        if not result.ok:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_refused",
-                translation_placeholders={"reason": result.reason},
-            )
+        await self.async_command(self.coordinator.control.stop_charging)

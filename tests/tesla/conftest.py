@@ -43,16 +43,21 @@ def account_data(fake: FakeTesla) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-async def account(hass: HomeAssistant, tesla: FakeTesla) -> MockConfigEntry:
-    """A loaded account entry."""
-    entry = MockConfigEntry(
+def account_entry(fake: FakeTesla) -> MockConfigEntry:
+    """An account entry for the fake (not yet added)."""
+    return MockConfigEntry(
         domain=DOMAIN,
         title=EMAIL,
         unique_id=EMAIL,
-        data=account_data(tesla),
+        data=account_data(fake),
         entry_id="account01",
     )
+
+
+@pytest.fixture
+async def account(hass: HomeAssistant, tesla: FakeTesla) -> MockConfigEntry:
+    """A loaded account entry."""
+    entry = account_entry(tesla)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

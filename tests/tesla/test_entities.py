@@ -8,16 +8,12 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    snapshot_platform,
-)
+from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.tesladr.const import DOMAIN
 from tests.fake_tesla import FakeTesla
 
-from .conftest import EMAIL, account_data
+from .conftest import account_entry
 
 
 @pytest.mark.parametrize(
@@ -32,13 +28,7 @@ async def test_entities(
     platform: Platform,
 ) -> None:
     """Registry entries and states of both cars."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=EMAIL,
-        unique_id=EMAIL,
-        data=account_data(tesla),
-        entry_id="account01",
-    )
+    entry = account_entry(tesla)
     entry.add_to_hass(hass)
     with patch("custom_components.tesladr.ACCOUNT_PLATFORMS", [platform]):
         assert await hass.config_entries.async_setup(entry.entry_id)

@@ -25,6 +25,18 @@ _NODE_COLUMNS = ("NODE", "PNODE_RESMRID", "NODE_ID")
 _XML_LMP_ITEM = "LMP_PRC"
 
 type _Key = tuple[str, datetime]
+# What zipfile and its decompressors raise on damaged or unsupported archives
+# (UnicodeDecodeError is a ValueError).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 def parse_payload(
@@ -43,14 +55,7 @@ def parse_payload(
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        ValueError,
-        EOFError,
-        OSError,
-    ) as err:
+    except _ZIP_ERRORS as err:
         raise OasisResponseError(f"corrupt zip archive: {err}") from err
     if not members:
         raise OasisResponseError("zip archive has no members")
@@ -74,17 +79,7 @@ def _parse_member(
 ) -> None:
     try:
         _read_member(archive, member, market, request, intervals)
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        NotImplementedError,
-        RuntimeError,
-        UnicodeDecodeError,
-        csv.Error,
-        ValueError,
-    ) as err:
+    except (*_ZIP_ERRORS, csv.Error) as err:
         raise OasisResponseError(
             f"cannot read zip member {member.filename}: {err}"
         ) from err
