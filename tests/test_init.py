@@ -13,7 +13,7 @@ from custom_components.tesladr.const import (
     DOMAIN,
     ENTRY_TYPE_PRICES,
 )
-from custom_components.tesladr.price_coordinator import DATA_HUB
+from custom_components.tesladr.price_coordinator import DATA_PRICES
 from tests.fake_oasis import FakeOasis
 
 
@@ -42,7 +42,7 @@ async def test_setup_and_unload_entry(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert DATA_HUB not in hass.data
+    assert DATA_PRICES not in hass.data
 
 
 async def test_yaml_without_tesladr_section(hass: HomeAssistant) -> None:

@@ -11,7 +11,7 @@ from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.core import HomeAssistant
 
 from .account import AccountRuntimeData
-from .price_coordinator import DATA_HUB, async_price_diagnostics
+from .price_coordinator import DATA_PRICES
 from .prices import PricesRuntimeData
 
 TO_REDACT = {
@@ -42,6 +42,6 @@ async def async_get_config_entry_diagnostics(
             for car in coordinator.data.values()
         ]
         result["last_update_success"] = coordinator.last_update_success
-    if (hub := hass.data.get(DATA_HUB)) is not None:
-        result["prices"] = async_price_diagnostics(hub.coordinator)
+    if (prices := hass.data.get(DATA_PRICES)) is not None:
+        result["prices"] = prices.diagnostics()
     return result

@@ -30,7 +30,7 @@ from .caiso import (
 )
 from .const import DOMAIN, LOGGER
 
-DATA_HUB: HassKey[PriceHub] = HassKey(f"{DOMAIN}_price_hub")
+DATA_PRICES: HassKey[CaisoPriceCoordinator] = HassKey(f"{DOMAIN}_prices")
 DATA_OASIS_URL: HassKey[str] = HassKey(f"{DOMAIN}_oasis_url")
 
 INTERVAL = timedelta(minutes=5)
@@ -315,23 +315,11 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         }
 
 
-def async_price_diagnostics(coordinator: CaisoPriceCoordinator) -> dict[str, Any]:
-    """The shared coordinator's state for an entry's diagnostics (holds no secrets)."""
-    return coordinator.diagnostics()
-
-
 def _boundary(moment: datetime) -> datetime:
     """Start of the 5-minute interval containing a moment."""
     return moment.replace(
         minute=moment.minute - moment.minute % 5, second=0, microsecond=0
     )
-
-
-@dataclass(slots=True)
-class PriceHub:
-    """Holds the shared coordinator while any owner needs it."""
-
-    coordinator: CaisoPriceCoordinator
 
 
 async def async_acquire_price_coordinator(
@@ -341,8 +329,7 @@ async def async_acquire_price_coordinator(
 
     Raises UpdateFailed when the first owner's first fetch fails.
     """
-    if (hub := hass.data.get(DATA_HUB)) is not None:
-        coordinator = hub.coordinator
+    if (coordinator := hass.data.get(DATA_PRICES)) is not None:
         known = coordinator.nodes
         coordinator.async_set_nodes(owner, nodes)
         if not nodes <= known:
@@ -355,7 +342,7 @@ async def async_acquire_price_coordinator(
     await coordinator.async_refresh()
     if not coordinator.last_update_success:
         raise UpdateFailed(str(coordinator.last_exception))
-    hass.data[DATA_HUB] = PriceHub(coordinator)
+    hass.data[DATA_PRICES] = coordinator
     coordinator.async_start()
     return coordinator
 
@@ -363,9 +350,9 @@ async def async_acquire_price_coordinator(
 @callback
 def async_release_price_coordinator(hass: HomeAssistant, owner: str) -> None:
     """Give back an owner's share; the last one stops the coordinator."""
-    if (hub := hass.data.get(DATA_HUB)) is None:
+    if (coordinator := hass.data.get(DATA_PRICES)) is None:
         return
-    hub.coordinator.owners.pop(owner, None)
-    if not hub.coordinator.owners:
-        hub.coordinator.async_stop()
-        del hass.data[DATA_HUB]
+    coordinator.owners.pop(owner, None)
+    if not coordinator.owners:
+        coordinator.async_stop()
+        del hass.data[DATA_PRICES]

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.tesladr.caiso import Market
 from custom_components.tesladr.const import DOMAIN
 from custom_components.tesladr.price_coordinator import (
-    DATA_HUB,
+    DATA_PRICES,
     REQUESTS_PER_INTERVAL,
     PriceData,
     async_acquire_price_coordinator,
@@ -120,7 +120,7 @@ async def test_day_ahead_once_and_fifteen_minute_each_quarter(
     # One 15-minute request covers the current and the next quarter (published ahead).
     rtpd = oasis.requests_for(Market.RTPD)
     assert 3 <= len(rtpd) <= 5
-    data = hass.data[DATA_HUB].coordinator.data
+    data = hass.data[DATA_PRICES].data
     assert PriceData.covering(data.fifteen_minute[NP15], dt_util.utcnow()) is not None
     day_ahead = hass.states.get("sensor.caiso_prices_np15_hub_day_ahead_price")
     assert day_ahead is not None
@@ -198,9 +198,9 @@ async def test_owners_share_one_request_and_the_last_closes(
     assert len(rtm) == 1 and rtm[0].nodes == [NP15, SP15]
     async_release_price_coordinator(hass, "b")
     async_release_price_coordinator(hass, "a")
-    assert DATA_HUB in hass.data
+    assert DATA_PRICES in hass.data
     async_release_price_coordinator(hass, "c")
-    assert DATA_HUB not in hass.data
+    assert DATA_PRICES not in hass.data
     async_release_price_coordinator(hass, "c")
     oasis.requests.clear()
     await advance(hass, freezer, timedelta(minutes=10))
@@ -217,7 +217,7 @@ async def test_setup_retries_when_oasis_is_down(
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert DATA_HUB not in hass.data
+    assert DATA_PRICES not in hass.data
 
 
 async def test_unload_and_reload(
@@ -225,9 +225,9 @@ async def test_unload_and_reload(
 ) -> None:
     """Unloading releases the coordinator; the entry loads again."""
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
-    assert DATA_HUB not in hass.data
+    assert DATA_PRICES not in hass.data
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
-    assert DATA_HUB in hass.data
+    assert DATA_PRICES in hass.data
     assert START.tzinfo is not None
 
 
@@ -239,7 +239,7 @@ async def test_failed_secondary_request_keeps_prices_and_is_retried(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A failed 15-minute request is quiet, leaves the 5-minute price up, and is retried."""
-    coordinator = hass.data[DATA_HUB].coordinator
+    coordinator = hass.data[DATA_PRICES]
     failed: list[object] = []
     end = dt_util.utcnow() + timedelta(hours=1)
     while dt_util.utcnow() < end:

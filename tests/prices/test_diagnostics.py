@@ -6,7 +6,6 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
-from custom_components.tesladr.price_coordinator import async_price_diagnostics
 
 from .conftest import NP15, SP15
 
@@ -27,13 +26,11 @@ async def test_diagnostics(hass: HomeAssistant, loaded_entry: MockConfigEntry) -
     }
 
 
-async def test_price_diagnostics_helper(
+async def test_price_diagnostics_keys(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    """The helper other entries' diagnostics call gives the same, secret-free picture."""
-    coordinator = loaded_entry.runtime_data.coordinator
-    result = async_price_diagnostics(coordinator)
-    assert result == coordinator.diagnostics()
+    """What other entries' diagnostics include: the feed's state, nothing secret."""
+    result = loaded_entry.runtime_data.coordinator.diagnostics()
     assert set(result) == {
         "nodes",
         "owners",
