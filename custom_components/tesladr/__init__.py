@@ -7,22 +7,28 @@ data tells the kinds apart.
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 import probatio
 
 from .account import async_setup_account, async_unload_account
 from .const import CONF_ENTRY_TYPE, CONF_OASIS_URL, DOMAIN, ENTRY_TYPE_PRICES
+from .dr_manager import STORAGE_VERSION, storage_key
 from .price_coordinator import DATA_OASIS_URL
 from .prices import async_setup_prices, async_unload_prices
+from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 ACCOUNT_PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.NUMBER,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -38,6 +44,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Read the optional developer settings from YAML."""
     if url := config.get(DOMAIN, {}).get(CONF_OASIS_URL):
         hass.data[DATA_OASIS_URL] = url
+    async_setup_services(hass)
     return True
 
 
@@ -66,3 +73,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     else:
         await async_unload_account(hass, entry)
     return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Forget a removed account's DR settings, state and ledger (its cars were resumed)."""
+    if not _is_prices(entry):
+        await Store[dict[str, Any]](
+            hass, STORAGE_VERSION, storage_key(entry.entry_id)
+        ).async_remove()

@@ -22,6 +22,7 @@ from .const import (
     DEFAULT_AUTH_DOMAIN,
     DEFAULT_CLIENT_ID,
 )
+from .dr_manager import DrManager
 from .vehicle_coordinator import TeslaVehicleCoordinator
 from .vehicles.tesla import TeslaChargeControl
 
@@ -33,6 +34,7 @@ class AccountRuntimeData:
     controller: Controller
     control: TeslaChargeControl
     coordinator: TeslaVehicleCoordinator
+    dr: DrManager
 
 
 def create_controller(hass: HomeAssistant, data: dict[str, Any]) -> Controller:
@@ -58,8 +60,12 @@ async def async_setup_account(
     control = TeslaChargeControl(controller)
     coordinator = TeslaVehicleCoordinator(hass, entry, controller, control)
     await coordinator.async_config_entry_first_refresh()
-    return AccountRuntimeData(controller, control, coordinator)
+    manager = DrManager(hass, entry, coordinator, control)
+    await manager.async_setup()
+    return AccountRuntimeData(controller, control, coordinator, manager)
 
 
 async def async_unload_account(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Nothing to release: the httpx client is Home Assistant's."""
+    """Resume every car DR paused; the httpx client is Home Assistant's to close."""
+    runtime: AccountRuntimeData = entry.runtime_data
+    await runtime.dr.async_unload()

@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .account import AccountRuntimeData
-from .entity import CaisoPriceEntity, TeslaVehicleEntity
+from .entity import CaisoPriceEntity, TeslaDrEntity, TeslaVehicleEntity
 from .price_coordinator import CaisoPriceCoordinator
 from .prices import PricesRuntimeData
 from .vehicles import ChargeState, VehicleState
@@ -25,6 +25,7 @@ from .vehicles import ChargeState, VehicleState
 PRICE_ABOVE_THRESHOLD = BinarySensorEntityDescription(
     key="price_above_threshold", translation_key="price_above_threshold"
 )
+DR_ACTIVE = BinarySensorEntityDescription(key="dr_active", translation_key="dr_active")
 
 PARALLEL_UPDATES = 0
 
@@ -46,6 +47,10 @@ async def async_setup_entry(
         TeslaVehicleBinarySensor(runtime.coordinator, vin, description)
         for vin in runtime.coordinator.data
         for description in VEHICLE_BINARY_SENSORS
+    )
+    async_add_entities(
+        DrActiveSensor(runtime.coordinator, runtime.dr, vin, DR_ACTIVE)
+        for vin in runtime.dr.managed_vins()
     )
 
 
@@ -82,6 +87,15 @@ class TeslaVehicleBinarySensor(TeslaVehicleEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """From the car's (possibly last known) state."""
         return self.entity_description.value_fn(self.car)
+
+
+class DrActiveSensor(TeslaDrEntity, BinarySensorEntity):
+    """On while DR holds the car paused."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether DR paused the car."""
+        return self.dr.state.paused_by_dr
 
 
 class PriceAboveThresholdSensor(CaisoPriceEntity, BinarySensorEntity):

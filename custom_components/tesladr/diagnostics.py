@@ -42,6 +42,7 @@ async def async_get_config_entry_diagnostics(
             for car in coordinator.data.values()
         ]
         result["last_update_success"] = coordinator.last_update_success
+        result["demand_response"] = runtime.dr.diagnostics()
     if (prices := hass.data.get(DATA_PRICES)) is not None:
         result["prices"] = prices.diagnostics()
     return result

@@ -12,6 +12,7 @@ from homeassistant.util import dt as dt_util
 
 from .caiso import NODES
 from .const import DOMAIN
+from .dr_manager import CarDr, DrManager
 from .price_coordinator import CaisoPriceCoordinator
 from .vehicle_coordinator import TeslaVehicleCoordinator
 from .vehicles import ChargeState, CommandResult, VehicleError
@@ -101,3 +102,33 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
     def available(self) -> bool:
         """A sleeping car keeps its last data; only a car gone from the account is unavailable."""
         return super().available and self.vin in self.coordinator.data
+
+
+class TeslaDrEntity(TeslaVehicleEntity):
+    """A demand-response entity of one car: DR state is tesladr's own, not Tesla's."""
+
+    def __init__(
+        self,
+        coordinator: TeslaVehicleCoordinator,
+        manager: DrManager,
+        vin: str,
+        description: EntityDescription,
+    ) -> None:
+        """Bind the entity to its car and the account's DR manager."""
+        super().__init__(coordinator, vin, description)
+        self.manager = manager
+
+    async def async_added_to_hass(self) -> None:
+        """Follow DR changes as well as car updates."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.manager.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def dr(self) -> CarDr:
+        """The car's DR settings and state."""
+        return self.manager.car(self.vin)
+
+    @property
+    def available(self) -> bool:
+        """DR settings and totals stay usable while Tesla's API is down."""
+        return self.vin in self.coordinator.data

@@ -323,11 +323,13 @@ def _boundary(moment: datetime) -> datetime:
 
 
 async def async_acquire_price_coordinator(
-    hass: HomeAssistant, owner: str, nodes: set[str]
+    hass: HomeAssistant, owner: str, nodes: set[str], *, require_data: bool = True
 ) -> CaisoPriceCoordinator:
     """Take a share of the price coordinator, creating it for the first owner.
 
-    Raises UpdateFailed when the first owner's first fetch fails.
+    Raises UpdateFailed when the first owner's first fetch fails and `require_data` is set.
+    Owners that must run through an outage (the DR side has cars to resume) pass False and get
+    a coordinator that keeps trying at its interval.
     """
     if (coordinator := hass.data.get(DATA_PRICES)) is not None:
         known = coordinator.nodes
@@ -340,7 +342,7 @@ async def async_acquire_price_coordinator(
     )
     coordinator.async_set_nodes(owner, nodes)
     await coordinator.async_refresh()
-    if not coordinator.last_update_success:
+    if require_data and not coordinator.last_update_success:
         raise UpdateFailed(str(coordinator.last_exception))
     hass.data[DATA_PRICES] = coordinator
     coordinator.async_start()

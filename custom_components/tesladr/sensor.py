@@ -28,7 +28,8 @@ from homeassistant.util import dt as dt_util
 
 from .account import AccountRuntimeData
 from .caiso import PriceInterval, nearest_node
-from .entity import CaisoPriceEntity, TeslaVehicleEntity
+from .dr_manager import STATUS_OPTIONS, CarDr, DrManager
+from .entity import CaisoPriceEntity, TeslaDrEntity, TeslaVehicleEntity
 from .price_coordinator import PriceData
 from .prices import PricesRuntimeData
 from .vehicles import ChargeState
@@ -57,6 +58,11 @@ async def async_setup_entry(
         TeslaVehicleSensor(runtime.coordinator, vin, description)
         for vin in runtime.coordinator.data
         for description in VEHICLE_SENSORS
+    )
+    async_add_entities(
+        DrSensor(runtime.coordinator, runtime.dr, vin, description)
+        for vin in runtime.dr.managed_vins()
+        for description in DR_SENSORS
     )
 
 
@@ -157,6 +163,103 @@ class TeslaVehicleSensor(TeslaVehicleEntity, SensorEntity):
     def native_value(self) -> StateType:
         """The value from the car's (possibly last known) state."""
         return self.entity_description.value_fn(self.car)
+
+
+def _dr_status_attributes(manager: DrManager, vin: str) -> dict[str, Any]:
+    car = manager.car(vin)
+    reason = car.command_error if car.status == "command_failed" else None
+    if reason is None and car.decision is not None:
+        reason = str(car.decision.reason)
+    return {
+        "reason": reason,
+        "node": car.node,
+        "price": car.price.value if car.price else None,
+        "start_threshold": round(car.settings.start_threshold, 2),
+        "resume_below": round(car.settings.resume_below, 2),
+        "battery_floor": round(car.settings.battery_floor, 1),
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrSensorDescription(SensorEntityDescription):
+    """A DR sensor of a car: its value from the manager."""
+
+    value_fn: Callable[[DrManager, str], StateType]
+    attr_fn: Callable[[DrManager, str], dict[str, Any]] = lambda *_: {}
+
+
+def _settings_value(fn: Callable[[CarDr], float]) -> Callable[[DrManager, str], float]:
+    return lambda manager, vin: round(fn(manager.car(vin)), 2)
+
+
+DR_SENSORS: tuple[DrSensorDescription, ...] = (
+    DrSensorDescription(
+        key="dr_status",
+        translation_key="dr_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=STATUS_OPTIONS,
+        value_fn=lambda manager, vin: manager.car(vin).status,
+        attr_fn=_dr_status_attributes,
+    ),
+    DrSensorDescription(
+        key="energy_not_consumed",
+        translation_key="energy_not_consumed",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        value_fn=lambda manager, vin: round(manager.ledger.totals(vin)[0], 4),
+    ),
+    DrSensorDescription(
+        key="value_not_consumed",
+        translation_key="value_not_consumed",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement="USD",
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda manager, vin: round(manager.ledger.totals(vin)[1], 4),
+    ),
+    DrSensorDescription(
+        key="dr_events_24h",
+        translation_key="dr_events_24h",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda manager, vin: manager.ledger.events_in_window(
+            vin, dt_util.utcnow()
+        ),
+    ),
+    DrSensorDescription(
+        key="start_threshold",
+        translation_key="start_threshold",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        native_unit_of_measurement=USD_PER_MWH,
+        suggested_display_precision=2,
+        value_fn=_settings_value(lambda car: car.settings.start_threshold),
+    ),
+    DrSensorDescription(
+        key="battery_floor",
+        translation_key="battery_floor",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=_settings_value(lambda car: car.settings.battery_floor),
+    ),
+)
+
+
+class DrSensor(TeslaDrEntity, SensorEntity):
+    """A demand-response value of one car."""
+
+    entity_description: DrSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """From the DR manager."""
+        return self.entity_description.value_fn(self.manager, self.vin)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The status sensor explains itself."""
+        return self.entity_description.attr_fn(self.manager, self.vin)
 
 
 def _current(intervals: list[PriceInterval], now: datetime) -> PriceInterval | None:

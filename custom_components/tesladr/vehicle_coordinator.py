@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -116,6 +116,12 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         finally:
             self.async_persist_tokens()
         self.async_set_updated_data(data)
+
+    @callback
+    def async_set_car(self, car: ChargeState) -> None:
+        """Take a car's state as read right after a command, without another API call."""
+        if self.data is not None and car.vin in self.data:
+            self.async_set_updated_data({**self.data, car.vin: car})
 
     def _remove_gone_cars(self, data: dict[str, ChargeState]) -> None:
         """Drop the devices of cars that left the account."""

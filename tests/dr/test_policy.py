@@ -395,6 +395,7 @@ def test_ledger_round_trip_window_and_prune() -> None:
     """Events survive serialisation; counts and history windows."""
     ledger = Ledger()
     old = ledger.start("VIN", "N", NOW - timedelta(days=40), 7, 10)
+    old.account(Price(150, old.started, old.started + timedelta(minutes=5)))
     ledger.end("VIN", NOW - timedelta(days=40) + timedelta(minutes=30), Outcome.RESUMED)
     event = ledger.start("VIN", "N", NOW, 7, None)
     event.account(Price(200, NOW, NOW + timedelta(minutes=5)))
@@ -406,7 +407,16 @@ def test_ledger_round_trip_window_and_prune() -> None:
     assert ledger.between(
         "VIN", NOW - timedelta(days=41), NOW - timedelta(days=39)
     ) == [old]
+    before = ledger.totals("VIN")
     ledger.prune(NOW)
     assert ledger.events == [event]
+    # Pruned events keep counting: the energy sensor is total_increasing.
+    assert ledger.totals("VIN") == pytest.approx(before)
+    assert before[0] == pytest.approx(7 * 10 / 60)
+    assert Ledger.from_dict(ledger.as_dict()).totals("VIN") == pytest.approx(before)
+    assert ledger.start("VIN2", "N", NOW, 7, None).event_id != event.event_id
+    # Skips older than the window are dropped with the events.
+    ledger.prune(NOW + timedelta(days=2))
+    assert ledger.skips == {}
     assert Ledger.from_dict({"version": 999}).events == []
     assert ledger.end("NOBODY", NOW, Outcome.RESUMED) is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from homeassistant.const import CONF_EMAIL
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -16,11 +18,23 @@ from custom_components.tesladr.const import (
     DOMAIN,
     ENTRY_TYPE_ACCOUNT,
 )
+from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 
 CHARGING = "5YJ3E1EA7KF000001"
 SLEEPING = "5YJYGDEE0MF000002"
 EMAIL = "owner@example.com"
+
+
+@pytest.fixture(autouse=True)
+async def oasis_domain(hass: HomeAssistant, fake_oasis: FakeOasis) -> FakeOasis:
+    """Account entries join the price feed: point it at a fake OASIS with calm prices."""
+    fake_oasis.clock = dt_util.utcnow
+    fake_oasis.price_fn = lambda *_: 40.0
+    assert await async_setup_component(
+        hass, DOMAIN, {DOMAIN: {"oasis_url": fake_oasis.url}}
+    )
+    return fake_oasis
 
 
 @pytest.fixture

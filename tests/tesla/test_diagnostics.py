@@ -18,7 +18,15 @@ async def test_account_diagnostics_redact(
     """Useful for a bug report, with nothing that identifies the owner or the car."""
     result = await async_get_config_entry_diagnostics(hass, account)
     text = json.dumps(result, default=str)
-    for secret in (CHARGING, EMAIL, "refresh-1", "access-1", "37.4419", "-122.143"):
+    for secret in (
+        CHARGING,
+        CHARGING[-6:],
+        EMAIL,
+        "refresh-1",
+        "access-1",
+        "37.4419",
+        "-122.143",
+    ):
         assert secret not in text
     assert result["entry"]["data"]["refresh_token"] == "**REDACTED**"
     cars = {car["name"]: car for car in result["vehicles"]}
@@ -26,4 +34,10 @@ async def test_account_diagnostics_redact(
     assert cars["Model 3"]["vin"] == "**REDACTED**"
     assert cars["Model Y"]["stale"] is True
     assert result["last_update_success"] is True
-    assert "prices" not in result
+    # The account shares the price feed and reports it, with its DR state per car.
+    # The sleeping car was never read: it is priced at the home location (the test home
+    # is San Diego, SP15).
+    assert result["prices"]["nodes"] == ["TH_NP15_GEN-APND", "TH_SP15_GEN-APND"]
+    dr_cars = result["demand_response"]["cars"]
+    assert [car["status"] for car in dr_cars] == ["monitoring", "monitoring"]
+    assert dr_cars[0]["decisions"][-1]["reason"] == "price_below_threshold"

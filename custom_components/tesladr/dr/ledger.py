@@ -105,6 +105,9 @@ class Ledger:
 
     events: list[DrEvent] = field(default_factory=list)
     skips: dict[str, list[datetime]] = field(default_factory=dict)
+    # What pruned events saved, per car, so lifetime totals never go down.
+    archived: dict[str, tuple[float, float]] = field(default_factory=dict)
+    next_id: int = 1
 
     def active(self, vin: str) -> DrEvent | None:
         """The car's open event."""
@@ -121,14 +124,16 @@ class Ledger:
         """Open an event when DR pauses a car (reuses an open one)."""
         if (event := self.active(vin)) is not None:
             return event
+        # A counter, not the VIN: event ids reach logs, automations and diagnostics.
         event = DrEvent(
-            event_id=f"{vin[-6:]}-{int(now.timestamp())}",
+            event_id=f"{now:%Y%m%d}-{self.next_id}",
             vin=vin,
             node=node,
             started=now,
             power_kw=max(0.0, power_kw),
             energy_needed_kwh=energy_needed_kwh,
         )
+        self.next_id += 1
         self.events.append(event)
         return event
 
@@ -158,9 +163,10 @@ class Ledger:
         )
 
     def totals(self, vin: str) -> tuple[float, float]:
-        """KWh and USD not consumed, over the kept history."""
+        """KWh and USD not consumed, over the car's whole history."""
         mine = [e for e in self.events if e.vin == vin]
-        return sum(e.kwh for e in mine), sum(e.usd for e in mine)
+        kwh, usd = self.archived.get(vin, (0.0, 0.0))
+        return kwh + sum(e.kwh for e in mine), usd + sum(e.usd for e in mine)
 
     def between(self, vin: str, start: datetime, end: datetime) -> list[DrEvent]:
         """Events of a car that overlap a period."""
@@ -171,10 +177,20 @@ class Ledger:
         ]
 
     def prune(self, now: datetime) -> None:
-        """Drop closed events older than the kept history."""
-        self.events = [
-            e for e in self.events if e.ended is None or now - e.ended < KEEP_EVENTS
-        ]
+        """Drop closed events older than the kept history, keeping their totals."""
+        kept: list[DrEvent] = []
+        for event in self.events:
+            if event.ended is None or now - event.ended < KEEP_EVENTS:
+                kept.append(event)
+                continue
+            kwh, usd = self.archived.get(event.vin, (0.0, 0.0))
+            self.archived[event.vin] = (kwh + event.kwh, usd + event.usd)
+        self.events = kept
+        self.skips = {
+            vin: recent
+            for vin, ts in self.skips.items()
+            if (recent := [t for t in ts if now - t < SKIP_WINDOW])
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form, with a schema version."""
@@ -184,6 +200,8 @@ class Ledger:
             "skips": {
                 vin: [t.isoformat() for t in ts] for vin, ts in self.skips.items()
             },
+            "archived": {vin: list(totals) for vin, totals in self.archived.items()},
+            "next_id": self.next_id,
         }
 
     @classmethod
@@ -197,4 +215,9 @@ class Ledger:
                 vin: [datetime.fromisoformat(t) for t in ts]
                 for vin, ts in data["skips"].items()
             },
+            archived={
+                vin: (float(kwh), float(usd))
+                for vin, (kwh, usd) in data.get("archived", {}).items()
+            },
+            next_id=int(data.get("next_id", len(data["events"]) + 1)),
         )

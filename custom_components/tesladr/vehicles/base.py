@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -52,10 +52,15 @@ class ChargeState:
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
-    """A command's outcome, with the car's reason when it refused."""
+    """A command's outcome, with the car's reason when it refused.
+
+    `state` is the car as read right after the command, when it was read: callers believe that
+    rather than the command's own answer.
+    """
 
     ok: bool
     reason: str = ""
+    state: ChargeState | None = field(default=None, compare=False)
 
 
 class VehicleError(Exception):

@@ -167,15 +167,18 @@ class TeslaChargeControl:
         )
         after = await self.read(vin)
         if result.ok and after.charging:
-            return CommandResult(ok=False, reason="still_charging")
-        return result
+            return CommandResult(ok=False, reason="still_charging", state=after)
+        return replace(result, state=after)
 
     async def start_charging(self, vin: str) -> CommandResult:
         """Wake the car (bounded), then start charging."""
         if not await self.wake(vin):
             return CommandResult(ok=False, reason="wake_timeout")
         reply = (await self._api("START_CHARGE", vin))["response"]
-        return CommandResult(bool(reply.get("result")), str(reply.get("reason") or ""))
+        result = CommandResult(
+            bool(reply.get("result")), str(reply.get("reason") or "")
+        )
+        return replace(result, state=await self.read(vin))
 
     async def wake(self, vin: str) -> bool:
         """Wake a car and wait (bounded) until it is online; False when it stays asleep."""
