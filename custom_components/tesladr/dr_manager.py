@@ -475,7 +475,9 @@ class DrManager:
 
     @callback
     def _fire(self, kind: str, vin: str, car: CarDr, reason: Reason | str) -> None:
-        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, vin)})
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, vin), self.entry.entry_id
+        )
         self.hass.bus.async_fire(
             EVENT_DR,
             {

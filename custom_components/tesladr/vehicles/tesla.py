@@ -113,6 +113,9 @@ class TeslaChargeControl:
                 continue
             vin = product["vin"]
             self._ids[vin] = product["id"]
+            # Lets the library address the car by VIN (what the Fleet API prefers) instead of
+            # logging an error on every call about an unknown id.
+            self.controller.set_id_vin(product["id"], vin)
             self._names[vin] = product.get("display_name") or vin[-6:]
             state = product.get("state")
             states[vin] = (

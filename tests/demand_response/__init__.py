@@ -1,0 +1,1 @@
+"""Tests of demand response in Home Assistant."""
