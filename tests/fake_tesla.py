@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 import json
 from typing import Any
@@ -100,8 +100,14 @@ class FakeTesla:
     delay: float = 0.0  # seconds every API reply waits (a slow API)
     _faults: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
     _pending_wake: dict[str, int] = field(default_factory=dict)
+    # Reasons the car gives for refusing its next charge commands (`result: false`).
+    command_refusals: deque[str] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
-    port: int = 0
+    port: int = 0  # 0: a free port, chosen at start
+    # Extra routes served beside the API (the offline demo's control endpoints).
+    routes: list[web.RouteDef] = field(default_factory=list)
+    # Called after every token rotation, so a long-running fake can persist its tokens.
+    on_tokens: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -135,9 +141,10 @@ class FakeTesla:
         app.router.add_get("/api/1/vehicles/{car_id}", self._summary)
         app.router.add_post("/api/1/vehicles/{car_id}/wake_up", self._wake)
         app.router.add_post("/api/1/vehicles/{car_id}/command/{command}", self._command)
+        app.router.add_routes(self.routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -165,6 +172,8 @@ class FakeTesla:
         # Tesla rotates refresh tokens: the old one stops working.
         self.refresh_token = f"refresh-{self.token_refreshes}"
         self.access_token = f"access-{self.token_refreshes}"
+        if self.on_tokens is not None:
+            self.on_tokens()
         return self._json(
             {
                 "access_token": self.access_token,
@@ -189,8 +198,11 @@ class FakeTesla:
         return None
 
     def _car(self, request: web.Request) -> FakeCar:
-        car_id = int(request.match_info["car_id"])
-        return next(car for car in self.cars.values() if car.car_id == car_id)
+        # Like the Fleet API, a car is addressed by its id or its VIN.
+        key = request.match_info["car_id"]
+        return next(
+            car for car in self.cars.values() if key in (car.vin, str(car.car_id))
+        )
 
     async def _products(self, request: web.Request) -> web.Response:
         if (error := await self._guard(request, "account", "data")) is not None:
@@ -237,7 +249,9 @@ class FakeTesla:
             return self._json(UNAVAILABLE, 408)
         command = request.match_info["command"]
         reason = ""
-        if command == "charge_stop":
+        if self.command_refusals:
+            reason = self.command_refusals.popleft()
+        elif command == "charge_stop":
             if car.charging_state != "Charging":
                 reason = "not_charging"
             else:
