@@ -95,11 +95,15 @@ async def account(
 async def advance_to(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime
 ) -> None:
-    """Move time in 5-second steps so every timer fires when due."""
+    """Move time in 5-second steps so every timer fires when due.
+
+    Background tasks (the vehicle coordinator's polls) finish before time moves on: a request
+    still in flight would otherwise see its connect timeout fire with the frozen clock.
+    """
     while dt_util.utcnow() < moment:
         freezer.tick(timedelta(seconds=5))
         async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:

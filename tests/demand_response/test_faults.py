@@ -1,0 +1,344 @@
+"""Fault cases of demand response, each against the fake OASIS and the fake Tesla."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+import logging
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+
+from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
+from custom_components.tesladr.dr import CarDrState, DrSettings, Ledger
+from custom_components.tesladr.dr_manager import EVENT_DR, storage_key
+from tests.fake_oasis import FakeOasis
+from tests.fake_tesla import FakeTesla
+from tests.tesla.conftest import account_entry
+
+from .conftest import (
+    CHARGING,
+    CHARGING_SWITCH,
+    SLEEPING,
+    STATUS,
+    PriceTable,
+    account,  # noqa: F401 - fixture
+    advance_to,
+    at,
+    state,
+)
+
+# 17:00 interval high: published at 17:05, acted on at 17:05:15.
+PAUSED_AT = at(5).replace(second=15)
+
+
+async def pause_on_spike(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    prices: PriceTable,
+    tesla: FakeTesla,
+    *values: float,
+) -> None:
+    """A spike from 17:00 that pauses the Model 3 at 17:05:15."""
+    prices.set(0, *values)
+    await advance_to(hass, freezer, PAUSED_AT)
+    assert state(hass, STATUS) == "paused"
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+
+
+async def test_oasis_down_mid_event_resumes_after_15_minutes(
+    hass: HomeAssistant,
+    account: MockConfigEntry,  # noqa: F811
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No car stays paused on prices it cannot see: the newest ended 17:05, resume after 17:20."""
+    await pause_on_spike(hass, freezer, prices, tesla, *[300.0] * 12)
+    oasis.fail_next("http_500", times=100)
+    await advance_to(hass, freezer, at(19).replace(second=55))
+    assert state(hass, STATUS) == "paused"
+    await advance_to(hass, freezer, at(20).replace(second=30))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    status = hass.states.get(STATUS)
+    assert status is not None
+    assert status.state == "monitoring"
+    assert status.attributes["reason"] == "prices_stale"
+    outage = [r for r in caplog.records if "OASIS is unavailable" in r.getMessage()]
+    assert len(outage) == 1
+    assert tesla.count(CHARGING, "command") == 2
+
+
+def stored(paused: bool) -> dict[str, Any]:
+    """What the Store held when Home Assistant stopped mid-event (paused at 16:50)."""
+    ledger = Ledger()
+    if paused:
+        ledger.start(CHARGING, "TH_NP15_GEN-APND", at(-10), 7.0, None)
+    return {
+        "version": 1,
+        "minor_version": 1,
+        "key": storage_key("account01"),
+        "data": {
+            "cars": {
+                CHARGING: {
+                    "settings": asdict(DrSettings(threshold=120)),
+                    "state": asdict(CarDrState(paused_by_dr=paused)),
+                }
+            },
+            "ledger": ledger.as_dict(),
+        },
+    }
+
+
+async def start_account(hass: HomeAssistant, tesla: FakeTesla) -> MockConfigEntry:
+    """Set the account entry up (as Home Assistant does at start)."""
+    entry = account_entry(tesla)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_restart_mid_event_restores_without_a_second_stop(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The Store says DR paused the car; prices are still high: hold, then resume once."""
+    hass_storage[storage_key("account01")] = stored(paused=True)
+    tesla.cars[CHARGING].charging_state = "Stopped"
+    prices.set(-15, 200, 200, 200, 200, 40)  # 16:45 … 17:05
+    await start_account(hass, tesla)
+    assert state(hass, STATUS) == "paused"
+    assert state(hass, "number.model_3_price_threshold") == "120"
+    await advance_to(hass, freezer, at(10))
+    assert state(hass, STATUS) == "paused"
+    assert tesla.count(CHARGING, "command") == 0
+    await advance_to(hass, freezer, at(10).replace(second=30))
+    assert state(hass, STATUS) == "monitoring"
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert tesla.count(CHARGING, "command") == 1  # the start, never a second stop
+    # The event paused at 16:50 ended at 17:10:15 and kept its value across the restart.
+    saved = hass_storage[storage_key("account01")]["data"]["ledger"]["events"]
+    assert saved[0]["outcome"] == "resumed"
+    assert saved[0]["kwh"] > 0
+
+
+async def test_restart_finds_the_owner_restarted_charging(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+) -> None:
+    """Charging again after the restart means the owner took over: an override, no command."""
+    hass_storage[storage_key("account01")] = stored(paused=True)
+    prices.set(-15, 200, 200, 200, 200)
+    events = async_capture_events(hass, EVENT_DR)
+    await start_account(hass, tesla)
+    assert state(hass, STATUS) == "overridden"
+    assert tesla.count(CHARGING, "command") == 0
+    assert [e.data["type"] for e in events] == ["overridden"]
+
+
+@pytest.mark.parametrize("remove", [False, True])
+async def test_unload_or_removal_mid_event_resumes_the_car(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    account: MockConfigEntry,  # noqa: F811
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+    remove: bool,
+) -> None:
+    """Whatever takes the entry away first starts the cars DR stopped."""
+    await pause_on_spike(hass, freezer, prices, tesla, *[300.0] * 12)
+    if remove:
+        await hass.config_entries.async_remove(account.entry_id)
+    else:
+        assert await hass.config_entries.async_unload(account.entry_id)
+    await hass.async_block_till_done()
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert tesla.count(CHARGING, "command") == 2
+    if remove:
+        assert storage_key(account.entry_id) not in hass_storage
+    else:
+        data = hass_storage[storage_key(account.entry_id)]["data"]
+        assert data["cars"][CHARGING]["state"]["paused_by_dr"] is False
+        assert data["ledger"]["events"][0]["outcome"] == "unloaded"
+
+
+async def test_owner_restarting_charging_is_an_override_not_a_fight(
+    hass: HomeAssistant,
+    account: MockConfigEntry,  # noqa: F811
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Charging restarted from the Tesla app mid-event: left alone until the event ends."""
+    events = async_capture_events(hass, EVENT_DR)
+    await pause_on_spike(hass, freezer, prices, tesla, 300, 300, 300, 300, 40, 40, 300)
+    tesla.cars[CHARGING].charging_state = "Charging"  # the owner, from the app
+    await advance_to(hass, freezer, at(15))  # a vehicle poll sees it
+    assert state(hass, STATUS) == "overridden"
+    await advance_to(hass, freezer, at(20).replace(second=30))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert tesla.count(CHARGING, "command") == 1  # only the first stop
+    # 17:20 and 17:25 are calm: the event is over, and the next spike (17:30) pauses again.
+    await advance_to(hass, freezer, at(30))
+    assert state(hass, STATUS) == "monitoring"
+    await advance_to(hass, freezer, at(35).replace(second=30))
+    assert state(hass, STATUS) == "paused"
+    assert [e.data["type"] for e in events] == ["started", "overridden", "started"]
+
+
+async def test_a_car_asleep_when_the_spike_starts_is_left_asleep(
+    hass: HomeAssistant,
+    account: MockConfigEntry,  # noqa: F811
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """DR never wakes a car: no wake, no read, no command for it during a spike."""
+    car = tesla.cars[CHARGING]
+    car.state, car.charging_state = "asleep", "Stopped"
+    await account.runtime_data.coordinator.async_refresh()
+    data_before = tesla.count(CHARGING, "data")
+    prices.set(0, *[300.0] * 6)
+    await advance_to(hass, freezer, at(30))
+    assert state(hass, STATUS) == "monitoring"
+    status = hass.states.get(STATUS)
+    assert status is not None
+    assert status.attributes["reason"] == "asleep"
+    for kind in ("wake", "command"):
+        assert tesla.count(CHARGING, kind) == 0
+    assert tesla.count(CHARGING, "data") == data_before
+
+
+async def test_refused_stop_shows_its_reason_and_is_retried_once(
+    hass: HomeAssistant,
+    account: MockConfigEntry,  # noqa: F811
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`result: false` is not believed: the status says why, the next interval tries again."""
+    tesla.command_refusals.append("charger_busy")
+    prices.set(0, *[300.0] * 4)
+    await advance_to(hass, freezer, PAUSED_AT)
+    status = hass.states.get(STATUS)
+    assert status is not None
+    assert status.state == "command_failed"
+    assert status.attributes["reason"] == "charger_busy"
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    await advance_to(hass, freezer, at(10).replace(second=30))
+    assert state(hass, STATUS) == "paused"
+    assert tesla.count(CHARGING, "command") == 2
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("Could not pause" in r.getMessage() for r in warnings) == 1
+
+
+async def test_stop_refused_twice_is_not_tried_a_third_time(
+    hass: HomeAssistant,
+    account: MockConfigEntry,  # noqa: F811
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Two refusals end DR's attempts for this event; the next event starts afresh."""
+    tesla.command_refusals.extend(["charger_busy", "charger_busy"])
+    prices.set(0, 300, 300, 300, 300, 40, 300)
+    await advance_to(hass, freezer, at(20).replace(second=30))
+    assert tesla.count(CHARGING, "command") == 2
+    assert state(hass, STATUS) == "command_failed"
+    await advance_to(hass, freezer, at(25).replace(second=30))  # 17:20 is calm: over
+    assert state(hass, STATUS) == "monitoring"
+    await advance_to(hass, freezer, at(30).replace(second=30))  # 17:25 spikes again
+    assert state(hass, STATUS) == "paused"
+    assert tesla.count(CHARGING, "command") == 3
+
+
+async def test_refused_tokens_mid_event_reauth_then_resume(
+    hass: HomeAssistant,
+    account: MockConfigEntry,  # noqa: F811
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A 401 mid-event asks for a new login; the car is resumed once auth is back."""
+    await pause_on_spike(hass, freezer, prices, tesla, 300, 300, 40, 40, 40, 40)
+    tesla.access_token = tesla.refresh_token = "revoked"
+    await advance_to(hass, freezer, at(15).replace(second=30))
+    assert any(
+        flow["context"]["source"] == SOURCE_REAUTH
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    )
+    # The price fell at 17:15:15 but the start could not be sent: still paused, kept.
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+    assert state(hass, STATUS) == "paused"
+    tesla.refresh_token = "issued-again"
+    flow = next(
+        f
+        for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if f["context"]["source"] == SOURCE_REAUTH
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_REFRESH_TOKEN: "issued-again"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    await hass.async_block_till_done()
+    assert account.state is ConfigEntryState.LOADED
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert state(hass, STATUS) == "monitoring"
+    assert state(hass, CHARGING_SWITCH) == "on"
+
+
+async def test_two_accounts_three_cars_two_nodes_one_request_per_interval(
+    hass: HomeAssistant,
+    oasis: FakeOasis,
+    fake_tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Cars in Palo Alto (NP15) and Los Angeles (SP15) on two accounts share one request."""
+    fake_tesla.add_car(CHARGING, "Model 3")
+    fake_tesla.add_car(SLEEPING, "Model Y", latitude=34.05, longitude=-118.25)
+    first = account_entry(fake_tesla)
+    first.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(first.entry_id)
+    second = MockConfigEntry(
+        domain=DOMAIN,
+        title="second@example.com",
+        unique_id="second@example.com",
+        data={**first.data, "email": "second@example.com"},
+        entry_id="account02",
+    )
+    second.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(second.entry_id)
+    await hass.async_block_till_done()
+    prices.set(0, *[300.0] * 6)
+    oasis.requests.clear()
+    await advance_to(hass, freezer, at(30).replace(second=30))
+    realtime = [
+        r for r in oasis.requests if r.query.get("queryname") == "PRC_INTVL_LMP"
+    ]
+    assert len(realtime) == 6  # 17:05 … 17:30, one each
+    assert all(
+        set(r.nodes) == {"TH_NP15_GEN-APND", "TH_SP15_GEN-APND"} for r in realtime
+    )
+    # Both accounts paused both of their charging cars: one stop each, on both nodes.
+    assert fake_tesla.count(CHARGING, "command") == 2
+    assert fake_tesla.count(SLEEPING, "command") == 2
