@@ -118,6 +118,11 @@ class FakeOasis:
     _faults: deque[Fault] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
     port: int = 0
+    # Extra routes served beside SingleZip (the offline demo's control endpoints).
+    routes: list[web.RouteDef] = field(default_factory=list)
+    # Serve intervals on each report's own grid, as OASIS does, whatever the query's start
+    # (off: intervals step from the query's start, as the existing tests were written for).
+    align: bool = False
 
     @property
     def url(self) -> str:
@@ -142,6 +147,7 @@ class FakeOasis:
         """Listen on a free loopback port."""
         app = web.Application()
         app.router.add_get("/oasisapi/SingleZip", self._handle)
+        app.router.add_routes(self.routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -201,8 +207,12 @@ class FakeOasis:
         rows: list[tuple[str, datetime, float]] = []
         step = STEP[market]
         now = self.clock()
+        first = start
+        if self.align:
+            midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+            first = midnight + (start - midnight) // step * step
         for node in nodes:
-            moment = start
+            moment = first
             while moment < end:
                 price = self._price(market, node, moment)
                 if price is not None and self._published(market, moment, now):
