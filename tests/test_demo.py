@@ -1,0 +1,246 @@
+"""The offline demo end to end: the demo servers and a real Home Assistant, in subprocesses.
+
+Starts what `./scripts/develop` starts, on free loopback ports and in a temporary config folder,
+sets it up with the same code (tests/demo_setup.py), then plays a price spike at once instead of
+waiting for a 5-minute boundary: re-price the newest published interval on the fake OASIS (OASIS
+re-prices intervals for real) and ask Home Assistant to update the price sensor, which refreshes
+the price coordinator and so runs the demand-response evaluation. Everything is checked through
+Home Assistant's REST API, as a user's automation or dashboard would see it.
+
+The configuration is the demo's minus the UI (frontend, history): the tests' requirements do not
+include the frontend package, and the REST API is all this test needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.demo_setup import (
+    DemoSetupError,
+    Http,
+    ensure_entries,
+    onboard,
+    pin_http_config,
+    state,
+    wait_for_home_assistant,
+    wait_until,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PRICE = "sensor.caiso_prices_np15_hub_real_time_price"
+DR_STATUS = "sensor.model_3_dr_status"
+CHARGING = "switch.model_3_charging"
+CHARGER_POWER = "sensor.model_3_charger_power"
+NODE = "TH_NP15_GEN-APND"
+# Bounded waits (seconds): start-up, then each reaction. The price coordinator keeps 5 s between
+# OASIS requests and its refresh requests are debounced, so a reaction can take a few requests.
+START_TIMEOUT = 120.0
+REACTION_TIMEOUT = 90.0
+
+CONFIGURATION = """
+homeassistant:
+  name: tesladr demo test
+  latitude: 37.7749
+  longitude: -122.4194
+  elevation: 16
+  unit_system: us_customary
+  currency: USD
+  country: US
+  time_zone: America/Los_Angeles
+api:
+config:
+onboarding:
+tesladr:
+  oasis_url: http://127.0.0.1:{oasis_port}/oasisapi/SingleZip
+logger:
+  default: warning
+  logs:
+    custom_components.tesladr: debug
+"""
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass
+class Demo:
+    """The running demo: Home Assistant with its token, the fakes, and their logs."""
+
+    ha: Http
+    oasis: Http
+    tesla_url: str
+    log: Path
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of Home Assistant's log, for failure messages."""
+        if not self.log.is_file():
+            return "(no Home Assistant log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def state(self, entity_id: str) -> dict[str, Any] | None:
+        """An entity's state object."""
+        return state(self.ha, entity_id)
+
+    def value(self, entity_id: str) -> str | None:
+        """An entity's state string."""
+        found = self.state(entity_id)
+        return None if found is None else str(found["state"])
+
+    def reprice(self, price: float) -> None:
+        """Re-price the newest published 5-minute interval and have Home Assistant read it."""
+        self.oasis.post("/demo/price", {"price": price})
+        self.ha.post("/api/services/homeassistant/update_entity", {"entity_id": PRICE})
+
+    def play(self, price: float, done: Callable[[], bool], what: str) -> None:
+        """Publish `price` until `done()`, re-pricing now and then.
+
+        Re-pricing again covers a 5-minute boundary passing between the re-price and the
+        coordinator's request (the new newest interval has the demo's low base price).
+        """
+        deadline = time.monotonic() + REACTION_TIMEOUT
+        while time.monotonic() < deadline:
+            self.reprice(price)
+            settle = time.monotonic() + 15.0
+            while time.monotonic() < min(settle, deadline):
+                if done():
+                    return
+                time.sleep(0.5)
+        pytest.fail(
+            f"{what} not seen within {REACTION_TIMEOUT:.0f} s: price {self.value(PRICE)}, "
+            f"DR status {self.state(DR_STATUS)}, charging {self.value(CHARGING)}\n"
+            f"Home Assistant log:\n{self.log_tail()}"
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def demo(tmp_path: Path, socket_enabled: None) -> Iterator[Demo]:
+    """The demo, started and set up; both processes are stopped afterwards."""
+    ha_port, oasis_port, tesla_port = _free_ports(3)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "configuration.yaml").write_text(
+        CONFIGURATION.format(oasis_port=oasis_port)
+    )
+    pin_http_config(config, ha_port)
+    (config / "custom_components").symlink_to(ROOT / "custom_components")
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def spawn(log: str, *args: str) -> None:
+        with (tmp_path / log).open("wb") as output:
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+                    [sys.executable, "-m", *args],
+                    cwd=ROOT,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+
+    try:
+        spawn(
+            "servers.log",
+            "tests.demo_servers",
+            "--oasis-port",
+            str(oasis_port),
+            "--tesla-port",
+            str(tesla_port),
+            "--repeat-minutes",
+            "0",
+        )
+        spawn("hass.out", "homeassistant", "--config", str(config), "--skip-pip")
+        oasis = Http(f"http://127.0.0.1:{oasis_port}")
+        tesla_url = f"http://127.0.0.1:{tesla_port}"
+        wait_until("the demo servers", lambda: oasis.get("/demo/status"), 30.0)
+        ha = Http(f"http://127.0.0.1:{ha_port}")
+        running = Demo(ha, oasis, tesla_url, config / "home-assistant.log")
+        try:
+            wait_for_home_assistant(ha, START_TIMEOUT)
+            ha.token = onboard(ha)
+            wait_until(
+                "Home Assistant to finish starting",
+                lambda: ha.get("/api/config").get("state") == "RUNNING",
+                START_TIMEOUT,
+            )
+            ensure_entries(ha, tesla_url, scan_minutes=None)
+        except DemoSetupError as err:
+            pytest.fail(f"demo set-up failed: {err}\n{running.log_tail()}")
+        yield running
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+def _dashboard_entities(node: Any) -> set[str]:
+    """Every entity id the dashboard YAML names."""
+    if isinstance(node, dict):
+        found = {node["entity"]} if isinstance(node.get("entity"), str) else set()
+        for value in node.values():
+            found |= _dashboard_entities(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_dashboard_entities(item) for item in node))
+    return set()
+
+
+def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
+    """A price spike pauses the demo car through DR; the fall-back resumes it."""
+    # Set up as a user finds it: onboarded, price visible and low, the car charging.
+    onboarding = Http(demo.ha.base).get("/api/onboarding")
+    assert all(step["done"] for step in onboarding)
+    wait_until("a price", lambda: demo.value(PRICE) not in {None, "unknown"}, 30.0)
+    assert float(demo.value(PRICE) or "nan") < 100
+    assert demo.value(CHARGING) == "on"
+    assert float(demo.value(CHARGER_POWER) or "nan") == pytest.approx(7.0)
+
+    # The demo dashboard shows only entities that exist.
+    dashboard = yaml.safe_load((ROOT / "config" / "dashboard.yaml").read_text())
+    existing = {item["entity_id"] for item in demo.ha.get("/api/states")}
+    assert _dashboard_entities(dashboard) - existing == set()
+
+    assert demo.value(DR_STATUS) == "monitoring"
+    demo.play(
+        250.0,
+        lambda: (
+            demo.value(DR_STATUS) == "paused"
+            and demo.value(CHARGING) == "off"
+            and demo.value(CHARGER_POWER) in {"0", "0.0"}
+        ),
+        "the pause",
+    )
+    # Every decision carries a reason.
+    paused = demo.state(DR_STATUS)
+    assert paused is not None and paused["attributes"].get("reason")
+
+    demo.play(
+        40.0,
+        lambda: demo.value(DR_STATUS) == "monitoring" and demo.value(CHARGING) == "on",
+        "the resume",
+    )
