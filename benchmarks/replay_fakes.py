@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import itertools
 
 from aiohttp import web
 
@@ -19,6 +20,9 @@ from tests.fake_tesla import FakeTesla
 
 # Calls that keep a parked car awake; the product list and the summary read do not.
 OASIS_TIME = "%Y%m%dT%H:%M-0000"
+# One order for the calls of every fake: calls at the same simulated instant keep the order
+# in which they really ran, for estimating what real latency would add.
+SEQUENCE = itertools.count()
 AWAKE_CALLS = frozenset({"vehicle_data", "wake_up", "charge_stop", "charge_start"})
 
 
@@ -27,6 +31,7 @@ class LaggedFakeOasis(FakeOasis):
     """A fake OASIS whose 5-minute intervals each publish after their own lag."""
 
     lag_fn: Callable[[datetime], timedelta] | None = None
+    order: list[int] = field(default_factory=list)  # SEQUENCE number of each request
 
     def published_at(self, start: datetime) -> datetime:
         """When the 5-minute interval starting at `start` becomes visible."""
@@ -44,6 +49,7 @@ class LaggedFakeOasis(FakeOasis):
         The shared fake walks the grid from the given start, so a window starting at
         06:02 would find no interval; a client on an unaligned timer asks exactly that.
         """
+        self.order.append(next(SEQUENCE))
         query = request.query
         market = MARKET_BY_QUERY.get(query.get("queryname", ""))
         try:
@@ -72,6 +78,7 @@ class CallRecord:
     kind: str  # data, command, wake (what Fleet API bills)
     name: str  # products, vehicle_data, summary, wake_up, charge_stop, charge_start
     effective: bool = False  # a command that changed the car's charging state
+    seq: int = field(default_factory=lambda: next(SEQUENCE))
 
 
 @dataclass
@@ -80,7 +87,7 @@ class LoggedFakeTesla(FakeTesla):
 
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     log: list[CallRecord] = field(default_factory=list)
-    last_awake_call: dict[str, datetime] = field(default_factory=dict)
+    last_call: dict[str, dict[str, datetime]] = field(default_factory=dict)
 
     async def _guard(
         self, request: web.Request, vin: str, kind: str
@@ -107,8 +114,7 @@ class LoggedFakeTesla(FakeTesla):
 
     def _note(self, record: CallRecord) -> None:
         self.log.append(record)
-        if record.name in AWAKE_CALLS:
-            self.last_awake_call[record.vin] = record.at
+        self.last_call.setdefault(record.vin, {})[record.name] = record.at
 
 
 def _call_name(request: web.Request) -> str:

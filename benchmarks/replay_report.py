@@ -11,64 +11,93 @@ from typing import Any
 
 from .replay_sim import CALLS_PER_USD, DAYS_PER_MONTH, MONTHLY_CREDIT_USD
 
-COLUMNS = [
-    "cars",
-    "system",
-    "reaction to stop, s (p50 / p95 / max)",
-    "OASIS req. per interval (mean / max), min gap",
-    "Tesla calls per car-day (data / command / wake)",
-    "USD per car-month (no credit / 10 USD credit per account)",
-    "stops per car and event (mean / max)",
-    "not consumed (kWh / USD)",
-    "run (wall / CPU s)",
-]
-
 
 def _fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "–"
-    text = f"{value:g}" if isinstance(value, int) else f"{value:.1f}".rstrip("0")
-    return text.rstrip(".") + unit
+    return f"{value:.1f}".removesuffix(".0") + unit
 
 
-def cells(row: dict[str, Any]) -> list[str]:
-    """One table row."""
-    reaction = row["dr"]["reaction_s"]
-    oasis = row["oasis"]
-    calls = row["tesla"]["calls_per_car_day"]
-    stops = row["dr"]["stops_per_car_event"]
-    return [
-        str(row["cars"]),
-        row["system"],
-        " / ".join(_fmt(reaction[k]) for k in ("p50", "p95", "max")),
-        (
-            f"{oasis['per_interval_mean']:.2f} / {oasis['per_interval_max']}, "
-            f"{_fmt(oasis['min_gap_s'], ' s')}"
+def _three(
+    values: dict[str, Any], keys: tuple[str, ...] = ("p50", "p95", "max")
+) -> str:
+    return " / ".join(_fmt(values[key]) for key in keys)
+
+
+ROWS: list[tuple[str, Any]] = [
+    ("reaction to stop, s: p50 / p95 / max", lambda r: _three(r["dr"]["reaction_s"])),
+    (
+        "… if each call takes 1 s",
+        lambda r: _three(r["dr"]["reaction_s_with_latency"]),
+    ),
+    (
+        "OASIS requests per interval: mean / max",
+        lambda r: (
+            f"{r['oasis']['per_interval_mean']:.2f} / {r['oasis']['per_interval_max']}"
         ),
-        " / ".join(_fmt(calls[k]) for k in ("data", "command", "wake")),
-        (
-            f"{row['tesla']['usd_per_car_month']:.2f} / "
-            f"{row['tesla']['usd_per_car_month_after_credit']:.2f}"
+    ),
+    ("min gap between OASIS requests", lambda r: _fmt(r["oasis"]["min_gap_s"], " s")),
+    (
+        "Tesla calls per car-day: data / command / wake",
+        lambda r: _three(r["tesla"]["calls_per_car_day"], ("data", "command", "wake")),
+    ),
+    (
+        "… of a car asleep all day",
+        lambda r: (
+            _three(r["tesla"]["sleeper_calls_per_car_day"], ("data", "command", "wake"))
+            if r["tesla"]["sleeper_calls_per_car_day"]
+            else "–"
         ),
-        f"{_fmt(stops['mean'])} / {_fmt(stops['max'])}",
-        f"{row['dr']['kwh_not_consumed']:.1f} / {row['dr']['usd_not_consumed']:.2f}",
-        f"{row['run']['wall_s']:.0f} / {row['run']['cpu_s']:.0f}",
-    ]
+    ),
+    (
+        "Fleet API USD per car-month: no credit / credit",
+        lambda r: (
+            f"{r['tesla']['usd_per_car_month']:.2f} / "
+            f"{r['tesla']['usd_per_car_month_after_credit']:.2f}"
+        ),
+    ),
+    (
+        "stops per car and event: mean / max",
+        lambda r: _three(r["dr"]["stops_per_car_event"], ("mean", "max")),
+    ),
+    (
+        "not consumed: kWh / USD",
+        lambda r: (
+            f"{r['dr']['kwh_not_consumed']:.1f} / {r['dr']['usd_not_consumed']:.2f}"
+        ),
+    ),
+    ("cars left paused at the end", lambda r: str(r["dr"]["left_paused"])),
+    (
+        "run: wall / CPU s",
+        lambda r: f"{r['run']['wall_s']:.0f} / {r['run']['cpu_s']:.0f}",
+    ),
+]
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """Markdown tables, one per day."""
+    """Markdown tables, one per day: a column per fleet size and system."""
     out = []
-    for day in dict.fromkeys(row["day"] for row in rows):
-        mine = [row for row in rows if row["day"] == day]
-        out.append(f"\n{day}: {mine[0]['day_source']}")
+    for key in dict.fromkeys((row["day"], row["polling_keeps_awake"]) for row in rows):
+        mine = sorted(
+            (row for row in rows if (row["day"], row["polling_keeps_awake"]) == key),
+            key=lambda r: (r["cars"], r["system"] != "tesladr"),
+        )
         per_node = mine[0]["dr"]["events"] // mine[0]["nodes"]
-        out.append(f"price events per node: {per_node}\n")
-        out.append("| " + " | ".join(COLUMNS) + " |")
-        out.append("|" + " --- |" * len(COLUMNS))
+        awake = "keeps" if mine[0]["polling_keeps_awake"] else "does not keep"
+        out.append(
+            f"\n{key[0]}: {mine[0]['day_source']}; {per_node} events per node; "
+            f"polling vehicle_data {awake} a parked car awake\n"
+        )
+        heads = [
+            f"{r['cars']} car{'s' if r['cars'] > 1 else ''}, {r['accounts']} acc.: "
+            f"{r['system']}"
+            for r in mine
+        ]
+        out.append("| | " + " | ".join(heads) + " |")
+        out.append("| --- |" + " --- |" * len(mine))
         out.extend(
-            "| " + " | ".join(cells(row)) + " |"
-            for row in sorted(mine, key=lambda r: (r["cars"], r["system"] != "tesladr"))
+            f"| {label} | " + " | ".join(cell(r) for r in mine) + " |"
+            for label, cell in ROWS
         )
     return "\n".join(out)
 

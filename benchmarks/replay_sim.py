@@ -38,8 +38,15 @@ CALLS_PER_USD = {"data": 500, "command": 1000, "wake": 50}
 MONTHLY_CREDIT_USD = 10.0
 DAYS_PER_MONTH = 30
 BATTERY_KWH = 75.0
-# A parked, idle car falls asleep after this long without a call that keeps it awake.
+# A parked car that is not charging falls asleep after this long without a call that keeps
+# it awake. Owners have long reported that polling vehicle_data every few minutes keeps a car
+# awake; some report recent cars sleeping anyway. The replay assumes the former unless told
+# otherwise (see test_replay); product-list and summary reads never keep a car awake.
 IDLE_SLEEP = timedelta(minutes=15)
+KEEP_AWAKE = frozenset({"vehicle_data", "wake_up", "charge_stop", "charge_start"})
+KEEP_AWAKE_UNLESS_POLLED = KEEP_AWAKE - {"vehicle_data"}
+# A plausible round trip of one OASIS request or one Fleet API call through the proxy.
+CALL_LATENCY_S = 1.0
 # Publication lag of each 5-minute price: spread over this range, per interval.
 LAG_RANGE_S = (10.0, 60.0)
 
@@ -319,12 +326,15 @@ class FleetSim:
         day: PriceDay,
         plans: list[CarPlan],
         cars: dict[str, FakeCar],
-        awake_calls: Mapping[str, datetime],
+        last_calls: Mapping[str, Mapping[str, datetime]],
         now: datetime,
+        *,
+        keep_awake: frozenset[str] = KEEP_AWAKE,
     ) -> None:
         """Put every car in its state at `now`."""
         self.day = day
-        self.awake_calls = awake_calls
+        self._last_calls = last_calls
+        self._keep_awake = keep_awake
         self.now = now
         self.tracks: dict[str, CarTrack] = {}
         minute = local_minute(now)
@@ -378,10 +388,7 @@ class FleetSim:
             segment = track.plan.segment(minute)
             if segment != track.segment:
                 self._move(track, segment, now)
-            last_call = self.awake_calls.get(car.vin)
-            idle_from = (
-                max(track.awake_since, last_call) if last_call else track.awake_since
-            )
+            idle_from = self._idle_from(track)
             if (
                 car.state == "online"
                 and track.segment != "driving"
@@ -390,6 +397,13 @@ class FleetSim:
             ):
                 car.state = "asleep"
         self.now = now
+
+    def _idle_from(self, track: CarTrack) -> datetime:
+        calls = self._last_calls.get(track.plan.vin, {})
+        return max(
+            [track.awake_since]
+            + [at for name, at in calls.items() if name in self._keep_awake]
+        )
 
     def _move(self, track: CarTrack, segment: Segment, now: datetime) -> None:
         car = track.fake
@@ -417,13 +431,7 @@ class FleetSim:
                     now + timedelta(hours=max(left, 0.0) / track.plan.power_kw)
                 )
             elif car.state == "online" and track.segment != "driving":
-                last_call = self.awake_calls.get(car.vin)
-                idle_from = (
-                    max(track.awake_since, last_call)
-                    if last_call
-                    else track.awake_since
-                )
-                candidates.append(idle_from + IDLE_SLEEP)
+                candidates.append(self._idle_from(track) + IDLE_SLEEP)
         return max(now + timedelta(milliseconds=1), min(candidates))
 
 
@@ -539,18 +547,41 @@ def tesla_summary(
     }
 
 
+def _calls_before(
+    stop: CallRecord,
+    since: datetime,
+    scope: Iterable[list[CallRecord]],
+    oasis: list[tuple[datetime, int]],
+) -> int:
+    """Calls that ran from `since` up to and including `stop`, in their real order."""
+    tesla = sum(
+        1 for log in scope for call in log if since <= call.at and call.seq <= stop.seq
+    )
+    return tesla + sum(1 for at, seq in oasis if since <= at and seq < stop.seq)
+
+
 def dr_summary(
     logs: list[list[CallRecord]],
     sim: FleetSim,
     day_events: list[Event],
     charging_at: dict[tuple[str, datetime], bool],
+    oasis: list[tuple[datetime, int]],
+    *,
+    sequential_accounts: bool,
 ) -> dict[str, Any]:
-    """Reaction times, stops per car and event, and energy/value not consumed."""
+    """Reaction times, stops per car and event, and energy/value not consumed.
+
+    The fakes answer in no simulated time. `reaction_s_with_latency` adds CALL_LATENCY_S for
+    every OASIS request and Tesla call that ran between the publication and the stop: those
+    of the car's account when accounts work in parallel, or of all accounts when one loop
+    serves them all.
+    """
     commands = sorted(
         (call for log in logs for call in log if call.kind == "command"),
         key=lambda call: call.at,
     )
     reactions: list[float] = []
+    with_latency: list[float] = []
     stops_per_car_event: list[int] = []
     missed = 0
     attributed: set[int] = set()
@@ -572,9 +603,11 @@ def dr_summary(
                 stops_per_car_event.append(len(effective))
             if charging_at.get((vin, event.first)):
                 if effective:
-                    reactions.append(
-                        (effective[0].at - event.published).total_seconds()
-                    )
+                    first = effective[0]
+                    reactions.append((first.at - event.published).total_seconds())
+                    scope = logs if sequential_accounts else [logs[track.plan.account]]
+                    calls = _calls_before(first, event.published, scope, oasis)
+                    with_latency.append(reactions[-1] + calls * CALL_LATENCY_S)
                 else:
                     missed += 1
     stray = sum(
@@ -590,6 +623,12 @@ def dr_summary(
             "p50": _round(statistics.median(reactions)) if reactions else None,
             "p95": _round(percentile(reactions, 95)),
             "max": _round(max(reactions, default=None)),
+        },
+        "reaction_s_with_latency": {
+            "call_latency_s": CALL_LATENCY_S,
+            "p50": _round(statistics.median(with_latency)) if with_latency else None,
+            "p95": _round(percentile(with_latency, 95)),
+            "max": _round(max(with_latency, default=None)),
         },
         "missed_car_events": missed,
         "stops_per_car_event": {

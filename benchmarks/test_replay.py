@@ -50,6 +50,8 @@ from .naive_baseline import NaiveAccount, NaiveBaseline
 from .replay_fakes import LaggedFakeOasis, LoggedFakeTesla
 from .replay_sim import (
     DAY,
+    KEEP_AWAKE,
+    KEEP_AWAKE_UNLESS_POLLED,
     THRESHOLD,
     CarPlan,
     FleetSim,
@@ -67,6 +69,8 @@ DAYS = price_days()
 CARS = (1, 10, 50)
 # Home Assistant starts at an arbitrary second, not on an interval boundary.
 START_OFFSET = timedelta(minutes=2, seconds=17)
+# REPLAY_POLLING_KEEPS_AWAKE=0 lets parked cars sleep even while vehicle_data is polled.
+POLLING_KEEPS_AWAKE = os.environ.get("REPLAY_POLLING_KEEPS_AWAKE", "1") != "0"
 # Real seconds a step may wait for Home Assistant's tasks before time moves on anyway.
 SETTLE_LIMIT_S = 2.0
 
@@ -334,8 +338,9 @@ async def replay(
         day,
         plans,
         {vin: car for fake in teslas for vin, car in fake.cars.items()},
-        ChainMap(*(fake.last_awake_call for fake in teslas)),
+        ChainMap[str, dict[str, datetime]](*(fake.last_call for fake in teslas)),
         start,
+        keep_awake=KEEP_AWAKE if POLLING_KEEPS_AWAKE else KEEP_AWAKE_UNLESS_POLLED,
     )
     day_events = events(day, oasis.published_at)
     entries: list[MockConfigEntry] = []
@@ -375,12 +380,21 @@ async def replay(
         "cars": case.cars,
         "accounts": len(teslas),
         "nodes": len(day.nodes),
+        "polling_keeps_awake": POLLING_KEEPS_AWAKE,
         "oasis": oasis_summary([r.at for r in oasis.requests], start, end),
         "oasis_markets": dict(
             Counter(r.market.value if r.market else "?" for r in oasis.requests)
         ),
         "tesla": tesla_summary(logs, plans, start, end),
-        "dr": dr_summary(logs, sim, day_events, charging_at) | ledger,
+        "dr": dr_summary(
+            logs,
+            sim,
+            day_events,
+            charging_at,
+            list(zip((r.at for r in oasis.requests), oasis.order, strict=True)),
+            sequential_accounts=case.system == "baseline",
+        )
+        | ledger,
         "run": stepping,
     }
 
