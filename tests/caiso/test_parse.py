@@ -309,3 +309,26 @@ def test_blank_lines_are_ignored() -> None:
     t = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
     data = csv_payload(Market.RTM, [("TH_NP15_GEN-APND", t, 12.0)]) + b"\n,,\n"
     assert len(parse_payload(zip_members(("a.csv", data)), Market.RTM)) == 1
+
+
+@pytest.mark.parametrize(
+    "stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00-02:00"]
+)
+@pytest.mark.parametrize("member", ["csv", "xml"])
+def test_timestamps_beyond_datetime_range_in_utc_are_typed(
+    stamp: str, member: str
+) -> None:
+    """Valid ISO text whose UTC time overflows datetime is a bad value, not a crash."""
+    if member == "csv":
+        row = GOOD_ROW.format(price="1").replace("2026-07-01T01:00:00-00:00", stamp)
+        body = (HEADER.format(price="VALUE") + "\n" + row).encode()
+    else:
+        body = (
+            "<OASISReport><REPORT_DATA><DATA_ITEM>LMP_PRC</DATA_ITEM>"
+            "<RESOURCE_NAME>N</RESOURCE_NAME>"
+            f"<INTERVAL_START_GMT>{stamp}</INTERVAL_START_GMT>"
+            "<INTERVAL_END_GMT>2026-07-01T01:05:00-00:00</INTERVAL_END_GMT>"
+            "<VALUE>1</VALUE></REPORT_DATA></OASISReport>"
+        ).encode()
+    with pytest.raises(OasisResponseError, match="out of range"):
+        parse_payload(zip_members((f"a.{member}", body)), Market.RTM)

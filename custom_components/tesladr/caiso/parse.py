@@ -173,7 +173,11 @@ def _timestamp(text: str) -> datetime:
         raise OasisResponseError(f"bad timestamp {text!r}") from None
     if value.tzinfo is None:
         raise OasisResponseError(f"timestamp without offset {text!r}")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # Valid text near year 1 or 9999 whose UTC time falls outside datetime's range.
+        raise OasisResponseError(f"timestamp out of range {text!r}") from None
 
 
 def _local(tag: str) -> str:
