@@ -34,9 +34,21 @@ def test_manifest_values() -> None:
     assert isinstance(MANIFEST["dependencies"], list)
     assert MANIFEST["documentation"].startswith("https://")
     assert MANIFEST["issue_tracker"].startswith("https://")
-    assert "tesladr" in MANIFEST["loggers"]
     assert AwesomeVersion(MANIFEST["version"]).valid
     assert re.fullmatch(r"\d+\.\d+\.\d+", MANIFEST["version"])
+
+
+def test_loggers_are_real_logger_names() -> None:
+    """The loggers the integration and its library really log under, and no others."""
+    import teslajsonpy.controller
+
+    from custom_components.tesladr.const import LOGGER
+
+    assert LOGGER.name in MANIFEST["loggers"]
+    library = teslajsonpy.controller._LOGGER.name
+    for logger in MANIFEST["loggers"]:
+        assert logger == LOGGER.name or library.startswith(f"{logger}."), logger
+    assert "teslajsonpy" in MANIFEST["loggers"]
 
 
 def test_requirements_pinned_exactly() -> None:
