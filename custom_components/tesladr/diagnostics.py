@@ -7,21 +7,35 @@ from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
+from homeassistant.const import CONF_EMAIL, CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.core import HomeAssistant
 
 from .account import AccountRuntimeData
+from .const import (
+    CONF_ACCESS_TOKEN,
+    CONF_API_PROXY_CERT,
+    CONF_API_PROXY_URL,
+    CONF_CLIENT_ID,
+    CONF_REFRESH_TOKEN,
+    CONF_VEHICLES,
+)
 from .price_coordinator import DATA_PRICES
 from .prices import PricesRuntimeData
 
 TO_REDACT = {
     CONF_LATITUDE,
     CONF_LONGITUDE,
-    "refresh_token",
-    "access_token",
-    "email",
+    CONF_REFRESH_TOKEN,
+    CONF_ACCESS_TOKEN,
+    CONF_EMAIL,
     "vin",
     "id_token",
+    # The account options list the managed cars by VIN.
+    CONF_VEHICLES,
+    # A Fleet API application and a self-hosted proxy identify their owner too.
+    CONF_CLIENT_ID,
+    CONF_API_PROXY_URL,
+    CONF_API_PROXY_CERT,
 }
 
 

@@ -9,18 +9,25 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
 
-from .conftest import CHARGING, EMAIL
+from .conftest import CHARGING, EMAIL, SLEEPING
 
 
 async def test_account_diagnostics_redact(
     hass: HomeAssistant, account: MockConfigEntry
 ) -> None:
     """Useful for a bug report, with nothing that identifies the owner or the car."""
+    # The account options name the managed cars by VIN.
+    hass.config_entries.async_update_entry(
+        account, options={**account.options, "vehicles": [CHARGING, SLEEPING]}
+    )
     result = await async_get_config_entry_diagnostics(hass, account)
     text = json.dumps(result, default=str)
     for secret in (
         CHARGING,
         CHARGING[-6:],
+        SLEEPING,
+        SLEEPING[-6:],
+        "tesladr-tests",
         EMAIL,
         "refresh-1",
         "access-1",
@@ -29,6 +36,9 @@ async def test_account_diagnostics_redact(
     ):
         assert secret not in text
     assert result["entry"]["data"]["refresh_token"] == "**REDACTED**"
+    assert result["entry"]["data"]["api_proxy_url"] == "**REDACTED**"
+    assert result["entry"]["data"]["client_id"] == "**REDACTED**"
+    assert result["entry"]["options"]["vehicles"] == "**REDACTED**"
     cars = {car["name"]: car for car in result["vehicles"]}
     assert cars["Model 3"]["charger_power_kw"] == 7.0
     assert cars["Model 3"]["vin"] == "**REDACTED**"
