@@ -36,6 +36,8 @@ from .vehicles import (
 )
 from .vehicles.tesla import TeslaChargeControl
 
+MAX_BACK_OFF = timedelta(hours=1)
+
 
 class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
     """Charge state of every car of an account, keyed by VIN."""
@@ -50,20 +52,19 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         control: TeslaChargeControl,
     ) -> None:
         """Poll at the account's interval."""
+        self._interval = timedelta(
+            minutes=entry.options.get(CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES)
+        )
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"Tesla {entry.title}",
-            update_interval=timedelta(
-                minutes=entry.options.get(
-                    CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES
-                )
-            ),
+            update_interval=self._interval,
         )
         self.controller = controller
         self.control = control
-        self._rate_limited = False
+        self._rate_limits = 0  # consecutive 429 answers to polls
 
     async def _async_update_data(self) -> dict[str, ChargeState]:
         try:
@@ -85,9 +86,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
                 translation_domain=DOMAIN, translation_key="fleet_required"
             ) from err
         except VehicleRateLimitedError:
-            if not self._rate_limited:
-                LOGGER.warning("Tesla API rate limit reached; keeping the last data")
-            self._rate_limited = True
+            self._back_off()
             return self.data or {}
         except VehicleError as err:
             raise UpdateFailed(
@@ -97,12 +96,41 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             ) from err
         finally:
             self.async_persist_tokens()
-        self._rate_limited = False
+        self._end_back_off()
         self._remove_gone_cars(data)
         ir.async_delete_issue(
             self.hass, DOMAIN, f"{ISSUE_FLEET_REQUIRED}_{self.config_entry.entry_id}"
         )
         return data
+
+    def _back_off(self) -> None:
+        """Poll half as often per consecutive 429, up to once an hour.
+
+        Polling at the same pace would keep the account at its limit. The exponent stops
+        growing once past the cap, so a long episode cannot overflow the timedelta.
+        """
+        self._rate_limits += 1
+        self.update_interval = min(
+            self._interval * 2 ** min(self._rate_limits, 16),
+            max(MAX_BACK_OFF, self._interval),
+        )
+        if self._rate_limits == 1:
+            LOGGER.warning(
+                "Tesla API rate limit reached; keeping the last data and polling less "
+                "often until it passes (next poll in %s)",
+                self.update_interval,
+            )
+
+    def _end_back_off(self) -> None:
+        if not self._rate_limits:
+            return
+        LOGGER.info(
+            "Tesla API rate limit over after %d refused polls; polling every %s again",
+            self._rate_limits,
+            self._interval,
+        )
+        self._rate_limits = 0
+        self.update_interval = self._interval
 
     async def async_refresh_vins(self, vins: set[str]) -> None:
         """Re-read some cars now (the DR side asks when a price crosses a threshold)."""

@@ -116,6 +116,41 @@ async def test_rate_limit_keeps_data_and_logs_once(
     assert len(warnings) == 1
 
 
+async def test_rate_limit_backs_off_until_a_poll_succeeds(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each consecutive 429 doubles the interval, up to an hour; a success restores it."""
+    caplog.set_level(logging.INFO, logger="custom_components.tesladr")
+    coordinator = account.runtime_data.coordinator
+    assert coordinator.update_interval == timedelta(minutes=5)
+    intervals = []
+    tesla.fail_next(429, times=6)
+    for _ in range(6):
+        await poll(hass, account)
+        intervals.append(coordinator.update_interval)
+    assert intervals == [timedelta(minutes=m) for m in (10, 20, 40, 60, 60, 60)]
+    assert coordinator.last_update_success
+    assert hass.states.get(POWER).state == "7.0"  # type: ignore[union-attr]
+    await poll(hass, account)
+    assert coordinator.update_interval == timedelta(minutes=5)
+    episode = [r for r in caplog.records if "rate limit" in r.getMessage()]
+    assert [r.levelno for r in episode] == [logging.WARNING, logging.INFO]
+    # Another episode starts from the configured interval again.
+    tesla.fail_next(429)
+    await poll(hass, account)
+    assert coordinator.update_interval == timedelta(minutes=10)
+    # Other failures neither start nor end a back-off.
+    tesla.fail_next(404)
+    await poll(hass, account)
+    assert not coordinator.last_update_success
+    assert coordinator.update_interval == timedelta(minutes=10)
+    await poll(hass, account)
+    assert coordinator.update_interval == timedelta(minutes=5)
+
+
 async def test_forbidden_raises_a_repair_issue(
     hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
 ) -> None:
