@@ -32,6 +32,7 @@ from .const import DOMAIN, LOGGER
 
 DATA_PRICES: HassKey[CaisoPriceCoordinator] = HassKey(f"{DOMAIN}_prices")
 DATA_OASIS_URL: HassKey[str] = HassKey(f"{DOMAIN}_oasis_url")
+DATA_FEED: HassKey[OasisFeed] = HassKey(f"{DOMAIN}_oasis_feed")
 
 INTERVAL = timedelta(minutes=5)
 # First look a little after the boundary; OASIS's publication lag is undocumented.
@@ -48,6 +49,29 @@ PACIFIC = "America/Los_Angeles"
 # Day-ahead results publish early afternoon Pacific; before that tomorrow is not worth asking.
 DAY_AHEAD_PUBLISHED_HOUR = 13
 DAY_AHEAD_RETRY = timedelta(hours=1)
+
+
+@dataclass(slots=True)
+class OasisFeed:
+    """OASIS state of the whole instance, kept across coordinators.
+
+    A reload or an options change re-creates the coordinator, but CAISO's 5 s rule counts every
+    request the instance makes.
+    """
+
+    pacer: RequestPacer
+
+
+def _ha_clock() -> float:
+    return dt_util.utcnow().timestamp()
+
+
+@callback
+def async_get_feed(hass: HomeAssistant) -> OasisFeed:
+    """The instance's OASIS feed state, created once, on Home Assistant's clock."""
+    if (feed := hass.data.get(DATA_FEED)) is None:
+        feed = hass.data[DATA_FEED] = OasisFeed(RequestPacer(clock=_ha_clock))
+    return feed
 
 
 @dataclass(slots=True)
@@ -98,11 +122,9 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     def __init__(self, hass: HomeAssistant, base_url: str) -> None:
         """Create the coordinator; it schedules itself, so no update_interval."""
         super().__init__(hass, LOGGER, config_entry=None, name="CAISO prices")
-        # One pacer per HA instance on HA's clock: the whole instance keeps the 5 s rule.
+        self._feed = async_get_feed(hass)
         self.client = OasisClient(
-            async_get_clientsession(hass),
-            base_url=base_url,
-            pacer=RequestPacer(clock=lambda: dt_util.utcnow().timestamp()),
+            async_get_clientsession(hass), base_url=base_url, pacer=self._feed.pacer
         )
         self.owners: dict[str, set[str]] = {}
         self._unsub_timer: CALLBACK_TYPE | None = None

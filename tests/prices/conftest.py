@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -12,7 +13,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesladr.caiso import Market
+from custom_components.tesladr.caiso import Market, RequestPacer
 from custom_components.tesladr.const import (
     CONF_ENTRY_TYPE,
     CONF_NODES,
@@ -20,6 +21,7 @@ from custom_components.tesladr.const import (
     DOMAIN,
     ENTRY_TYPE_PRICES,
 )
+from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
 from tests.fake_oasis import FakeOasis
 
 NP15 = "TH_NP15_GEN-APND"
@@ -37,7 +39,26 @@ def price_day(market: Market, node: str, start: datetime) -> float:
 
 
 @pytest.fixture
-def oasis(fake_oasis: FakeOasis, freezer: FrozenDateTimeFactory) -> FakeOasis:
+def frozen_pacer(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> RequestPacer:
+    """The instance's pacer, whose waits move the frozen clock as a real wait moves time.
+
+    With the production sleep a wait would pass in real time while HA's clock stands still,
+    and the fake OASIS would record the paced request at the same instant as the one before.
+    """
+
+    async def sleep(seconds: float) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
+
+    pacer = RequestPacer(clock=lambda: dt_util.utcnow().timestamp(), sleep=sleep)
+    hass.data[DATA_FEED] = OasisFeed(pacer)
+    return pacer
+
+
+@pytest.fixture
+def oasis(
+    fake_oasis: FakeOasis, freezer: FrozenDateTimeFactory, frozen_pacer: RequestPacer
+) -> FakeOasis:
     """The fake OASIS on HA's frozen clock, serving the price day."""
     freezer.move_to(START)
     fake_oasis.clock = dt_util.utcnow

@@ -260,3 +260,19 @@ async def test_failed_secondary_request_keeps_prices_and_is_retried(
     assert state is not None and state.state != STATE_UNAVAILABLE
     assert "CAISO OASIS is unavailable" not in caplog.text
     assert_paced(oasis)
+
+
+async def test_reload_keeps_the_5_second_rule(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A reload re-creates the coordinator; its first request still waits for the slot."""
+    for _ in range(2):
+        assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+        await hass.async_block_till_done()
+        assert loaded_entry.state is ConfigEntryState.LOADED
+    assert len(oasis.requests) == 3
+    await advance(hass, freezer, timedelta(minutes=10))
+    assert_paced(oasis)
