@@ -22,6 +22,7 @@ from homeassistant.util.hass_dict import HassKey
 from .caiso import (
     DEFAULT_BASE_URL,
     Market,
+    OasisBudgetError,
     OasisClient,
     OasisError,
     OasisRequestError,
@@ -158,9 +159,8 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     async def _fetch_realtime(self, now: datetime) -> bool:
         """Fetch recent 5-minute prices; return whether the newest interval is in."""
-        self._count_request(now)
         fetched = await self.client.fetch(
-            Market.RTM, self.nodes, now - LOOKBACK, now + INTERVAL
+            Market.RTM, self.nodes, now - LOOKBACK, now + INTERVAL, admit=self._admit
         )
         data = self.data
         data.realtime = _merge(data.realtime, fetched, now - HISTORY)
@@ -171,12 +171,23 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             for node in self.nodes
         )
 
-    def _count_request(self, now: datetime) -> None:
+    def _budget_left(self, now: datetime) -> int:
         boundary = _boundary(now)
         if boundary != self._interval_start:
             self._interval_start = boundary
             self._requests_this_interval = 0
+        return REQUESTS_PER_INTERVAL - self._requests_this_interval
+
+    def _admit(self) -> bool:
+        """Take one request of the interval's budget.
+
+        The client asks for every HTTP request it sends, throttle retries too, at the moment
+        it sends it, so the budget counts what OASIS sees even when a fetch spans a boundary.
+        """
+        if self._budget_left(dt_util.utcnow()) <= 0:
+            return False
         self._requests_this_interval += 1
+        return True
 
     @callback
     def _note_failure(self, err: OasisError) -> None:
@@ -240,6 +251,9 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         next_wake = _boundary(now) + INTERVAL + POLL_DELAY
         try:
             complete = await self._fetch_realtime(now)
+        except OasisBudgetError as err:
+            # Our own limit, not an OASIS fault: the next boundary brings a fresh budget.
+            LOGGER.debug("CAISO request skipped: %s", err)
         except OasisError as err:
             # Not async_set_update_error: entities judge freshness themselves, and the
             # outage gets exactly one log line from _note_failure.
@@ -247,7 +261,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             self.async_update_listeners()
         else:
             self._note_success()
-            if not complete and self._requests_this_interval < REQUESTS_PER_INTERVAL:
+            if not complete and self._budget_left(dt_util.utcnow()) > 0:
                 next_wake = now + RETRY_DELAY
             elif complete and self._secondary_due(now)[0] is not None:
                 # A separate, later request keeps the 5 s rule without ever sleeping.
@@ -262,15 +276,16 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self._unsub_secondary = None
         now = dt_util.utcnow()
         market, start, end = self._secondary_due(now)
-        if market is None or self._requests_this_interval >= REQUESTS_PER_INTERVAL:
+        if market is None or self._budget_left(now) <= 0:
             return
-        self._count_request(now)
         if market is Market.DAM:
             self._day_ahead_tried = now
         else:
             self._fifteen_tried = now
         try:
-            fetched = await self.client.fetch(market, self.nodes, start, end)
+            fetched = await self.client.fetch(
+                market, self.nodes, start, end, admit=self._admit
+            )
         except OasisError as err:
             LOGGER.debug("CAISO %s prices not fetched: %s", market, err)
             return

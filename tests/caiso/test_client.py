@@ -10,6 +10,7 @@ import pytest
 
 from custom_components.tesladr.caiso import (
     Market,
+    OasisBudgetError,
     OasisClient,
     OasisConnectionError,
     OasisRequestError,
@@ -143,6 +144,53 @@ async def test_throttle_gives_up_after_bounded_retries(
         await client.fetch(Market.RTM, [NP15], T0, T0 + timedelta(minutes=5))
     assert client.requests_made == 3
     assert fake_time.sleeps == [5.0, 5.0]
+
+
+async def test_admit_is_asked_for_every_request_retries_included(
+    client: OasisClient, fake_oasis: FakeOasis, fake_time: FakeTime
+) -> None:
+    """The caller's budget sees each HTTP request, at the paced time it goes out."""
+    fake_oasis.set_price(NP15, T0, 50.0)
+    fake_oasis.fail_next("throttle", times=2)
+    asked: list[float] = []
+
+    def admit() -> bool:
+        asked.append(fake_time.now)
+        return True
+
+    await client.fetch(Market.RTM, [NP15], T0, T0 + timedelta(minutes=5), admit=admit)
+    assert asked == [1000.0, 1005.0, 1010.0]
+    assert client.requests_made == len(fake_oasis.requests) == 3
+
+
+async def test_refused_first_request_sends_nothing(
+    client: OasisClient, fake_oasis: FakeOasis
+) -> None:
+    """A spent budget is its own error, and OASIS never hears of the request."""
+    with pytest.raises(OasisBudgetError):
+        await client.fetch(
+            Market.RTM, [NP15], T0, T0 + timedelta(minutes=5), admit=lambda: False
+        )
+    assert client.requests_made == 0
+    assert fake_oasis.requests == []
+
+
+async def test_refused_throttle_retry_is_a_throttle_error(
+    client: OasisClient, fake_oasis: FakeOasis
+) -> None:
+    """Throttled with no budget left to retry: throttled, after one request only."""
+    fake_oasis.fail_next("throttle")
+    budget = [1]
+
+    def admit() -> bool:
+        budget[0] -= 1
+        return budget[0] >= 0
+
+    with pytest.raises(OasisThrottledError, match="budget"):
+        await client.fetch(
+            Market.RTM, [NP15], T0, T0 + timedelta(minutes=5), admit=admit
+        )
+    assert len(fake_oasis.requests) == 1
 
 
 @pytest.mark.parametrize(

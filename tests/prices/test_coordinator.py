@@ -276,3 +276,70 @@ async def test_reload_keeps_the_5_second_rule(
     assert len(oasis.requests) == 3
     await advance(hass, freezer, timedelta(minutes=10))
     assert_paced(oasis)
+
+
+def per_interval(oasis: FakeOasis) -> dict[str, int]:
+    """Requests OASIS saw in each 5-minute interval, by the time they arrived."""
+    counts: dict[str, int] = {}
+    for record in oasis.requests:
+        at = record.at
+        key = at.replace(minute=at.minute - at.minute % 5, second=0).strftime("%H:%M")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+async def test_throttle_retries_count_toward_the_interval_budget(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Two throttled answers at a wake use the interval's budget: no late-publication retry."""
+    oasis.publish_lag = timedelta(seconds=35)
+    oasis.requests.clear()
+    await advance(hass, freezer, timedelta(minutes=4, seconds=50))  # to 20:05:10
+    oasis.fail_next("throttle", times=2)
+    await advance(hass, freezer, timedelta(minutes=5, seconds=10))
+    # 20:05:15 and 20:05:20 throttled, 20:05:25 answered but not published yet: three,
+    # so the retry that would have followed at 20:05:40 is not made.
+    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests][:4] == [
+        "20:05:15",
+        "20:05:20",
+        "20:05:25",
+        "20:10:15",
+    ]
+    await advance(hass, freezer, timedelta(minutes=30))
+    assert per_interval(oasis)["20:05"] == REQUESTS_PER_INTERVAL
+    assert_paced(oasis)
+    state = hass.states.get(RT_PRICE)
+    assert state is not None and state.state != STATE_UNAVAILABLE
+
+
+async def test_throttled_retry_stops_at_the_budget_and_is_one_outage(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A throttled late-publication retry gets one paced retry, not two: the third request."""
+    caplog.set_level(logging.INFO, logger="custom_components.tesladr")
+    oasis.publish_lag = timedelta(seconds=35)
+    oasis.requests.clear()
+    await advance(hass, freezer, timedelta(minutes=5))  # 20:05:15 finds nothing new
+    oasis.fail_next("throttle", times=5)
+    await advance(hass, freezer, timedelta(seconds=40))
+    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests] == [
+        "20:05:15",
+        "20:05:40",
+        "20:05:45",
+    ]
+    oasis._faults.clear()
+    await advance(hass, freezer, timedelta(minutes=10))
+    assert per_interval(oasis)["20:05"] == REQUESTS_PER_INTERVAL
+    assert_paced(oasis)
+    ours = [r for r in caplog.records if r.name == "custom_components.tesladr"]
+    assert [r.levelname for r in ours if "unavailable" in r.getMessage()] == ["WARNING"]
+    assert [r.levelname for r in ours if "available again" in r.getMessage()] == [
+        "INFO"
+    ]

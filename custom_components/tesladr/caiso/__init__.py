@@ -5,6 +5,7 @@ Pure library code: no Home Assistant imports, so it could be published on its ow
 
 from .client import DEFAULT_BASE_URL, OasisClient
 from .errors import (
+    OasisBudgetError,
     OasisConnectionError,
     OasisError,
     OasisRequestError,
@@ -23,6 +24,7 @@ __all__ = [
     "NODES",
     "PACER",
     "Market",
+    "OasisBudgetError",
     "OasisClient",
     "OasisConnectionError",
     "OasisError",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import aiohttp
 
-from .errors import OasisConnectionError, OasisResponseError, OasisThrottledError
+from .errors import (
+    OasisBudgetError,
+    OasisConnectionError,
+    OasisResponseError,
+    OasisThrottledError,
+)
 from .models import Market, PriceInterval
 from .pacing import PACER, RequestPacer
 from .parse import parse_payload
@@ -50,8 +55,15 @@ class OasisClient:
         nodes: Iterable[str],
         start: datetime,
         end: datetime,
+        *,
+        admit: Callable[[], bool] | None = None,
     ) -> list[PriceInterval]:
-        """LMP intervals of `nodes` between `start` and `end`; [] when OASIS has none yet."""
+        """LMP intervals of `nodes` between `start` and `end`; [] when OASIS has none yet.
+
+        `admit` is asked right before each HTTP request, throttle retries included, and may
+        refuse it (a caller's budget of requests): a refused first request raises
+        OasisBudgetError, a refused retry OasisThrottledError.
+        """
         params = {
             "queryname": market.query_name,
             "startdatetime": oasis_time(start),
@@ -62,7 +74,15 @@ class OasisClient:
             "resultformat": "6",
         }
         request = f"{self._base_url}?{urlencode(params, safe=',:')}"
-        for _attempt in range(self._throttle_retries + 1):
+        for attempt in range(self._throttle_retries + 1):
+            await self.pacer.wait()
+            # Asked after the wait, so the budget sees the time the request really goes out.
+            if admit is not None and not admit():
+                if attempt:
+                    raise OasisThrottledError(
+                        f"throttled, and the request budget is spent: {request}"
+                    )
+                raise OasisBudgetError(f"request budget spent: {request}")
             status, body = await self._get(params, request)
             if status == 429 or THROTTLE_MARKER in body[:512]:
                 # The pacer spaces the retry by the 5 s the throttle page asks for.
@@ -75,7 +95,6 @@ class OasisClient:
         )
 
     async def _get(self, params: dict[str, str], request: str) -> tuple[int, bytes]:
-        await self.pacer.wait()
         self.requests_made += 1
         try:
             async with self._session.get(

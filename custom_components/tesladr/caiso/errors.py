@@ -22,6 +22,10 @@ class OasisThrottledError(OasisError):
     """Still throttled after the bounded retries."""
 
 
+class OasisBudgetError(OasisError):
+    """The caller's own request budget refused the request before anything was sent."""
+
+
 class OasisResponseError(OasisError):
     """The response was not a usable OASIS payload (HTML, corrupt zip, bad values)."""
 
