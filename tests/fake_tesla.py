@@ -11,6 +11,7 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 import json
+import ssl
 from typing import Any
 
 from aiohttp import web
@@ -108,11 +109,14 @@ class FakeTesla:
     routes: list[web.RouteDef] = field(default_factory=list)
     # Called after every token rotation, so a long-running fake can persist its tokens.
     on_tokens: Callable[[], None] | None = None
+    # Serve HTTPS with this context (an HTTP proxy with a self-signed certificate).
+    ssl_context: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
         """Give this as both auth_domain and api_proxy_url."""
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def add_car(self, vin: str, name: str, **state: Any) -> FakeCar:
         """Add a car to the account."""
@@ -144,7 +148,9 @@ class FakeTesla:
         app.router.add_routes(self.routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        site = web.TCPSite(
+            self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context
+        )
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

@@ -28,7 +28,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from .account import create_controller
+from .account import ProxyCertError, async_create_controller
 from .caiso import NODES
 from .const import (
     CONF_ACCESS_TOKEN,
@@ -106,7 +106,10 @@ async def _validate_account(
     hass: Any, data: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Read the product list with the given credentials; return rotated tokens or errors."""
-    controller = create_controller(hass, data)
+    try:
+        controller = await async_create_controller(hass, data)
+    except ProxyCertError:
+        return data, {"base": "invalid_proxy_cert"}
     try:
         await TeslaChargeControl(controller).list_vehicles()
     except VehicleAuthError:
