@@ -18,7 +18,7 @@ from custom_components.tesladr.const import (
     DOMAIN,
     ENTRY_TYPE_ACCOUNT,
 )
-from tests.fake_tesla import COMMAND_PROTOCOL_REQUIRED, FakeTesla
+from tests.fake_tesla import COMMAND_PROTOCOL_REQUIRED, FLEET_FORBIDDEN, FakeTesla
 
 from .conftest import CHARGING, EMAIL, SLEEPING
 
@@ -71,7 +71,15 @@ async def test_account_created_with_the_rotated_token(
         (None, None, "invalid_auth"),
         (429, None, "rate_limited"),
         (404, None, "cannot_connect"),
+        (403, FLEET_FORBIDDEN, "fleet_required"),
         (403, COMMAND_PROTOCOL_REQUIRED, "fleet_required"),
+    ],
+    ids=[
+        "invalid_auth",
+        "rate_limited",
+        "cannot_connect",
+        "fleet_forbidden",
+        "command_protocol",
     ],
 )
 async def test_account_errors(
@@ -100,12 +108,15 @@ async def test_account_errors(
 async def test_unexpected_error_is_unknown(
     hass: HomeAssistant, tesla: FakeTesla
 ) -> None:
-    """Anything else the library raises → "unknown"."""
+    """A reply neither the library nor the protocol expects → "unknown"."""
     flow_id = await start(hass)
-    data = form(tesla)
-    data["advanced"]["api_proxy_url"] = "not a url"
-    result = await hass.config_entries.flow.async_configure(flow_id, data)
-    assert result["errors"] in ({"base": "unknown"}, {"base": "cannot_connect"})
+    # A 200 without "response" or "error": teslajsonpy passes it on, and nothing maps it.
+    tesla.fail_next(200, {"unexpected": True})
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_same_account_twice_aborts(
@@ -129,8 +140,14 @@ async def test_reauth(
         result["flow_id"], {CONF_REFRESH_TOKEN: "wrong"}
     )
     assert result["errors"] == {"base": "invalid_auth"}
+    tesla.fail_next(404)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_REFRESH_TOKEN: "issued-again"}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    # The failed attempt spent the typed token (Tesla rotated it); the user types the new one.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REFRESH_TOKEN: tesla.refresh_token}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -147,6 +164,12 @@ async def test_reconfigure_account(
         result["flow_id"], form(tesla, "bad")
     )
     assert result["errors"] == {"base": "invalid_auth"}
+    tesla.fail_next(404)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(tesla)
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert account.data["client_id"] == "tesladr-tests"
     new = form(tesla)
     new["advanced"]["client_id"] = "another-app"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
