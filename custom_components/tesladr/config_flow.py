@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -15,6 +16,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_EMAIL
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -359,7 +361,8 @@ class AccountOptionsFlow(OptionsFlowWithReload):
                 }
             )
         options = self.config_entry.options
-        cars = self.config_entry.runtime_data.coordinator.control.names
+        if not (cars := self._known_cars()):
+            return self.async_abort(reason="no_cars_known")
         return self.async_show_form(
             step_id="account_options",
             data_schema=probatio.Schema(
@@ -398,3 +401,22 @@ class AccountOptionsFlow(OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """The form's step id; the same as init."""
         return await self.async_step_init(user_input)
+
+    def _known_cars(self) -> dict[str, str]:
+        """VIN → name of the account's cars, also while the entry is not loaded.
+
+        During reauth or after a failed set-up there is no runtime data; the chosen VINs and the
+        cars' devices still say which cars there are (cars never read lack a name).
+        """
+        entry = self.config_entry
+        if entry.state is ConfigEntryState.LOADED:
+            names: dict[str, str] = entry.runtime_data.coordinator.control.names
+            return dict(names)
+        cars = {vin: vin[-6:] for vin in entry.options.get(CONF_VEHICLES, [])}
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(self.hass), entry.entry_id
+        ):
+            for domain, vin in device.identifiers:
+                if domain == DOMAIN:
+                    cars[vin] = device.name_by_user or device.name or vin[-6:]
+        return cars

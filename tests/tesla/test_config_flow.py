@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_EMAIL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -20,7 +20,7 @@ from custom_components.tesladr.const import (
 )
 from tests.fake_tesla import COMMAND_PROTOCOL_REQUIRED, FLEET_FORBIDDEN, FakeTesla
 
-from .conftest import CHARGING, EMAIL, SLEEPING
+from .conftest import CHARGING, EMAIL, SLEEPING, account_entry
 
 
 def form(fake: FakeTesla, token: str | None = None) -> dict[str, Any]:
@@ -199,3 +199,47 @@ async def test_account_options_choose_cars_and_interval(
     await coordinator.async_refresh()
     assert tesla.count(CHARGING, "data") == before
     assert hass.states.get("sensor.model_3_charger_power") is None
+
+
+async def test_account_options_while_the_entry_is_not_loaded(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """After a failed set-up the cars come from their devices, and the options are saved.
+
+    Here the set-up failed on refused tokens, with a reauth flow pending.
+    """
+    assert await hass.config_entries.async_unload(account.entry_id)
+    tesla.access_token = "revoked"
+    tesla.refresh_token = "issued-elsewhere"
+    await hass.config_entries.async_setup(account.entry_id)
+    await hass.async_block_till_done()
+    assert account.state is ConfigEntryState.SETUP_ERROR
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    result = await hass.config_entries.options.async_init(account.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "account_options"
+    schema = result["data_schema"].schema  # type: ignore[union-attr]
+    defaults = {str(key): key.default() for key in schema}
+    assert defaults == {"scan_interval_minutes": 5, "vehicles": [CHARGING, SLEEPING]}
+    selector = next(value for key, value in schema.items() if key == "vehicles")
+    assert selector.config["options"] == [
+        {"value": CHARGING, "label": "Model 3"},
+        {"value": SLEEPING, "label": "Model Y"},
+    ]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"scan_interval_minutes": 15, "vehicles": [CHARGING]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert account.options == {"scan_interval_minutes": 15, "vehicles": [CHARGING]}
+
+
+async def test_account_options_without_any_known_car_abort(
+    hass: HomeAssistant, tesla: FakeTesla
+) -> None:
+    """An account that never loaded has no cars to offer: a translated abort, no crash."""
+    entry = account_entry(tesla)
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_cars_known"
