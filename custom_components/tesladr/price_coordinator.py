@@ -136,6 +136,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self._fifteen_tried: datetime | None = None
         self._day_ahead_tried: datetime | None = None
         self._down = False
+        self._stopped = False
         self.data = PriceData()
 
     @property
@@ -190,14 +191,23 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         return True
 
     @callback
-    def _note_failure(self, err: OasisError) -> None:
+    def _note_failure(self, err: Exception) -> None:
         if isinstance(err, OasisRequestError):
             # Our request was wrong: a bug report, whatever state the feed is in.
             LOGGER.error("CAISO OASIS rejected a request, please report: %s", err)
-        if not self._down:
-            self._down = True
+        if self._down:
+            return
+        self._down = True
+        if isinstance(err, OasisError):
             LOGGER.warning(
                 "CAISO OASIS is unavailable, keeping the last prices: %s", err
+            )
+        else:
+            # A bug of ours: the traceback once, not at every interval it recurs.
+            LOGGER.exception(
+                "CAISO prices are unavailable after an unexpected error, keeping the "
+                "last prices",
+                exc_info=err,
             )
 
     @callback
@@ -230,6 +240,8 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     @callback
     def async_stop(self) -> None:
         """Stop the timers."""
+        # A wake or refresh in flight cannot be cancelled here; it must not re-arm a timer.
+        self._stopped = True
         for unsub in (
             self._unsub_timer,
             self._unsub_secondary,
@@ -241,6 +253,8 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     @callback
     def _schedule(self, when: datetime) -> None:
+        if self._stopped:
+            return
         self._unsub_timer = async_track_point_in_utc_time(
             self.hass, self._async_wake, when
         )
@@ -254,7 +268,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         except OasisBudgetError as err:
             # Our own limit, not an OASIS fault: the next boundary brings a fresh budget.
             LOGGER.debug("CAISO request skipped: %s", err)
-        except OasisError as err:
+        except Exception as err:  # noqa: BLE001 - logged once by _note_failure
             # Not async_set_update_error: entities judge freshness themselves, and the
             # outage gets exactly one log line from _note_failure.
             self._note_failure(err)
@@ -263,13 +277,20 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             self._note_success()
             if not complete and self._budget_left(dt_util.utcnow()) > 0:
                 next_wake = now + RETRY_DELAY
-            elif complete and self._secondary_due(now)[0] is not None:
+            elif (
+                complete
+                and not self._stopped
+                and self._secondary_due(now)[0] is not None
+            ):
                 # A separate, later request keeps the 5 s rule without ever sleeping.
                 self._unsub_secondary = async_track_point_in_utc_time(
                     self.hass, self._async_fetch_secondary, now + SECONDARY_DELAY
                 )
             self.async_set_updated_data(self.data)
-        self._schedule(next_wake)
+        finally:
+            # Whatever went wrong, the feed wakes again: a broken timer chain would leave
+            # the DR side deciding on prices that never update.
+            self._schedule(next_wake)
 
     async def _async_fetch_secondary(self, _now: datetime) -> None:
         """One 15-minute or day-ahead request, within the interval's budget."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import itertools
 import logging
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -343,3 +345,76 @@ async def test_throttled_retry_stops_at_the_budget_and_is_one_outage(
     assert [r.levelname for r in ours if "available again" in r.getMessage()] == [
         "INFO"
     ]
+
+
+async def test_unexpected_error_keeps_the_timer_chain_and_logs_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug past the request (not an OasisError) is one traceback, and the feed goes on."""
+    caplog.set_level(logging.INFO, logger="custom_components.tesladr")
+    client = hass.data[DATA_PRICES].client
+    real_fetch = client.fetch
+    broken = [True]
+
+    async def fetch(*args: Any, **kwargs: Any) -> Any:
+        result = await real_fetch(*args, **kwargs)
+        if broken[0]:
+            # As if parsing tripped over a column it does not know.
+            raise KeyError("LMP_TYPE")
+        return result
+
+    monkeypatch.setattr(client, "fetch", fetch)
+    oasis.requests.clear()
+    await advance(hass, freezer, timedelta(minutes=15))
+    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests_for(Market.RTM)] == [
+        "20:05:15",
+        "20:10:15",
+        "20:15:15",
+    ]
+    broken[0] = False
+    await advance(hass, freezer, timedelta(minutes=5))
+    ours = [r for r in caplog.records if r.name == "custom_components.tesladr"]
+    errors = [r for r in ours if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None and errors[0].exc_info[0] is KeyError
+    assert [r.levelname for r in ours if "available again" in r.getMessage()] == [
+        "INFO"
+    ]
+    state = hass.states.get(RT_PRICE)
+    assert state is not None
+    assert state.attributes["interval_start"] == "2026-07-01T20:15:00+00:00"
+
+
+async def test_unload_during_a_wake_ends_the_timer_chain(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wake whose request is in flight at unload does not re-arm a released coordinator."""
+    client = hass.data[DATA_PRICES].client
+    real_fetch = client.fetch
+    in_flight = asyncio.Event()
+    answer = asyncio.Event()
+
+    async def fetch(*args: Any, **kwargs: Any) -> Any:
+        in_flight.set()
+        await answer.wait()
+        return await real_fetch(*args, **kwargs)
+
+    monkeypatch.setattr(client, "fetch", fetch)
+    freezer.move_to(dt_util.utcnow().replace(minute=5, second=15))
+    async_fire_time_changed(hass)
+    await in_flight.wait()
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    answer.set()
+    await hass.async_block_till_done()
+    oasis.requests.clear()
+    await advance(hass, freezer, timedelta(minutes=15))
+    assert oasis.requests == []
