@@ -34,6 +34,8 @@ THRESHOLD = 100
 CLIENT_ID_TESLA = "tesladr-demo"
 PRICES_TITLE = "CAISO prices"
 PACIFIC = ZoneInfo("America/Los_Angeles")
+# Integrations onboarding sets up that fetch from the internet (weather, TTS, radio directory).
+ONLINE_DOMAINS = frozenset({"google_translate", "met", "radio_browser"})
 
 
 class DemoSetupError(Exception):
@@ -106,10 +108,13 @@ def wait_until(what: str, probe: Any, timeout: float, interval: float = 1.0) -> 
 
 
 def wait_for_home_assistant(ha: Http, timeout: float = 180.0) -> None:
-    """Wait until the HTTP API answers (onboarding views need no login)."""
+    """Wait until the HTTP server answers (the login providers need no login).
+
+    Before onboarding they answer 400 "onboarding required"; that is an answer too.
+    """
     wait_until(
         "Home Assistant's HTTP server",
-        lambda: ha.get("/api/onboarding") is not None,
+        lambda: ha.call("GET", "/auth/providers", ok=(200, 400)) is not None,
         timeout,
     )
 
@@ -160,7 +165,13 @@ def login(
 
 def onboard(ha: Http) -> str:
     """Finish onboarding with the demo owner if not done; return an access token."""
-    status = {step["step"]: step["done"] for step in ha.get("/api/onboarding")}
+    try:
+        status = {step["step"]: step["done"] for step in ha.get("/api/onboarding")}
+    except DemoSetupError as err:
+        # Home Assistant drops the onboarding views once onboarding is complete.
+        if "HTTP 404" not in str(err):
+            raise
+        status = {}
     if not status.get("user", True):
         created = ha.post(
             "/api/onboarding/users",
@@ -272,6 +283,20 @@ def ensure_entries(
         entry = _wait_loaded(ha, title, timeout)
         if entry is None or entry["state"] != "loaded":
             raise DemoSetupError(f"entry {title} did not load: {entry}")
+
+
+def remove_online_entries(ha: Http) -> list[str]:
+    """Delete the entries onboarding adds that would reach the internet; return their titles.
+
+    Onboarding's last step starts the config flows of a few default integrations; the demo
+    talks to 127.0.0.1 only.
+    """
+    removed = []
+    for entry in ha.get("/api/config/config_entries/entry"):
+        if entry["domain"] in ONLINE_DOMAINS:
+            ha.call("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
+            removed.append(entry["title"])
+    return removed
 
 
 def _set_scan_minutes(ha: Http, entry_id: str, minutes: int) -> None:
@@ -402,6 +427,7 @@ def main() -> None:
             180.0,
         )
         ensure_entries(authed, args.tesla)
+        remove_online_entries(authed)
         published = schedule_spike(args.oasis, args.spike_lead)
     except DemoSetupError as err:
         print(f"demo set-up failed: {err}", file=sys.stderr)

@@ -31,6 +31,7 @@ from tests.demo_setup import (
     ensure_entries,
     onboard,
     pin_http_config,
+    remove_online_entries,
     state,
     wait_for_home_assistant,
     wait_until,
@@ -190,6 +191,7 @@ def demo(tmp_path: Path, socket_enabled: None) -> Iterator[Demo]:
                 START_TIMEOUT,
             )
             ensure_entries(ha, tesla_url, scan_minutes=None)
+            remove_online_entries(ha)
         except DemoSetupError as err:
             pytest.fail(f"demo set-up failed: {err}\n{running.log_tail()}")
         yield running
