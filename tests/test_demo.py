@@ -42,7 +42,6 @@ PRICE = "sensor.caiso_prices_np15_hub_real_time_price"
 DR_STATUS = "sensor.model_3_dr_status"
 CHARGING = "switch.model_3_charging"
 CHARGER_POWER = "sensor.model_3_charger_power"
-NODE = "TH_NP15_GEN-APND"
 # Bounded waits (seconds): start-up, then each reaction. The price coordinator keeps 5 s between
 # OASIS requests and its refresh requests are debounced, so a reaction can take a few requests.
 START_TIMEOUT = 120.0
