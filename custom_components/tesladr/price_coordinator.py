@@ -57,10 +57,11 @@ class OasisFeed:
     """OASIS state of the whole instance, kept across coordinators.
 
     A reload or an options change re-creates the coordinator, but CAISO's 5 s rule counts every
-    request the instance makes.
+    request the instance makes, and an outage that outlasts set-up retries is still one outage.
     """
 
     pacer: RequestPacer
+    down: bool = False
 
 
 def _ha_clock() -> float:
@@ -135,9 +136,14 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self._requests_this_interval = 0
         self._fifteen_tried: datetime | None = None
         self._day_ahead_tried: datetime | None = None
-        self._down = False
         self._stopped = False
+        self._last_error: Exception | None = None
         self.data = PriceData()
+
+    @property
+    def last_error(self) -> Exception | None:
+        """Why the latest request failed; None once one succeeded."""
+        return self._last_error
 
     @property
     def nodes(self) -> set[str]:
@@ -150,12 +156,19 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self.owners[owner] = set(nodes)
 
     async def _async_update_data(self) -> PriceData:
-        """Fetch the newest 5-minute prices (used by refresh requests and set-up)."""
-        now = dt_util.utcnow()
+        """Fetch the newest 5-minute prices (used by refresh requests and set-up).
+
+        Failures are not raised: DataUpdateCoordinator would log each outage a second time,
+        and entities judge freshness themselves. Set-up reads `_last_error` instead.
+        """
         try:
-            await self._fetch_realtime(now)
-        except OasisError as err:
-            raise UpdateFailed(str(err)) from err
+            await self._fetch_realtime(dt_util.utcnow())
+        except OasisBudgetError as err:
+            LOGGER.debug("CAISO request skipped: %s", err)
+        except Exception as err:  # noqa: BLE001 - logged once by _note_failure
+            self._note_failure(err)
+        else:
+            self._note_success()
         return self.data
 
     async def _fetch_realtime(self, now: datetime) -> bool:
@@ -192,12 +205,13 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     @callback
     def _note_failure(self, err: Exception) -> None:
+        self._last_error = err
         if isinstance(err, OasisRequestError):
             # Our request was wrong: a bug report, whatever state the feed is in.
             LOGGER.error("CAISO OASIS rejected a request, please report: %s", err)
-        if self._down:
+        if self._feed.down:
             return
-        self._down = True
+        self._feed.down = True
         if isinstance(err, OasisError):
             LOGGER.warning(
                 "CAISO OASIS is unavailable, keeping the last prices: %s", err
@@ -212,8 +226,9 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     @callback
     def _note_success(self) -> None:
-        if self._down:
-            self._down = False
+        self._last_error = None
+        if self._feed.down:
+            self._feed.down = False
             LOGGER.info("CAISO OASIS is available again")
 
     @callback
@@ -357,7 +372,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             "nodes": sorted(self.nodes),
             "owners": len(self.owners),
             "requests_made": self.client.requests_made,
-            "feed_down": self._down,
+            "feed_down": self._feed.down,
             "last_update": self.data.last_update.isoformat()
             if self.data.last_update
             else None,
@@ -400,8 +415,8 @@ async def async_acquire_price_coordinator(
     )
     coordinator.async_set_nodes(owner, nodes)
     await coordinator.async_refresh()
-    if require_data and not coordinator.last_update_success:
-        raise UpdateFailed(str(coordinator.last_exception))
+    if require_data and (error := coordinator.last_error) is not None:
+        raise UpdateFailed(str(error))
     hass.data[DATA_PRICES] = coordinator
     coordinator.async_start()
     return coordinator

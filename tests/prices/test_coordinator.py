@@ -418,3 +418,72 @@ async def test_unload_during_a_wake_ends_the_timer_chain(
     oasis.requests.clear()
     await advance(hass, freezer, timedelta(minutes=15))
     assert oasis.requests == []
+
+
+def outage_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """Our log lines at INFO and above: (level, message)."""
+    return [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name == "custom_components.tesladr" and r.levelno >= logging.INFO
+    ]
+
+
+async def test_outage_seen_first_by_a_refresh_is_still_one_outage(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Refresh fails, wakes fail, a refresh recovers: one warning, one info, nothing else."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    caplog.set_level(logging.INFO, logger="custom_components.tesladr")
+    oasis.fail_next("http_500", times=100)
+
+    async def update_entity() -> None:
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": RT_PRICE}, blocking=True
+        )
+        await hass.async_block_till_done()
+
+    await advance(hass, freezer, timedelta(seconds=10))
+    await update_entity()
+    assert hass.data[DATA_PRICES].diagnostics()["feed_down"] is True
+    await advance(hass, freezer, timedelta(minutes=10))
+    oasis._faults.clear()
+    await advance(hass, freezer, timedelta(seconds=10))
+    await update_entity()
+    await advance(hass, freezer, timedelta(minutes=5))
+    lines = outage_lines(caplog)
+    assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
+    assert "unavailable" in lines[0][1] and "available again" in lines[1][1]
+    assert_paced(oasis)
+
+
+async def test_setup_retries_through_an_outage_warn_once(
+    hass: HomeAssistant,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each set-up retry builds a new coordinator; the outage is still logged once."""
+    caplog.set_level(logging.INFO, logger="custom_components.tesladr")
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
+    oasis.fail_next("html", times=3)
+    entry = prices_entry()
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    for _ in range(2):
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    # Home Assistant's own "not ready yet" lines report the entry's state, not the feed's.
+    lines = [
+        line for line in outage_lines(caplog) if not line[1].startswith("Config entry")
+    ]
+    assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
