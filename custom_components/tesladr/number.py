@@ -43,7 +43,7 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_step=1,
         mode=NumberMode.BOX,
         setting="threshold",
-        value_fn=lambda settings: settings.threshold,
+        value_fn=lambda settings: float(settings.threshold),
     ),
     DrNumberDescription(
         key="aggressiveness",

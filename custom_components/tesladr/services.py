@@ -51,12 +51,11 @@ def _car(hass: HomeAssistant, device_id: str) -> tuple[DrManager, str]:
             translation_key="not_a_car",
             translation_placeholders={"device_id": device_id},
         )
-    for entry_id in device.config_entries:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is not None and entry.state is ConfigEntryState.LOADED:
-            manager: DrManager = entry.runtime_data.dr
-            if vins[0] in manager.managed_vins():
-                return manager, vins[0]
+    entry = hass.config_entries.async_get_entry(device.config_entry_id or "")
+    if entry is not None and entry.state is ConfigEntryState.LOADED:
+        manager: DrManager = entry.runtime_data.dr
+        if vins[0] in manager.managed_vins():
+            return manager, vins[0]
     raise ServiceValidationError(
         translation_domain=DOMAIN, translation_key="car_not_loaded"
     )

@@ -122,7 +122,7 @@ async def test_restart_mid_event_restores_without_a_second_stop(
     prices.set(-15, 200, 200, 200, 200, 40)  # 16:45 … 17:05
     await start_account(hass, tesla)
     assert state(hass, STATUS) == "paused"
-    assert state(hass, "number.model_3_price_threshold") == "120"
+    assert state(hass, "number.model_3_price_threshold") == "120.0"
     await advance_to(hass, freezer, at(10))
     assert state(hass, STATUS) == "paused"
     assert tesla.count(CHARGING, "command") == 0
