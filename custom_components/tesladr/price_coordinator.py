@@ -53,30 +53,6 @@ DAY_AHEAD_RETRY = timedelta(hours=1)
 
 
 @dataclass(slots=True)
-class OasisFeed:
-    """OASIS state of the whole instance, kept across coordinators.
-
-    A reload or an options change re-creates the coordinator, but CAISO's 5 s rule counts every
-    request the instance makes, and an outage that outlasts set-up retries is still one outage.
-    """
-
-    pacer: RequestPacer
-    down: bool = False
-
-
-def _ha_clock() -> float:
-    return dt_util.utcnow().timestamp()
-
-
-@callback
-def async_get_feed(hass: HomeAssistant) -> OasisFeed:
-    """The instance's OASIS feed state, created once, on Home Assistant's clock."""
-    if (feed := hass.data.get(DATA_FEED)) is None:
-        feed = hass.data[DATA_FEED] = OasisFeed(RequestPacer(clock=_ha_clock))
-    return feed
-
-
-@dataclass(slots=True)
 class PriceData:
     """Prices per node, newest last, as the coordinator last saw them."""
 
@@ -118,6 +94,54 @@ def _merge(
     return merged
 
 
+@dataclass(slots=True)
+class OasisFeed:
+    """OASIS state of the whole instance, kept across coordinators.
+
+    A reload or an options change re-creates the coordinator, but CAISO's 5 s rule and our
+    budget per interval count every request the instance makes, an outage that outlasts
+    set-up retries is still one outage, and prices kept across a reload spare a request.
+    """
+
+    pacer: RequestPacer
+    data: PriceData = field(default_factory=PriceData)
+    down: bool = False
+    last_error: Exception | None = None
+    _interval_start: datetime | None = field(default=None, init=False)
+    _requests_this_interval: int = field(default=0, init=False)
+
+    def budget_left(self, now: datetime) -> int:
+        """Requests still allowed in the 5-minute interval containing `now`."""
+        boundary = _boundary(now)
+        if boundary != self._interval_start:
+            self._interval_start = boundary
+            self._requests_this_interval = 0
+        return REQUESTS_PER_INTERVAL - self._requests_this_interval
+
+    def admit(self) -> bool:
+        """Take one request of the interval's budget.
+
+        The client asks for every HTTP request it sends, throttle retries too, at the moment
+        it sends it, so the budget counts what OASIS sees even when a fetch spans a boundary.
+        """
+        if self.budget_left(dt_util.utcnow()) <= 0:
+            return False
+        self._requests_this_interval += 1
+        return True
+
+
+def _ha_clock() -> float:
+    return dt_util.utcnow().timestamp()
+
+
+@callback
+def async_get_feed(hass: HomeAssistant) -> OasisFeed:
+    """The instance's OASIS feed state, created once, on Home Assistant's clock."""
+    if (feed := hass.data.get(DATA_FEED)) is None:
+        feed = hass.data[DATA_FEED] = OasisFeed(RequestPacer(clock=_ha_clock))
+    return feed
+
+
 class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     """Shared CAISO price feed; see the module docstring."""
 
@@ -132,18 +156,15 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_secondary: CALLBACK_TYPE | None = None
         self._unsub_refresh_soon: CALLBACK_TYPE | None = None
-        self._interval_start: datetime | None = None
-        self._requests_this_interval = 0
         self._fifteen_tried: datetime | None = None
         self._day_ahead_tried: datetime | None = None
         self._stopped = False
-        self._last_error: Exception | None = None
-        self.data = PriceData()
+        self.data = self._feed.data
 
     @property
     def last_error(self) -> Exception | None:
-        """Why the latest request failed; None once one succeeded."""
-        return self._last_error
+        """Why the instance's latest request failed; None once one succeeded."""
+        return self._feed.last_error
 
     @property
     def nodes(self) -> set[str]:
@@ -159,7 +180,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         """Fetch the newest 5-minute prices (used by refresh requests and set-up).
 
         Failures are not raised: DataUpdateCoordinator would log each outage a second time,
-        and entities judge freshness themselves. Set-up reads `_last_error` instead.
+        and entities judge freshness themselves. Set-up reads `last_error` instead.
         """
         try:
             await self._fetch_realtime(dt_util.utcnow())
@@ -174,38 +195,29 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     async def _fetch_realtime(self, now: datetime) -> bool:
         """Fetch recent 5-minute prices; return whether the newest interval is in."""
         fetched = await self.client.fetch(
-            Market.RTM, self.nodes, now - LOOKBACK, now + INTERVAL, admit=self._admit
+            Market.RTM,
+            self.nodes,
+            now - LOOKBACK,
+            now + INTERVAL,
+            admit=self._feed.admit,
         )
         data = self.data
         data.realtime = _merge(data.realtime, fetched, now - HISTORY)
         data.last_update = now
+        return self.has_newest(now)
+
+    def has_newest(self, now: datetime) -> bool:
+        """Whether every node has the interval that ended at the latest boundary."""
         expected_end = _boundary(now)
         return all(
-            (latest := data.latest(node)) is not None and latest.end >= expected_end
+            (latest := self.data.latest(node)) is not None
+            and latest.end >= expected_end
             for node in self.nodes
         )
 
-    def _budget_left(self, now: datetime) -> int:
-        boundary = _boundary(now)
-        if boundary != self._interval_start:
-            self._interval_start = boundary
-            self._requests_this_interval = 0
-        return REQUESTS_PER_INTERVAL - self._requests_this_interval
-
-    def _admit(self) -> bool:
-        """Take one request of the interval's budget.
-
-        The client asks for every HTTP request it sends, throttle retries too, at the moment
-        it sends it, so the budget counts what OASIS sees even when a fetch spans a boundary.
-        """
-        if self._budget_left(dt_util.utcnow()) <= 0:
-            return False
-        self._requests_this_interval += 1
-        return True
-
     @callback
     def _note_failure(self, err: Exception) -> None:
-        self._last_error = err
+        self._feed.last_error = err
         if isinstance(err, OasisRequestError):
             # Our request was wrong: a bug report, whatever state the feed is in.
             LOGGER.error("CAISO OASIS rejected a request, please report: %s", err)
@@ -226,7 +238,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     @callback
     def _note_success(self) -> None:
-        self._last_error = None
+        self._feed.last_error = None
         if self._feed.down:
             self._feed.down = False
             LOGGER.info("CAISO OASIS is available again")
@@ -290,7 +302,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             self.async_update_listeners()
         else:
             self._note_success()
-            if not complete and self._budget_left(dt_util.utcnow()) > 0:
+            if not complete and self._feed.budget_left(dt_util.utcnow()) > 0:
                 next_wake = now + RETRY_DELAY
             elif (
                 complete
@@ -312,7 +324,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self._unsub_secondary = None
         now = dt_util.utcnow()
         market, start, end = self._secondary_due(now)
-        if market is None or self._budget_left(now) <= 0:
+        if market is None or self._feed.budget_left(now) <= 0:
             return
         if market is Market.DAM:
             self._day_ahead_tried = now
@@ -320,7 +332,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             self._fifteen_tried = now
         try:
             fetched = await self.client.fetch(
-                market, self.nodes, start, end, admit=self._admit
+                market, self.nodes, start, end, admit=self._feed.admit
             )
         except OasisError as err:
             LOGGER.debug("CAISO %s prices not fetched: %s", market, err)
@@ -400,9 +412,10 @@ async def async_acquire_price_coordinator(
 ) -> CaisoPriceCoordinator:
     """Take a share of the price coordinator, creating it for the first owner.
 
-    Raises UpdateFailed when the first owner's first fetch fails and `require_data` is set.
-    Owners that must run through an outage (the DR side has cars to resume) pass False and get
-    a coordinator that keeps trying at its interval.
+    A new coordinator starts from the prices the instance already has (a reload keeps them)
+    and asks OASIS only when the newest interval is missing. Raises UpdateFailed when OASIS is
+    down and `require_data` is set. Owners that must run through an outage (the DR side has
+    cars to resume) pass False and get a coordinator that keeps trying at its interval.
     """
     if (coordinator := hass.data.get(DATA_PRICES)) is not None:
         known = coordinator.nodes
@@ -414,7 +427,8 @@ async def async_acquire_price_coordinator(
         hass, hass.data.get(DATA_OASIS_URL, DEFAULT_BASE_URL)
     )
     coordinator.async_set_nodes(owner, nodes)
-    await coordinator.async_refresh()
+    if not coordinator.has_newest(dt_util.utcnow()):
+        await coordinator.async_refresh()
     if require_data and (error := coordinator.last_error) is not None:
         raise UpdateFailed(str(error))
     hass.data[DATA_PRICES] = coordinator

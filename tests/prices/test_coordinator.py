@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.tesladr.caiso import Market
-from custom_components.tesladr.const import DOMAIN
+from custom_components.tesladr.const import CONF_NODES, DOMAIN
 from custom_components.tesladr.price_coordinator import (
     DATA_PRICES,
     REQUESTS_PER_INTERVAL,
@@ -34,6 +34,7 @@ from tests.fake_oasis import FakeOasis
 from .conftest import NP15, SP15, START, prices_entry
 
 RT_PRICE = "sensor.caiso_prices_np15_hub_real_time_price"
+ZP26 = "TH_ZP26_GEN-APND"
 
 
 async def advance(
@@ -271,11 +272,20 @@ async def test_reload_keeps_the_5_second_rule(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A reload re-creates the coordinator; its first request still waits for the slot."""
-    for _ in range(2):
-        assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-        await hass.async_block_till_done()
-        assert loaded_entry.state is ConfigEntryState.LOADED
-    assert len(oasis.requests) == 3
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    # The newest interval is already in: the new coordinator starts from the kept prices.
+    assert len(oasis.requests) == 1
+    assert hass.states.get(RT_PRICE).state == "39.55"  # type: ignore[union-attr]
+    hass.config_entries.async_update_entry(
+        loaded_entry,
+        options={**loaded_entry.options, CONF_NODES: [NP15, SP15, ZP26]},
+    )
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert len(oasis.requests) == 2
+    assert oasis.requests[1].nodes == [NP15, SP15, ZP26]
     await advance(hass, freezer, timedelta(minutes=10))
     assert_paced(oasis)
 
@@ -467,23 +477,28 @@ async def test_setup_retries_through_an_outage_warn_once(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Each set-up retry builds a new coordinator; the outage is still logged once."""
+    """Each set-up retry builds a new coordinator; one warning, and still the budget."""
     caplog.set_level(logging.INFO, logger="custom_components.tesladr")
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
     oasis.fail_next("html", times=3)
     entry = prices_entry()
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
-    for _ in range(2):
+    for _ in range(3):
         assert entry.state is ConfigEntryState.SETUP_RETRY
         await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
+    # Three failed requests spent the 20:00 budget: the fourth attempt did not ask.
+    assert len(oasis.requests) == REQUESTS_PER_INTERVAL
     assert entry.state is ConfigEntryState.SETUP_RETRY
+    freezer.tick(timedelta(minutes=5))
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
+    assert len(oasis.requests) == REQUESTS_PER_INTERVAL + 1
     # Home Assistant's own "not ready yet" lines report the entry's state, not the feed's.
     lines = [
         line for line in outage_lines(caplog) if not line[1].startswith("Config entry")
     ]
     assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
+    assert_paced(oasis)
