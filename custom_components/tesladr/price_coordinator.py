@@ -8,6 +8,7 @@ within a budget of requests per interval and CAISO's 5 s rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,6 +130,19 @@ class OasisFeed:
         self._requests_this_interval += 1
         return True
 
+    def admit_asked(self) -> bool:
+        """Admit a request someone asked for: set-up, new nodes, `update_entity`.
+
+        It counts like any other, but goes past the budget while OASIS answers (the scheduled
+        requests then give way); while OASIS is down, asking again within the interval would
+        only repeat the failure, so set-up retries stay within it.
+        """
+        if self.down:
+            return self.admit()
+        self.budget_left(dt_util.utcnow())
+        self._requests_this_interval += 1
+        return True
+
 
 def _ha_clock() -> float:
     return dt_util.utcnow().timestamp()
@@ -183,7 +197,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         and entities judge freshness themselves. Set-up reads `last_error` instead.
         """
         try:
-            await self._fetch_realtime(dt_util.utcnow())
+            await self._fetch_realtime(dt_util.utcnow(), self._feed.admit_asked)
         except OasisBudgetError as err:
             LOGGER.debug("CAISO request skipped: %s", err)
         except Exception as err:  # noqa: BLE001 - logged once by _note_failure
@@ -192,14 +206,10 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             self._note_success()
         return self.data
 
-    async def _fetch_realtime(self, now: datetime) -> bool:
+    async def _fetch_realtime(self, now: datetime, admit: Callable[[], bool]) -> bool:
         """Fetch recent 5-minute prices; return whether the newest interval is in."""
         fetched = await self.client.fetch(
-            Market.RTM,
-            self.nodes,
-            now - LOOKBACK,
-            now + INTERVAL,
-            admit=self._feed.admit,
+            Market.RTM, self.nodes, now - LOOKBACK, now + INTERVAL, admit=admit
         )
         data = self.data
         data.realtime = _merge(data.realtime, fetched, now - HISTORY)
@@ -291,7 +301,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         now = dt_util.utcnow()
         next_wake = _boundary(now) + INTERVAL + POLL_DELAY
         try:
-            complete = await self._fetch_realtime(now)
+            complete = await self._fetch_realtime(now, self._feed.admit)
         except OasisBudgetError as err:
             # Our own limit, not an OASIS fault: the next boundary brings a fresh budget.
             LOGGER.debug("CAISO request skipped: %s", err)

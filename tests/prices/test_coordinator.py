@@ -502,3 +502,27 @@ async def test_setup_retries_through_an_outage_warn_once(
     ]
     assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
     assert_paced(oasis)
+
+
+async def test_asked_refreshes_go_past_the_budget_but_keep_the_5_second_rule(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """update_entity is a person asking: counted, paced, not refused while OASIS answers."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    for _ in range(REQUESTS_PER_INTERVAL):
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": RT_PRICE}, blocking=True
+        )
+        # Past the refresh debouncer's cooldown, so each call is a request.
+        await advance(hass, freezer, timedelta(seconds=10))
+    times = [r.at for r in oasis.requests]
+    assert len(times) == REQUESTS_PER_INTERVAL + 1
+    assert all(b - a >= timedelta(seconds=5) for a, b in itertools.pairwise(times))
+    # The feed's own schedule goes on: the next request is the wake after 20:05.
+    await advance(hass, freezer, timedelta(minutes=4, seconds=20))
+    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests[len(times) :]] == [
+        "20:05:15"
+    ]
