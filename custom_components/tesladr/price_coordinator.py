@@ -130,18 +130,25 @@ class OasisFeed:
         self._requests_this_interval += 1
         return True
 
-    def admit_asked(self) -> bool:
-        """Admit a request someone asked for: set-up, new nodes, `update_entity`.
+    def asked(self) -> Callable[[], bool]:
+        """Admission for one fetch someone asked for: set-up, new nodes, `update_entity`.
 
-        It counts like any other, but goes past the budget while OASIS answers (the scheduled
-        requests then give way); while OASIS is down, asking again within the interval would
-        only repeat the failure, so set-up retries stay within it.
+        Its first request counts like any other but goes past the budget while OASIS answers
+        (the scheduled requests then give way). Throttle retries stay within the budget, and
+        so does everything while OASIS is down: asking again would only repeat the failure.
         """
-        if self.down:
-            return self.admit()
-        self.budget_left(dt_util.utcnow())
-        self._requests_this_interval += 1
-        return True
+        sent = False
+
+        def admit() -> bool:
+            nonlocal sent
+            if sent or self.down:
+                return self.admit()
+            sent = True
+            self.budget_left(dt_util.utcnow())
+            self._requests_this_interval += 1
+            return True
+
+        return admit
 
 
 def _ha_clock() -> float:
@@ -197,7 +204,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         and entities judge freshness themselves. Set-up reads `last_error` instead.
         """
         try:
-            await self._fetch_realtime(dt_util.utcnow(), self._feed.admit_asked)
+            await self._fetch_realtime(dt_util.utcnow(), self._feed.asked())
         except OasisBudgetError as err:
             LOGGER.debug("CAISO request skipped: %s", err)
         except Exception as err:  # noqa: BLE001 - logged once by _note_failure

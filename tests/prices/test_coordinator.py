@@ -521,8 +521,16 @@ async def test_asked_refreshes_go_past_the_budget_but_keep_the_5_second_rule(
     times = [r.at for r in oasis.requests]
     assert len(times) == REQUESTS_PER_INTERVAL + 1
     assert all(b - a >= timedelta(seconds=5) for a, b in itertools.pairwise(times))
+    # Throttled past the budget: the asked request goes out, its retries do not.
+    oasis.fail_next("throttle", times=3)
+    await hass.services.async_call(
+        "homeassistant", "update_entity", {"entity_id": RT_PRICE}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert len(oasis.requests) == len(times) + 1
     # The feed's own schedule goes on: the next request is the wake after 20:05.
-    await advance(hass, freezer, timedelta(minutes=4, seconds=20))
-    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests[len(times) :]] == [
+    oasis._faults.clear()
+    await advance(hass, freezer, START.replace(minute=5, second=20) - dt_util.utcnow())
+    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests[len(times) + 1 :]] == [
         "20:05:15"
     ]
