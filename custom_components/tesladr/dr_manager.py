@@ -66,6 +66,7 @@ RESUME_RETRY = timedelta(minutes=5)
 # Events keep collecting the value of intervals they overlap until those are published.
 ACCOUNT_TAIL = timedelta(minutes=20)
 TICK = timedelta(minutes=1)
+RENOTIFY = timedelta(minutes=15)
 DECISION_HISTORY = 20
 # Start refusals that mean there is nothing left to resume.
 NOTHING_TO_RESUME = {"is_charging", "complete", "disconnected"}
@@ -175,6 +176,7 @@ class DrManager:
         self._unsubs: list[CALLBACK_TYPE] = []
         self._listeners: list[CALLBACK_TYPE] = []
         self._started = dt_util.utcnow()
+        self._notified = self._started
         self._nodes: set[str] = set()
 
     # Life cycle
@@ -293,23 +295,41 @@ class DrManager:
             now = dt_util.utcnow()
             nodes = self._car_nodes()
             if self.prices is not None and nodes != self._nodes:
+                fetched = self.prices.nodes
                 self._nodes = nodes
                 self.prices.async_set_nodes(self.entry.entry_id, nodes)
-                self.prices.async_refresh_paced()
-            changed = False
-            for vin in self.managed_vins():
-                changed |= await self._evaluate_car(vin, now)
-            changed |= self._account(now)
-            if changed:
+                if not nodes <= fetched:
+                    self.prices.async_refresh_paced()
+            # Cars are independent: an account's cars are stopped side by side, not in turn.
+            results = await asyncio.gather(
+                *(self._evaluate_car(vin, now) for vin in self.managed_vins())
+            )
+            accounted = self._account(now)
+            if accounted or any(persist for persist, _ in results):
                 await self._async_save()
-        self._notify()
+            visible = accounted or any(shown for _, shown in results)
+        if visible or now - self._notified >= RENOTIFY:
+            # Entity writes are the bulk of the work with many cars: only on change, plus a
+            # periodic one for the rolling 24 h event count.
+            self._notified = now
+            self._notify()
 
-    async def _evaluate_car(self, vin: str, now: datetime) -> bool:
+    def _view(self, car: CarDr) -> tuple[object, ...]:
+        return (car.status, car.decision, car.price, car.command_error, car.node)
+
+    async def _evaluate_car(self, vin: str, now: datetime) -> tuple[bool, bool]:
+        """Decide and act for one car; return (state to persist, something to show)."""
         car = self.car(vin)
+        shown = self._view(car)
+        before = car.state
+        await self._decide_and_act(vin, car, now)
+        return car.state != before, self._view(car) != shown
+
+    async def _decide_and_act(self, vin: str, car: CarDr, now: datetime) -> None:
         car.node, in_caiso = self.resolve_node(vin)
         price = self.price(car.node)
         if price is None and now - self._started < NO_PRICE_GRACE:
-            return False
+            return
         decision = decide(
             price,
             car.settings,
@@ -325,7 +345,7 @@ class DrManager:
         ):
             # The price just crossed this car's threshold: look at the car before acting.
             car.refreshed_for = price.start
-            await self.vehicles.async_refresh_vins({vin})
+            await self._refresh(vin)
             decision = decide(
                 price,
                 car.settings,
@@ -335,7 +355,6 @@ class DrManager:
             )
         car.price = price
         self._record(car, decision, now)
-        before = car.state
         match decision.action:
             case Action.PAUSE:
                 await self._pause(vin, car, decision, price, now)
@@ -357,7 +376,17 @@ class DrManager:
                     # The event is over for this car: a later one gets fresh attempts.
                     car.stop_attempts = 0
                     car.command_error = None
-        return car.state != before
+
+    async def _refresh(self, vin: str) -> None:
+        """Re-read one car (online cars only; never wakes it)."""
+        try:
+            fresh = await self.control.read(vin)
+        except VehicleError as err:
+            LOGGER.debug("Re-reading a car before acting failed: %s", err)
+            return
+        finally:
+            self.vehicles.async_persist_tokens()
+        self.vehicles.async_set_car(fresh)
 
     def _record(self, car: CarDr, decision: Decision, now: datetime) -> None:
         if decision != car.decision:

@@ -8,6 +8,7 @@ API response, because the library drops a `result: false` and its reason.
 from __future__ import annotations
 
 import asyncio
+import calendar
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from .base import (
 )
 
 WAKE_TIMEOUT = 60.0
+TOKEN_MARGIN = 60  # seconds before expiry from which calls are serialised
 WAKE_POLL = 5.0
 
 
@@ -90,8 +92,19 @@ class TeslaChargeControl:
         self._names: dict[str, str] = {}
         self._states: dict[str, VehicleState] = {}
         self._last: dict[str, ChargeState] = {}
+        self._token_lock = asyncio.Lock()
 
     async def _api(self, name: str, vin: str | None = None) -> dict[str, Any]:
+        # The library refreshes an expired token inside whichever call comes first, without a
+        # lock; two concurrent refreshes would spend the rotating refresh token twice and log
+        # the user out. Near expiry, calls go one at a time.
+        now = calendar.timegm(datetime.now().timetuple())
+        if now > self.controller.get_expiration() - TOKEN_MARGIN:
+            async with self._token_lock:
+                return await self._call(name, vin)
+        return await self._call(name, vin)
+
+    async def _call(self, name: str, vin: str | None) -> dict[str, Any]:
         path_vars = {"vehicle_id": self._ids[vin]} if vin else None
         try:
             result: dict[str, Any] = await self.controller.api(
