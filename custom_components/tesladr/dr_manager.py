@@ -304,6 +304,10 @@ class DrManager:
             results = await asyncio.gather(
                 *(self._evaluate_car(vin, now) for vin in self.managed_vins())
             )
+            # The coordinator keeps reading the cars DR holds paused, to see an owner restart one.
+            self.vehicles.watched = {
+                vin for vin, car in self.cars.items() if car.state.paused_by_dr
+            }
             accounted = self._account(now)
             if accounted or any(persist for persist, _ in results):
                 await self._async_save()

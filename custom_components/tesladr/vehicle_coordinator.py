@@ -1,12 +1,14 @@
 """The sleep-aware vehicle coordinator of one Tesla account.
 
 Each poll costs one product-list call for the account and one `vehicle_data` call per online
-car; a sleeping or offline car keeps its last data, marked stale, and is never woken.
+car that is charging, just woke, or is held paused by DR; an idle online car is read once and
+then left alone long enough to fall asleep. A sleeping or offline car keeps its last data,
+marked stale, and is never woken.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -14,6 +16,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 from teslajsonpy import Controller
 
 from .const import (
@@ -33,10 +36,13 @@ from .vehicles import (
     VehicleError,
     VehicleForbiddenError,
     VehicleRateLimitedError,
+    VehicleState,
 )
 from .vehicles.tesla import TeslaChargeControl
 
 MAX_BACK_OFF = timedelta(hours=1)
+# A Tesla falls asleep about 15 minutes after the last request; give it a little more.
+IDLE_REST = timedelta(minutes=21)
 
 
 class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
@@ -65,17 +71,26 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self.controller = controller
         self.control = control
         self._rate_limits = 0  # consecutive 429 answers to polls
+        self._idle_since: dict[str, datetime] = {}
+        # Cars that must be read at every poll whatever they do (DR holds them paused).
+        self.watched: set[str] = set()
 
     async def _async_update_data(self) -> dict[str, ChargeState]:
         try:
             states = await self.control.list_vehicles()
             # Cars the user does not manage are not read at all.
             managed = self.config_entry.options.get(CONF_VEHICLES)
-            data = {
-                vin: await self.control.read(vin)
-                for vin in states
-                if managed is None or vin in managed
-            }
+            now = dt_util.utcnow()
+            data: dict[str, ChargeState] = {}
+            for vin, state in states.items():
+                if managed is not None and vin not in managed:
+                    continue
+                previous = (self.data or {}).get(vin)
+                if previous is not None and self._resting(vin, state, previous, now):
+                    data[vin] = previous
+                    continue
+                data[vin] = await self.control.read(vin)
+                self._note_idle(data[vin], now)
         except VehicleAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
@@ -102,6 +117,30 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             self.hass, DOMAIN, f"{ISSUE_FLEET_REQUIRED}_{self.config_entry.entry_id}"
         )
         return data
+
+    def _resting(
+        self, vin: str, state: VehicleState, previous: ChargeState, now: datetime
+    ) -> bool:
+        """Let an idle car fall asleep: reading it every poll would keep it awake (and billed).
+
+        A car that has been online and idle since its last read is left alone for a while; one
+        that went to sleep and came back (plugged in, driven) is read at once, and so is a car
+        DR holds paused (an owner restarting it must be seen).
+        """
+        idle_since = self._idle_since.get(vin)
+        return (
+            state is VehicleState.ONLINE
+            and previous.state is VehicleState.ONLINE
+            and vin not in self.watched
+            and idle_since is not None
+            and now - idle_since < IDLE_REST
+        )
+
+    def _note_idle(self, car: ChargeState, now: datetime) -> None:
+        if car.state is VehicleState.ONLINE and not car.stale and not car.charging:
+            self._idle_since[car.vin] = now
+        else:
+            self._idle_since.pop(car.vin, None)
 
     def _back_off(self) -> None:
         """Poll half as often per consecutive 429, up to once an hour.

@@ -61,6 +61,7 @@ async def oasis(
     fake_oasis: FakeOasis,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
+    frozen_pacer: object,
 ) -> FakeOasis:
     """The fake OASIS on HA's frozen clock, and the domain pointed at it."""
     freezer.move_to(START)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -21,7 +20,6 @@ from custom_components.tesladr.const import (
     DOMAIN,
     ENTRY_TYPE_PRICES,
 )
-from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
 from tests.fake_oasis import FakeOasis
 
 NP15 = "TH_NP15_GEN-APND"
@@ -36,23 +34,6 @@ def price_day(market: Market, node: str, start: datetime) -> float:
     return (
         base + (10.0 if node == SP15 else 0.0) + (0.5 if market is Market.DAM else 0.0)
     )
-
-
-@pytest.fixture
-def frozen_pacer(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> RequestPacer:
-    """The instance's pacer, whose waits move the frozen clock as a real wait moves time.
-
-    With the production sleep a wait would pass in real time while HA's clock stands still,
-    and the fake OASIS would record the paced request at the same instant as the one before.
-    """
-
-    async def sleep(seconds: float) -> None:
-        freezer.tick(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
-
-    pacer = RequestPacer(clock=lambda: dt_util.utcnow().timestamp(), sleep=sleep)
-    hass.data[DATA_FEED] = OasisFeed(pacer)
-    return pacer
 
 
 @pytest.fixture

@@ -27,7 +27,9 @@ EMAIL = "owner@example.com"
 
 
 @pytest.fixture(autouse=True)
-async def oasis_domain(hass: HomeAssistant, fake_oasis: FakeOasis) -> FakeOasis:
+async def oasis_domain(
+    hass: HomeAssistant, fake_oasis: FakeOasis, instant_pacer: object
+) -> FakeOasis:
     """Account entries join the price feed: point it at a fake OASIS with calm prices."""
     fake_oasis.clock = dt_util.utcnow
     fake_oasis.price_fn = lambda *_: 40.0

@@ -313,3 +313,35 @@ async def test_slow_api_times_out_into_a_failed_poll(
     tesla.delay = 1.0
     await poll(hass, account)
     assert not account.runtime_data.coordinator.last_update_success
+
+
+async def test_an_idle_online_car_is_left_to_fall_asleep(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Read once when idle, then not for 21 minutes; at once again when it woke up anew."""
+    car = tesla.cars[CHARGING]
+    car.charging_state = "Stopped"
+    await poll(hass, account)  # reads it: idle from now on
+    reads = tesla.count(CHARGING, "data")
+    for _ in range(4):  # 5, 10, 15 and 20 minutes later: resting
+        freezer.tick(timedelta(minutes=5))
+        await poll(hass, account)
+    assert tesla.count(CHARGING, "data") == reads
+    freezer.tick(timedelta(minutes=5))  # 25 minutes: still awake, read again
+    await poll(hass, account)
+    assert tesla.count(CHARGING, "data") == reads + 1
+    # It falls asleep, then wakes because the owner plugs in: read at the next poll.
+    car.state = "asleep"
+    freezer.tick(timedelta(minutes=5))
+    await poll(hass, account)
+    car.state, car.charging_state = "online", "Charging"
+    freezer.tick(timedelta(minutes=5))
+    await poll(hass, account)
+    assert tesla.count(CHARGING, "data") == reads + 2
+    assert hass.states.get(SWITCH).state == "on"  # type: ignore[union-attr]
+    # A charging car is read at every poll.
+    await poll(hass, account, times=3)
+    assert tesla.count(CHARGING, "data") == reads + 5
