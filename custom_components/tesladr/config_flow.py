@@ -42,16 +42,19 @@ from .const import (
     CONF_ENTRY_TYPE,
     CONF_EXPIRATION,
     CONF_NODES,
+    CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
     CONF_SCAN_MINUTES,
     CONF_THRESHOLD,
     CONF_VEHICLES,
     DEFAULT_AUTH_DOMAIN,
     DEFAULT_CLIENT_ID,
+    DEFAULT_POLLING_POLICY,
     DEFAULT_THRESHOLD,
     DOMAIN,
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_PRICES,
+    POLLING_POLICIES,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from .prices import default_node
@@ -347,7 +350,7 @@ class PricesOptionsFlow(OptionsFlowWithReload):
 
 
 class AccountOptionsFlow(OptionsFlowWithReload):
-    """Polling interval and which cars of an account tesladr manages."""
+    """Polling interval and policy, and which cars of an account tesladr manages."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -357,6 +360,7 @@ class AccountOptionsFlow(OptionsFlowWithReload):
             return self.async_create_entry(
                 data={
                     CONF_SCAN_MINUTES: int(user_input[CONF_SCAN_MINUTES]),
+                    CONF_POLLING_POLICY: user_input[CONF_POLLING_POLICY],
                     CONF_VEHICLES: list(user_input[CONF_VEHICLES]),
                 }
             )
@@ -379,6 +383,17 @@ class AccountOptionsFlow(OptionsFlowWithReload):
                             step=1,
                             unit_of_measurement="min",
                             mode=NumberSelectorMode.BOX,
+                        )
+                    ),
+                    probatio.Required(
+                        CONF_POLLING_POLICY,
+                        default=options.get(
+                            CONF_POLLING_POLICY, DEFAULT_POLLING_POLICY
+                        ),
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=POLLING_POLICIES,
+                            translation_key=CONF_POLLING_POLICY,
                         )
                     ),
                     probatio.Required(

@@ -31,3 +31,8 @@ VEHICLE_SCAN_INTERVAL_MINUTES: Final = 5
 ISSUE_FLEET_REQUIRED: Final = "fleet_api_required"
 CONF_SCAN_MINUTES: Final = "scan_interval_minutes"
 CONF_VEHICLES: Final = "vehicles"
+CONF_POLLING_POLICY: Final = "polling_policy"
+# normal: idle cars are left to sleep; connected: plugged-in cars are read at every poll;
+# always: every online car is read at every poll (keeps cars awake, costs the most).
+POLLING_POLICIES: Final = ["normal", "connected", "always"]
+DEFAULT_POLLING_POLICY: Final = "normal"

@@ -22,9 +22,11 @@ from teslajsonpy import Controller
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_EXPIRATION,
+    CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
     CONF_SCAN_MINUTES,
     CONF_VEHICLES,
+    DEFAULT_POLLING_POLICY,
     DOMAIN,
     ISSUE_FLEET_REQUIRED,
     LOGGER,
@@ -127,6 +129,11 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         that went to sleep and came back (plugged in, driven) is read at once, and so is a car
         DR holds paused (an owner restarting it must be seen).
         """
+        policy = self.config_entry.options.get(
+            CONF_POLLING_POLICY, DEFAULT_POLLING_POLICY
+        )
+        if policy == "always" or (policy == "connected" and previous.plugged_in):
+            return False
         idle_since = self._idle_since.get(vin)
         return (
             state is VehicleState.ONLINE

@@ -345,3 +345,27 @@ async def test_an_idle_online_car_is_left_to_fall_asleep(
     # A charging car is read at every poll.
     await poll(hass, account, times=3)
     assert tesla.count(CHARGING, "data") == reads + 5
+
+
+@pytest.mark.parametrize(
+    ("policy", "rests"), [("normal", True), ("connected", False), ("always", False)]
+)
+async def test_polling_policy_keeps_reading_idle_cars(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+    policy: str,
+    rests: bool,
+) -> None:
+    """A plugged-in idle car rests under "normal", is read every poll otherwise."""
+    tesla.cars[CHARGING].charging_state = "Stopped"  # plugged in, not charging
+    hass.config_entries.async_update_entry(
+        account, options={**account.options, "polling_policy": policy}
+    )
+    await poll(hass, account)
+    reads = tesla.count(CHARGING, "data")
+    for _ in range(3):
+        freezer.tick(timedelta(minutes=5))
+        await poll(hass, account)
+    assert (tesla.count(CHARGING, "data") == reads) is rests

@@ -186,7 +186,11 @@ async def test_account_options_choose_cars_and_interval(
     assert result["step_id"] == "account_options"
     schema = result["data_schema"].schema  # type: ignore[union-attr]
     defaults = {str(key): key.default() for key in schema}
-    assert defaults == {"scan_interval_minutes": 5, "vehicles": [CHARGING, SLEEPING]}
+    assert defaults == {
+        "scan_interval_minutes": 5,
+        "polling_policy": "normal",
+        "vehicles": [CHARGING, SLEEPING],
+    }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"scan_interval_minutes": 10, "vehicles": [SLEEPING]}
     )
@@ -220,7 +224,11 @@ async def test_account_options_while_the_entry_is_not_loaded(
     assert result["step_id"] == "account_options"
     schema = result["data_schema"].schema  # type: ignore[union-attr]
     defaults = {str(key): key.default() for key in schema}
-    assert defaults == {"scan_interval_minutes": 5, "vehicles": [CHARGING, SLEEPING]}
+    assert defaults == {
+        "scan_interval_minutes": 5,
+        "polling_policy": "normal",
+        "vehicles": [CHARGING, SLEEPING],
+    }
     selector = next(value for key, value in schema.items() if key == "vehicles")
     assert selector.config["options"] == [
         {"value": CHARGING, "label": "Model 3"},
@@ -231,7 +239,11 @@ async def test_account_options_while_the_entry_is_not_loaded(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert account.options == {"scan_interval_minutes": 15, "vehicles": [CHARGING]}
+    assert account.options == {
+        "scan_interval_minutes": 15,
+        "polling_policy": "normal",
+        "vehicles": [CHARGING],
+    }
 
 
 async def test_account_options_without_any_known_car_abort(
