@@ -216,6 +216,8 @@ class DrManager:
             for vin, car in self.cars.items():
                 decision = decide_unload(car.state)
                 if decision.action is Action.RESUME:
+                    # Last chance for this entry: a retry that was waiting goes now.
+                    car.next_resume_try = None
                     await self._resume(vin, car, decision, dt_util.utcnow())
             await self._async_save()
         async_release_price_coordinator(self.hass, self.entry.entry_id)
