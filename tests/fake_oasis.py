@@ -116,6 +116,8 @@ class FakeOasis:
     prices: dict[tuple[Market, str, datetime], float] = field(default_factory=dict)
     requests: list[RequestRecord] = field(default_factory=list)
     _faults: deque[Fault] = field(default_factory=deque)
+    # Raw bodies (zips, HTML) answered to the next requests as they are: real captured payloads.
+    replies: deque[tuple[bytes, str, int]] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
     port: int = 0
     # Extra routes served beside SingleZip (the offline demo's control endpoints).
@@ -134,6 +136,15 @@ class FakeOasis:
     ) -> None:
         """Price one interval of one node."""
         self.prices[market, node, start] = price
+
+    def reply_next(
+        self,
+        body: bytes,
+        content_type: str = "application/x-zip-compressed",
+        status: int = 200,
+    ) -> None:
+        """Answer the next request with this body, as it is."""
+        self.replies.append((body, content_type, status))
 
     def fail_next(self, fault: Fault, times: int = 1) -> None:
         """Answer the next `times` requests with a fault (an int is an OASIS error code)."""
@@ -194,6 +205,9 @@ class FakeOasis:
         self.requests.append(
             RequestRecord(self.clock(), market, nodes, start, end, query)
         )
+        if self.replies:
+            body, content_type, status = self.replies.popleft()
+            return web.Response(body=body, content_type=content_type, status=status)
         if self._faults:
             fault = self._faults.popleft()
             if fault == "slow":
