@@ -31,6 +31,7 @@ from .dr import (
     CarDrState,
     CarSnapshot,
     Decision,
+    DrEvent,
     DrSettings,
     Ledger,
     Outcome,
@@ -336,13 +337,12 @@ class DrManager:
         price = self.price(car.node)
         if price is None and now - self._started < NO_PRICE_GRACE:
             return
-        decision = decide(
-            price,
-            car.settings,
-            snapshot(self.vehicles.data[vin], in_caiso),
-            car.state,
-            now,
-        )
+
+        def decide_now() -> Decision:
+            known = snapshot(self.vehicles.data[vin], in_caiso)
+            return decide(price, car.settings, known, car.state, now)
+
+        decision = decide_now()
         if (
             decision.reason in STATE_DEPENDENT
             and price is not None
@@ -351,14 +351,8 @@ class DrManager:
         ):
             # The price just crossed this car's threshold: look at the car before acting.
             car.refreshed_for = price.start
-            await self._refresh(vin)
-            decision = decide(
-                price,
-                car.settings,
-                snapshot(self.vehicles.data[vin], in_caiso),
-                car.state,
-                now,
-            )
+            await self.vehicles.async_refresh_vins({vin})
+            decision = decide_now()
         car.price = price
         self._record(car, decision, now)
         match decision.action:
@@ -382,17 +376,6 @@ class DrManager:
                     # The event is over for this car: a later one gets fresh attempts.
                     car.stop_attempts = 0
                     car.command_error = None
-
-    async def _refresh(self, vin: str) -> None:
-        """Re-read one car (online cars only; never wakes it)."""
-        try:
-            fresh = await self.control.read(vin)
-        except VehicleError as err:
-            LOGGER.debug("Re-reading a car before acting failed: %s", err)
-            return
-        finally:
-            self.vehicles.async_persist_tokens()
-        self.vehicles.async_set_car(fresh)
 
     def _record(self, car: CarDr, decision: Decision, now: datetime) -> None:
         if decision != car.decision:
@@ -589,12 +572,7 @@ class DrManager:
     ) -> list[dict[str, Any]]:
         """The car's ledger entries overlapping a period (for the get_events service)."""
         return [
-            {
-                key: value
-                for key, value in event.as_dict().items()
-                if key not in ("vin", "prices")
-            }
-            | {"prices": list(event.prices.values())}
+            _public(event) | {"prices": list(event.prices.values())}
             for event in self.ledger.between(vin, start, end)
         ]
 
@@ -612,8 +590,10 @@ class DrManager:
                 }
                 for car in self.cars.values()
             ],
-            "events": [
-                {k: v for k, v in event.as_dict().items() if k not in ("vin", "prices")}
-                for event in self.ledger.events
-            ],
+            "events": [_public(event) for event in self.ledger.events],
         }
+
+
+def _public(event: DrEvent) -> dict[str, Any]:
+    """An event as services and diagnostics show it: no VIN, no per-interval price keys."""
+    return {k: v for k, v in event.as_dict().items() if k not in ("vin", "prices")}

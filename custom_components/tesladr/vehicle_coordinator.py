@@ -179,17 +179,21 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self.update_interval = self._interval
 
     async def async_refresh_vins(self, vins: set[str]) -> None:
-        """Re-read some cars now (the DR side asks when a price crosses a threshold)."""
-        data = dict(self.data)
+        """Re-read some cars now (the DR side asks when a price crosses a threshold).
+
+        The fresh states are merged into the data as it is when the reads are done: several
+        refreshes may run side by side, and none may put back what another just read.
+        """
+        fresh: dict[str, ChargeState] = {}
         try:
-            for vin in vins & data.keys():
-                data[vin] = await self.control.read(vin)
+            for vin in vins & self.data.keys():
+                fresh[vin] = await self.control.read(vin)
         except VehicleError as err:
             LOGGER.debug("Immediate refresh of %d cars failed: %s", len(vins), err)
             return
         finally:
             self.async_persist_tokens()
-        self.async_set_updated_data(data)
+        self.async_set_updated_data({**self.data, **fresh})
 
     @callback
     def async_set_car(self, car: ChargeState) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import logging
 
@@ -259,6 +260,24 @@ async def test_immediate_refresh_of_chosen_cars(
     tesla.fail_next(429)
     await account.runtime_data.coordinator.async_refresh_vins({CHARGING})
     assert hass.states.get(POWER).state == "11.0"  # type: ignore[union-attr]
+
+
+async def test_side_by_side_refreshes_keep_each_others_reads(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """DR re-reads an account's cars concurrently: no refresh may undo another's."""
+    tesla.cars[SLEEPING].state = "online"
+    await poll(hass, account)
+    tesla.cars[CHARGING].charger_power = 11.0
+    tesla.cars[SLEEPING].charging_state = "Charging"
+    tesla.delay = 0.05
+    coordinator = account.runtime_data.coordinator
+    await asyncio.gather(
+        coordinator.async_refresh_vins({CHARGING}),
+        coordinator.async_refresh_vins({SLEEPING}),
+    )
+    assert coordinator.data[CHARGING].charger_power_kw == 11.0
+    assert coordinator.data[SLEEPING].charging
 
 
 async def test_car_leaving_the_account_loses_its_device(
