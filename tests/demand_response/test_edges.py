@@ -17,20 +17,12 @@ from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import account_entry
 
-from .conftest import (
-    CHARGING,
-    STATUS,
-    PriceTable,
-    account,  # noqa: F401 - fixture
-    advance_to,
-    at,
-    state,
-)
+from .conftest import CHARGING, STATUS, PriceTable, advance_to, at, state
 
 
 async def test_unplugging_while_paused_ends_the_event_without_a_start(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -54,7 +46,7 @@ async def test_unplugging_while_paused_ends_the_event_without_a_start(
 
 async def test_a_refused_start_is_retried_and_a_full_battery_ends_the_event(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,

@@ -29,7 +29,6 @@ from .conftest import (
     SLEEPING,
     STATUS,
     PriceTable,
-    account,  # noqa: F401 - fixture
     advance_to,
     at,
     state,
@@ -55,7 +54,7 @@ async def pause_on_spike(
 
 async def test_oasis_down_mid_event_resumes_after_15_minutes(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     oasis: FakeOasis,
     tesla: FakeTesla,
     prices: PriceTable,
@@ -157,7 +156,7 @@ async def test_restart_finds_the_owner_restarted_charging(
 async def test_unload_or_removal_mid_event_resumes_the_car(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -182,7 +181,7 @@ async def test_unload_or_removal_mid_event_resumes_the_car(
 
 async def test_owner_restarting_charging_is_an_override_not_a_fight(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -206,7 +205,7 @@ async def test_owner_restarting_charging_is_an_override_not_a_fight(
 
 async def test_a_car_asleep_when_the_spike_starts_is_left_asleep(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -229,7 +228,7 @@ async def test_a_car_asleep_when_the_spike_starts_is_left_asleep(
 
 async def test_refused_stop_shows_its_reason_and_is_retried_once(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -253,7 +252,7 @@ async def test_refused_stop_shows_its_reason_and_is_retried_once(
 
 async def test_stop_refused_twice_is_not_tried_a_third_time(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -273,7 +272,7 @@ async def test_stop_refused_twice_is_not_tried_a_third_time(
 
 async def test_refused_tokens_mid_event_reauth_then_resume(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,

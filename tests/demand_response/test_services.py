@@ -22,15 +22,7 @@ from custom_components.tesladr.dr_manager import EVENT_DR
 from custom_components.tesladr.logbook import async_describe_events
 from tests.fake_tesla import FakeTesla
 
-from .conftest import (
-    CHARGING,
-    STATUS,
-    PriceTable,
-    account,  # noqa: F401 - fixture
-    advance_to,
-    at,
-    state,
-)
+from .conftest import CHARGING, STATUS, PriceTable, advance_to, at, state
 
 SKIP = "button.model_3_skip_this_event"
 OPT_IN = "switch.model_3_demand_response"
@@ -57,7 +49,7 @@ async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
 
 async def test_skip_resumes_and_the_budget_is_enforced(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -107,7 +99,7 @@ async def test_skip_resumes_and_the_budget_is_enforced(
 
 async def test_skip_service_skips_the_cars_event(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -131,7 +123,7 @@ async def test_skip_service_skips_the_cars_event(
 
 async def test_services_reject_devices_that_are_not_loaded_cars(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
 ) -> None:
     """Unknown devices and unloaded accounts get clear errors."""
     with pytest.raises(ServiceValidationError) as unknown:
@@ -154,7 +146,7 @@ async def test_services_reject_devices_that_are_not_loaded_cars(
 
 async def test_get_events_returns_the_ledger_of_a_period(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
 ) -> None:
@@ -211,7 +203,7 @@ async def test_get_events_returns_the_ledger_of_a_period(
 
 async def test_opting_out_resumes_and_settings_survive_a_reload(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
@@ -249,7 +241,7 @@ async def test_opting_out_resumes_and_settings_survive_a_reload(
 
 async def test_invalid_setting_is_a_translated_error(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
 ) -> None:
     """Settings outside the contract are refused, naming the setting."""
     with pytest.raises(ServiceValidationError) as err:
@@ -283,7 +275,7 @@ async def test_logbook_describes_dr_events(hass: HomeAssistant) -> None:
 
 async def test_a_car_far_from_caiso_is_never_paused(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,

@@ -20,7 +20,6 @@ from .conftest import (
     STATUS,
     STATUS_Y,
     PriceTable,
-    account,  # noqa: F401 - fixture
     advance_to,
     at,
     state,
@@ -31,7 +30,7 @@ POLL = 15  # seconds after a boundary the price coordinator looks
 
 async def test_spike_pauses_at_first_high_interval_and_resumes_below_band(
     hass: HomeAssistant,
-    account: MockConfigEntry,  # noqa: F811
+    account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
