@@ -1,34 +1,41 @@
 """Tesla CAISO demand response for Home Assistant.
 
-The "CAISO prices" entry (single instance) owns the price devices; it and every later kind of
-entry share the one price coordinator of the Home Assistant instance. `entry_type` in the entry
-data tells the kinds apart.
+The "CAISO prices" entry (single instance) owns the price devices; Tesla account entries (cars
+through tesladr's own login) and linked cars (cars or chargers another integration provides)
+share the one price coordinator of the Home Assistant instance. `entry_type` in the entry data
+tells the kinds apart.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 import probatio
 
 from .account import async_setup_account, async_unload_account
-from .const import CONF_ENTRY_TYPE, CONF_OASIS_URL, DOMAIN, ENTRY_TYPE_PRICES
-from .dr_manager import STORAGE_VERSION, storage_key
+from .const import (
+    CONF_ENTRY_TYPE,
+    CONF_OASIS_URL,
+    DOMAIN,
+    ENTRY_TYPE_ACCOUNT,
+    ENTRY_TYPE_PRICES,
+)
+from .dr_store import DrStore
+from .linked import async_setup_linked, async_unload_linked
+from .models import TesladrConfigEntry
 from .price_coordinator import DATA_OASIS_URL
 from .prices import async_setup_prices, async_unload_prices
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
-ACCOUNT_PLATFORMS: list[Platform] = [
+CAR_PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -48,36 +55,40 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def _is_prices(entry: ConfigEntry) -> bool:
-    return bool(entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES)
+def _platforms(entry: ConfigEntry) -> list[Platform]:
+    return (
+        PLATFORMS if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES else CAR_PLATFORMS
+    )
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up the prices entry or a Tesla account entry."""
-    if _is_prices(entry):
+async def async_setup_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> bool:
+    """Set up the prices entry, a Tesla account entry or a linked car."""
+    kind = entry.data[CONF_ENTRY_TYPE]
+    if kind == ENTRY_TYPE_PRICES:
         entry.runtime_data = await async_setup_prices(hass, entry)
-        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    else:
+    elif kind == ENTRY_TYPE_ACCOUNT:
         entry.runtime_data = await async_setup_account(hass, entry)
-        await hass.config_entries.async_forward_entry_setups(entry, ACCOUNT_PLATFORMS)
-    return True
-
-
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload a tesladr config entry."""
-    platforms = PLATFORMS if _is_prices(entry) else ACCOUNT_PLATFORMS
-    if not await hass.config_entries.async_unload_platforms(entry, platforms):
-        return False
-    if _is_prices(entry):
-        await async_unload_prices(hass, entry)
     else:
-        await async_unload_account(hass, entry)
+        entry.runtime_data = await async_setup_linked(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     return True
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Forget a removed account's DR settings, state and ledger (its cars were resumed)."""
-    if not _is_prices(entry):
-        await Store[dict[str, Any]](
-            hass, STORAGE_VERSION, storage_key(entry.entry_id)
-        ).async_remove()
+async def async_unload_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> bool:
+    """Unload a tesladr config entry (cars DR paused are resumed first)."""
+    if not await hass.config_entries.async_unload_platforms(entry, _platforms(entry)):
+        return False
+    kind = entry.data[CONF_ENTRY_TYPE]
+    if kind == ENTRY_TYPE_PRICES:
+        await async_unload_prices(hass, entry)
+    elif kind == ENTRY_TYPE_ACCOUNT:
+        await async_unload_account(hass, entry)
+    else:
+        await async_unload_linked(hass, entry)
+    return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> None:
+    """Forget a removed car entry's DR settings, state and ledger (its cars were resumed)."""
+    if entry.data[CONF_ENTRY_TYPE] != ENTRY_TYPE_PRICES:
+        await DrStore(hass, entry.entry_id).async_remove()

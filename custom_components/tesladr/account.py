@@ -33,7 +33,7 @@ from .const import (
     DEFAULT_CLIENT_ID,
     DOMAIN,
 )
-from .dr_manager import DrManager
+from .dr_coordinator import DrCoordinator
 from .vehicle_coordinator import TeslaVehicleCoordinator
 from .vehicles.tesla import TeslaChargeControl
 
@@ -45,7 +45,12 @@ class AccountRuntimeData:
     controller: Controller
     control: TeslaChargeControl
     coordinator: TeslaVehicleCoordinator
-    dr: DrManager
+    dr: DrCoordinator
+
+    @property
+    def vehicles(self) -> TeslaVehicleCoordinator:
+        """The account's own car entities read from this coordinator."""
+        return self.coordinator
 
 
 # One client per distinct proxy certificate, like Home Assistant's own shared clients: reloads
@@ -149,7 +154,7 @@ async def async_setup_account(
     control = TeslaChargeControl(controller)
     coordinator = TeslaVehicleCoordinator(hass, entry, controller, control)
     await coordinator.async_config_entry_first_refresh()
-    manager = DrManager(hass, entry, coordinator, control)
+    manager = DrCoordinator(hass, entry, coordinator)
     await manager.async_setup()
     return AccountRuntimeData(controller, control, coordinator, manager)
 

@@ -11,13 +11,17 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .account import AccountRuntimeData
-from .entity import CaisoPriceEntity, TeslaDrEntity, TeslaVehicleEntity
+from .entity import (
+    CaisoPriceEntity,
+    DrEntity,
+    TeslaVehicleEntity,
+    async_add_car_entities,
+)
+from .models import TesladrConfigEntry
 from .price_coordinator import CaisoPriceCoordinator
 from .prices import PricesRuntimeData
 from .vehicles import ChargeState, VehicleState
@@ -32,26 +36,34 @@ PARALLEL_UPDATES = 0
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: TesladrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Price-above-threshold sensors of the prices entry, or car sensors of an account."""
-    runtime: PricesRuntimeData | AccountRuntimeData = entry.runtime_data
+    """Price-above-threshold sensors of the prices entry, or the sensors of a car entry."""
+    runtime = entry.runtime_data
     if isinstance(runtime, PricesRuntimeData):
         async_add_entities(
             PriceAboveThresholdSensor(runtime.coordinator, node, runtime.threshold)
             for node in runtime.nodes
         )
         return
-    async_add_entities(
-        TeslaVehicleBinarySensor(runtime.coordinator, vin, description)
-        for vin in runtime.coordinator.data
-        for description in VEHICLE_BINARY_SENSORS
+    dr = runtime.dr
+    async_add_car_entities(
+        entry,
+        dr.source,
+        lambda car_id: [DrActiveSensor(dr, car_id, DR_ACTIVE)],
+        async_add_entities,
     )
-    async_add_entities(
-        DrActiveSensor(runtime.coordinator, runtime.dr, vin, DR_ACTIVE)
-        for vin in runtime.dr.managed_vins()
-    )
+    if (vehicles := runtime.vehicles) is not None:
+        async_add_car_entities(
+            entry,
+            vehicles,
+            lambda vin: (
+                TeslaVehicleBinarySensor(vehicles, vin, description)
+                for description in VEHICLE_BINARY_SENSORS
+            ),
+            async_add_entities,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +101,7 @@ class TeslaVehicleBinarySensor(TeslaVehicleEntity, BinarySensorEntity):
         return self.entity_description.value_fn(self.car)
 
 
-class DrActiveSensor(TeslaDrEntity, BinarySensorEntity):
+class DrActiveSensor(DrEntity, BinarySensorEntity):
     """On while DR holds the car paused."""
 
     @property

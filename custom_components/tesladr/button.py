@@ -1,14 +1,14 @@
-"""Button platform for tesladr: wake a car, skip a DR event."""
+"""Button platform for tesladr: wake an account car, skip a DR event."""
 
 from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .account import AccountRuntimeData
-from .entity import TeslaDrEntity, TeslaVehicleEntity
+from .entity import DrEntity, TeslaVehicleEntity, async_add_car_entities
+from .models import TesladrConfigEntry
+from .prices import PricesRuntimeData
 from .vehicles import CommandResult
 
 PARALLEL_UPDATES = 1
@@ -18,19 +18,27 @@ SKIP_EVENT = ButtonEntityDescription(key="skip_event", translation_key="skip_eve
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: TesladrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """A wake-up and a skip-event button per car of an account."""
-    runtime: AccountRuntimeData = entry.runtime_data
-    async_add_entities(
-        WakeUpButton(runtime.coordinator, vin, WAKE_UP)
-        for vin in runtime.coordinator.data
+    """A skip-event button per car; a wake-up button per account car."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, PricesRuntimeData):
+        return
+    dr = runtime.dr
+    async_add_car_entities(
+        entry,
+        dr.source,
+        lambda car_id: [SkipEventButton(dr, car_id, SKIP_EVENT)],
+        async_add_entities,
     )
-    async_add_entities(
-        SkipEventButton(runtime.coordinator, runtime.dr, vin, SKIP_EVENT)
-        for vin in runtime.dr.managed_vins()
-    )
+    if (vehicles := runtime.vehicles) is not None:
+        async_add_car_entities(
+            entry,
+            vehicles,
+            lambda vin: [WakeUpButton(vehicles, vin, WAKE_UP)],
+            async_add_entities,
+        )
 
 
 class WakeUpButton(TeslaVehicleEntity, ButtonEntity):
@@ -45,9 +53,9 @@ class WakeUpButton(TeslaVehicleEntity, ButtonEntity):
         return CommandResult(ok=awake, reason="" if awake else "wake_timeout")
 
 
-class SkipEventButton(TeslaDrEntity, ButtonEntity):
+class SkipEventButton(DrEntity, ButtonEntity):
     """Let the car charge through the current event (within its skips per 24 h)."""
 
     async def async_press(self) -> None:
         """Skip; refused with a translated error beyond the budget."""
-        await self.manager.async_skip(self.vin)
+        await self.coordinator.async_skip(self.car_id)

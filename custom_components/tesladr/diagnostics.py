@@ -6,19 +6,20 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_EMAIL, CONF_LATITUDE, CONF_LONGITUDE
 from homeassistant.core import HomeAssistant
 
-from .account import AccountRuntimeData
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_API_PROXY_CERT,
     CONF_API_PROXY_URL,
     CONF_CLIENT_ID,
+    CONF_DEVICE_ID,
+    CONF_ENTITIES,
     CONF_REFRESH_TOKEN,
     CONF_VEHICLES,
 )
+from .models import TesladrConfigEntry
 from .price_coordinator import DATA_PRICES
 from .prices import PricesRuntimeData
 
@@ -36,26 +37,29 @@ TO_REDACT = {
     CONF_CLIENT_ID,
     CONF_API_PROXY_URL,
     CONF_API_PROXY_CERT,
+    # A linked car's device and entities identify the owner's other integration.
+    CONF_DEVICE_ID,
+    CONF_ENTITIES,
 }
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: ConfigEntry
+    hass: HomeAssistant, entry: TesladrConfigEntry
 ) -> dict[str, Any]:
     """Entry settings, the cars (VINs, location and tokens redacted) and the price feed."""
-    runtime: PricesRuntimeData | AccountRuntimeData = entry.runtime_data
+    runtime = entry.runtime_data
     result: dict[str, Any] = {
         "entry": async_redact_data(
             {"data": dict(entry.data), "options": dict(entry.options)}, TO_REDACT
         ),
     }
-    if isinstance(runtime, AccountRuntimeData):
-        coordinator = runtime.coordinator
+    if not isinstance(runtime, PricesRuntimeData):
         result["vehicles"] = [
             async_redact_data(asdict(car), TO_REDACT)
-            for car in coordinator.data.values()
+            for car in runtime.dr.source.cars.values()
         ]
-        result["last_update_success"] = coordinator.last_update_success
+        if (vehicles := runtime.vehicles) is not None:
+            result["last_update_success"] = vehicles.last_update_success
         result["demand_response"] = runtime.dr.diagnostics()
     if (prices := hass.data.get(DATA_PRICES)) is not None:
         result["prices"] = prices.diagnostics()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .caiso import NODES
+from .car_source import CarSource
 from .const import DOMAIN
-from .dr_manager import CarDr, DrManager
+from .dr_coordinator import CarDr, DrCoordinator
 from .price_coordinator import CaisoPriceCoordinator
 from .vehicle_coordinator import TeslaVehicleCoordinator
 from .vehicles import ChargeState, CommandResult, VehicleError
@@ -51,7 +55,7 @@ class CaisoPriceEntity(CoordinatorEntity[CaisoPriceCoordinator]):
 
 
 class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
-    """An entity of one car's device."""
+    """An entity of one car of a Tesla account (tesladr's own login)."""
 
     _attr_has_entity_name = True
 
@@ -66,12 +70,7 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
         self.entity_description = description
         self.vin = vin
         self._attr_unique_id = f"{vin}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, vin)},
-            name=coordinator.data[vin].name,
-            manufacturer="Tesla",
-            serial_number=vin,
-        )
+        self._attr_device_info = coordinator.device_info(vin)
 
     @property
     def car(self) -> ChargeState:
@@ -104,31 +103,52 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
         return super().available and self.vin in self.coordinator.data
 
 
-class TeslaDrEntity(TeslaVehicleEntity):
-    """A demand-response entity of one car: DR state is tesladr's own, not Tesla's."""
+class DrEntity(CoordinatorEntity[DrCoordinator]):
+    """A demand-response entity of one car, whatever its route: DR state is tesladr's own."""
+
+    _attr_has_entity_name = True
 
     def __init__(
         self,
-        coordinator: TeslaVehicleCoordinator,
-        manager: DrManager,
-        vin: str,
+        coordinator: DrCoordinator,
+        car_id: str,
         description: EntityDescription,
     ) -> None:
-        """Bind the entity to its car and the account's DR manager."""
-        super().__init__(coordinator, vin, description)
-        self.manager = manager
-
-    async def async_added_to_hass(self) -> None:
-        """Follow DR changes as well as car updates."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.manager.async_add_listener(self.async_write_ha_state))
+        """Bind the entity to its car; it sits on the device the car's source names."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.car_id = car_id
+        self._attr_unique_id = f"{car_id}_{description.key}"
+        self._attr_device_info = coordinator.source.device_info(car_id)
 
     @property
     def dr(self) -> CarDr:
         """The car's DR settings and state."""
-        return self.manager.car(self.vin)
+        return self.coordinator.car(self.car_id)
 
     @property
     def available(self) -> bool:
-        """DR settings and totals stay usable while Tesla's API is down."""
-        return self.vin in self.coordinator.data
+        """DR settings and totals stay usable while the car's data is not."""
+        return self.car_id in self.coordinator.source.cars
+
+
+@callback
+def async_add_car_entities[E: Entity](
+    entry: ConfigEntry,
+    source: CarSource,
+    make: Callable[[str], Iterable[E]],
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a car's entities now and for every car that joins the source later."""
+    known: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        new = [car_id for car_id in source.cars if car_id not in known]
+        known.intersection_update(source.cars)
+        known.update(new)
+        if new:
+            async_add_entities(entity for car_id in new for entity in make(car_id))
+
+    add_new()
+    entry.async_on_unload(source.async_add_listener(add_new))

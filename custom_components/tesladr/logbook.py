@@ -12,7 +12,7 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN
-from .dr_manager import EVENT_DR
+from .dr_coordinator import EVENT_DR
 
 MESSAGES = {
     "started": "paused charging: price {price} USD/MWh at {node} ({reason})",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from homeassistant.components.number import (
@@ -10,15 +10,16 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .account import AccountRuntimeData
 from .dr import DrSettings
 from .dr.policy import MAX_SKIPS
-from .entity import TeslaDrEntity
+from .dr_coordinator import DrCoordinator
+from .entity import DrEntity, async_add_car_entities
+from .models import TesladrConfigEntry
+from .prices import PricesRuntimeData
 
 PARALLEL_UPDATES = 0
 USD_PER_MWH = "USD/MWh"
@@ -26,10 +27,10 @@ USD_PER_MWH = "USD/MWh"
 
 @dataclass(frozen=True, kw_only=True)
 class DrNumberDescription(NumberEntityDescription):
-    """A DR setting: which field of DrSettings it edits."""
+    """A DR setting: how to read and write it."""
 
-    setting: str
     value_fn: Callable[[DrSettings], float]
+    set_value_fn: Callable[[DrCoordinator, str, float], Awaitable[None]]
 
 
 DR_NUMBERS: tuple[DrNumberDescription, ...] = (
@@ -42,8 +43,10 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_max_value=2000,
         native_step=1,
         mode=NumberMode.BOX,
-        setting="threshold",
         value_fn=lambda settings: float(settings.threshold),
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, threshold=value
+        ),
     ),
     DrNumberDescription(
         key="aggressiveness",
@@ -53,8 +56,10 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_max_value=100,
         native_step=1,
         mode=NumberMode.SLIDER,
-        setting="aggressiveness",
         value_fn=lambda settings: settings.aggressiveness,
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, aggressiveness=int(value)
+        ),
     ),
     DrNumberDescription(
         key="max_skips",
@@ -64,27 +69,33 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_max_value=MAX_SKIPS,
         native_step=1,
         mode=NumberMode.BOX,
-        setting="max_skips_per_24h",
         value_fn=lambda settings: settings.max_skips_per_24h,
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, max_skips_per_24h=int(value)
+        ),
     ),
 )
 
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: TesladrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """DR settings of every managed car of an account."""
-    runtime: AccountRuntimeData = entry.runtime_data
-    async_add_entities(
-        DrNumber(runtime.coordinator, runtime.dr, vin, description)
-        for vin in runtime.dr.managed_vins()
-        for description in DR_NUMBERS
+    """DR settings of every car of an entry."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, PricesRuntimeData):
+        return
+    dr = runtime.dr
+    async_add_car_entities(
+        entry,
+        dr.source,
+        lambda car_id: (DrNumber(dr, car_id, desc) for desc in DR_NUMBERS),
+        async_add_entities,
     )
 
 
-class DrNumber(TeslaDrEntity, NumberEntity):
+class DrNumber(DrEntity, NumberEntity):
     """One DR setting of one car, kept by tesladr across restarts."""
 
     entity_description: DrNumberDescription
@@ -96,6 +107,4 @@ class DrNumber(TeslaDrEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting; DR acts on it at once."""
-        setting = self.entity_description.setting
-        new = value if setting == "threshold" else int(value)
-        await self.manager.async_update_settings(self.vin, **{setting: new})
+        await self.entity_description.set_value_fn(self.coordinator, self.car_id, value)

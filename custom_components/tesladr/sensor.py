@@ -13,7 +13,6 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
@@ -26,10 +25,15 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .account import AccountRuntimeData
-from .caiso import PriceInterval, nearest_node
-from .dr_manager import STATUS_OPTIONS, CarDr, DrManager
-from .entity import CaisoPriceEntity, TeslaDrEntity, TeslaVehicleEntity
+from .caiso import PriceInterval
+from .dr_coordinator import STATUS_OPTIONS, CarDr, DrCoordinator
+from .entity import (
+    CaisoPriceEntity,
+    DrEntity,
+    TeslaVehicleEntity,
+    async_add_car_entities,
+)
+from .models import TesladrConfigEntry
 from .price_coordinator import PriceData
 from .prices import PricesRuntimeData
 from .vehicles import ChargeState
@@ -42,11 +46,11 @@ PARALLEL_UPDATES = 0
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: TesladrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Price sensors of the prices entry, or car sensors of an account entry."""
-    runtime: PricesRuntimeData | AccountRuntimeData = entry.runtime_data
+    """Price sensors of the prices entry, or the sensors of a car entry."""
+    runtime = entry.runtime_data
     if isinstance(runtime, PricesRuntimeData):
         async_add_entities(
             CaisoPriceSensor(runtime.coordinator, node, description)
@@ -54,16 +58,23 @@ async def async_setup_entry(
             for description in PRICE_SENSORS
         )
         return
-    async_add_entities(
-        TeslaVehicleSensor(runtime.coordinator, vin, description)
-        for vin in runtime.coordinator.data
-        for description in VEHICLE_SENSORS
+    dr = runtime.dr
+    async_add_car_entities(
+        entry,
+        dr.source,
+        lambda car_id: (DrSensor(dr, car_id, desc) for desc in DR_SENSORS),
+        async_add_entities,
     )
-    async_add_entities(
-        DrSensor(runtime.coordinator, runtime.dr, vin, description)
-        for vin in runtime.dr.managed_vins()
-        for description in DR_SENSORS
-    )
+    if (vehicles := runtime.vehicles) is not None:
+        async_add_car_entities(
+            entry,
+            vehicles,
+            lambda vin: (
+                TeslaVehicleSensor(vehicles, vin, description)
+                for description in VEHICLE_SENSORS
+            ),
+            async_add_entities,
+        )
 
 
 CHARGING_STATES = [
@@ -83,13 +94,6 @@ def _charging_state(car: ChargeState) -> str | None:
     snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in car.charging_state)
     option = snake.lstrip("_")
     return option if option in CHARGING_STATES else None
-
-
-def _pricing_node(car: ChargeState) -> str | None:
-    if car.latitude is None or car.longitude is None:
-        return None
-    node = nearest_node(car.latitude, car.longitude)
-    return node.name if node else "outside_caiso"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,12 +149,6 @@ VEHICLE_SENSORS: tuple[TeslaVehicleSensorDescription, ...] = (
         suggested_display_precision=1,
         value_fn=lambda car: car.time_to_full_h,
     ),
-    TeslaVehicleSensorDescription(
-        key="pricing_node",
-        translation_key="pricing_node",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_pricing_node,
-    ),
 )
 
 
@@ -165,14 +163,18 @@ class TeslaVehicleSensor(TeslaVehicleEntity, SensorEntity):
         return self.entity_description.value_fn(self.car)
 
 
-def _dr_status_attributes(manager: DrManager, vin: str) -> dict[str, Any]:
-    car = manager.car(vin)
-    reason = car.command_error if car.status == "command_failed" else None
-    if reason is None and car.decision is not None:
-        reason = str(car.decision.reason)
+def _dr_status_attributes(dr: DrCoordinator, car_id: str) -> dict[str, Any]:
+    car = dr.car(car_id)
+    if car.status == "command_failed":
+        reason: str | None = "command_failed"
+    else:
+        reason = str(car.decision.reason) if car.decision is not None else None
     return {
+        # A translated word; the command's own message (free text) stands beside it.
         "reason": reason,
+        "command_error": car.command_error,
         "node": car.node,
+        "utility": car.utility.name if car.utility else None,
         "price": car.price.value if car.price else None,
         "start_threshold": round(car.settings.start_threshold, 2),
         "resume_below": round(car.settings.resume_below, 2),
@@ -180,16 +182,28 @@ def _dr_status_attributes(manager: DrManager, vin: str) -> dict[str, Any]:
     }
 
 
+def _pricing_node_attributes(dr: DrCoordinator, car_id: str) -> dict[str, Any]:
+    choice = dr.resolve(car_id)
+    return {
+        "utility": choice.utility.name if choice.utility else None,
+        "dlap": choice.utility.dlap if choice.utility else None,
+        "located_by": choice.located_by,
+        "chosen": choice.chosen,
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class DrSensorDescription(SensorEntityDescription):
-    """A DR sensor of a car: its value from the manager."""
+    """A DR sensor of a car: its value from the DR coordinator."""
 
-    value_fn: Callable[[DrManager, str], StateType]
-    attr_fn: Callable[[DrManager, str], dict[str, Any]] = lambda *_: {}
+    value_fn: Callable[[DrCoordinator, str], StateType]
+    attr_fn: Callable[[DrCoordinator, str], dict[str, Any]] = lambda *_: {}
 
 
-def _settings_value(fn: Callable[[CarDr], float]) -> Callable[[DrManager, str], float]:
-    return lambda manager, vin: round(fn(manager.car(vin)), 2)
+def _settings_value(
+    fn: Callable[[CarDr], float],
+) -> Callable[[DrCoordinator, str], float]:
+    return lambda dr, car_id: round(fn(dr.car(car_id)), 2)
 
 
 DR_SENSORS: tuple[DrSensorDescription, ...] = (
@@ -198,7 +212,7 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         translation_key="dr_status",
         device_class=SensorDeviceClass.ENUM,
         options=STATUS_OPTIONS,
-        value_fn=lambda manager, vin: manager.car(vin).status,
+        value_fn=lambda dr, car_id: dr.car(car_id).status,
         attr_fn=_dr_status_attributes,
     ),
     DrSensorDescription(
@@ -208,7 +222,7 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=2,
-        value_fn=lambda manager, vin: round(manager.ledger.totals(vin)[0], 4),
+        value_fn=lambda dr, car_id: round(dr.ledger.totals(car_id)[0], 4),
     ),
     DrSensorDescription(
         key="value_not_consumed",
@@ -217,14 +231,14 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         native_unit_of_measurement="USD",
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
-        value_fn=lambda manager, vin: round(manager.ledger.totals(vin)[1], 4),
+        value_fn=lambda dr, car_id: round(dr.ledger.totals(car_id)[1], 4),
     ),
     DrSensorDescription(
         key="dr_events_24h",
         translation_key="dr_events_24h",
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda manager, vin: manager.ledger.events_in_window(
-            vin, dt_util.utcnow()
+        value_fn=lambda dr, car_id: dr.ledger.events_in_window(
+            car_id, dt_util.utcnow()
         ),
     ),
     DrSensorDescription(
@@ -243,10 +257,17 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         suggested_display_precision=0,
         value_fn=_settings_value(lambda car: car.settings.battery_floor),
     ),
+    DrSensorDescription(
+        key="pricing_node",
+        translation_key="pricing_node",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda dr, car_id: dr.resolve(car_id).state,
+        attr_fn=_pricing_node_attributes,
+    ),
 )
 
 
-class DrSensor(TeslaDrEntity, SensorEntity):
+class DrSensor(DrEntity, SensorEntity):
     """A demand-response value of one car."""
 
     entity_description: DrSensorDescription
@@ -254,12 +275,12 @@ class DrSensor(TeslaDrEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         """From the DR manager."""
-        return self.entity_description.value_fn(self.manager, self.vin)
+        return self.entity_description.value_fn(self.coordinator, self.car_id)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The status sensor explains itself."""
-        return self.entity_description.attr_fn(self.manager, self.vin)
+        return self.entity_description.attr_fn(self.coordinator, self.car_id)
 
 
 def _current(intervals: list[PriceInterval], now: datetime) -> PriceInterval | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -17,9 +16,10 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import probatio
 
-from .const import DOMAIN
+from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_PRICES
 from .dr.ledger import KEEP_EVENTS
-from .dr_manager import DrManager
+from .dr_coordinator import DrCoordinator
+from .prices import PricesRuntimeData
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_START = "start"
@@ -37,28 +37,39 @@ GET_EVENTS_SCHEMA = probatio.Schema(
 )
 
 
-def _car(hass: HomeAssistant, device_id: str) -> tuple[DrManager, str]:
-    """The DR manager and VIN behind a car device, or a translated error."""
+def _car(hass: HomeAssistant, device_id: str) -> tuple[DrCoordinator, str]:
+    """The DR coordinator and car behind a car's device, or a translated error."""
     device = dr.async_get(hass).async_get(device_id)
-    vins = (
-        [ident for domain, ident in device.identifiers if domain == DOMAIN]
-        if device
-        else []
-    )
-    if device is None or not vins or vins[0].startswith("node_"):
+    if device is None or (
+        not any(
+            domain == DOMAIN and not ident.startswith("node_")
+            for domain, ident in device.identifiers
+        )
+        and not (device.config_entries & _car_entry_ids(hass))
+    ):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_a_car",
             translation_placeholders={"device_id": device_id},
         )
-    entry = hass.config_entries.async_get_entry(device.config_entry_id or "")
-    if entry is not None and entry.state is ConfigEntryState.LOADED:
-        manager: DrManager = entry.runtime_data.dr
-        if vins[0] in manager.managed_vins():
-            return manager, vins[0]
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        runtime = entry.runtime_data
+        if isinstance(runtime, PricesRuntimeData):
+            continue
+        if (car_id := runtime.dr.car_for_device(device_id)) is not None:
+            return runtime.dr, car_id
     raise ServiceValidationError(
         translation_domain=DOMAIN, translation_key="car_not_loaded"
     )
+
+
+def _car_entry_ids(hass: HomeAssistant) -> set[str]:
+    """Entries of tesladr that hold cars, loaded or not."""
+    return {
+        entry.entry_id
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.data.get(CONF_ENTRY_TYPE) != ENTRY_TYPE_PRICES
+    }
 
 
 def _aware(moment: datetime) -> datetime:

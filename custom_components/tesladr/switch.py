@@ -1,42 +1,69 @@
-"""Switch platform for tesladr: charging, and demand response per car."""
+"""Switch platform for tesladr: charging (account cars), and demand response per car."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .account import AccountRuntimeData
-from .entity import TeslaDrEntity, TeslaVehicleEntity
+from .dr_coordinator import CarDr, DrCoordinator
+from .entity import DrEntity, TeslaVehicleEntity, async_add_car_entities
+from .models import TesladrConfigEntry
+from .prices import PricesRuntimeData
 
 PARALLEL_UPDATES = 1
 CHARGING = SwitchEntityDescription(key="charging", translation_key="charging")
-DEMAND_RESPONSE = SwitchEntityDescription(
-    key="demand_response",
-    translation_key="demand_response",
-    entity_category=EntityCategory.CONFIG,
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrSwitchDescription(SwitchEntityDescription):
+    """A DR on/off setting: how to read and write it."""
+
+    value_fn: Callable[[CarDr], bool]
+    set_value_fn: Callable[[DrCoordinator, str, bool], Awaitable[None]]
+
+
+DR_SWITCHES: tuple[DrSwitchDescription, ...] = (
+    DrSwitchDescription(
+        key="demand_response",
+        translation_key="demand_response",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=lambda car: car.settings.enabled,
+        set_value_fn=lambda dr, car_id, on: dr.async_update_settings(
+            car_id, enabled=on
+        ),
+    ),
 )
 
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: TesladrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """A charging switch and a demand-response switch per car of an account."""
-    runtime: AccountRuntimeData = entry.runtime_data
-    async_add_entities(
-        ChargingSwitch(runtime.coordinator, vin, CHARGING)
-        for vin in runtime.coordinator.data
+    """A demand-response switch per car; a charging switch per account car."""
+    runtime = entry.runtime_data
+    if isinstance(runtime, PricesRuntimeData):
+        return
+    dr = runtime.dr
+    async_add_car_entities(
+        entry,
+        dr.source,
+        lambda car_id: (DrSwitch(dr, car_id, desc) for desc in DR_SWITCHES),
+        async_add_entities,
     )
-    async_add_entities(
-        DemandResponseSwitch(runtime.coordinator, runtime.dr, vin, DEMAND_RESPONSE)
-        for vin in runtime.dr.managed_vins()
-    )
+    if (vehicles := runtime.vehicles) is not None:
+        async_add_car_entities(
+            entry,
+            vehicles,
+            lambda vin: [ChargingSwitch(vehicles, vin, CHARGING)],
+            async_add_entities,
+        )
 
 
 class ChargingSwitch(TeslaVehicleEntity, SwitchEntity):
@@ -56,18 +83,20 @@ class ChargingSwitch(TeslaVehicleEntity, SwitchEntity):
         await self.async_command(self.coordinator.control.stop_charging)
 
 
-class DemandResponseSwitch(TeslaDrEntity, SwitchEntity):
-    """The car takes part in demand response; off resumes a car DR paused."""
+class DrSwitch(DrEntity, SwitchEntity):
+    """A DR setting of one car; demand response off resumes a car DR paused."""
+
+    entity_description: DrSwitchDescription
 
     @property
     def is_on(self) -> bool:
-        """Whether the car is opted in."""
-        return self.dr.settings.enabled
+        """The setting."""
+        return self.entity_description.value_fn(self.dr)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Opt the car in."""
-        await self.manager.async_update_settings(self.vin, enabled=True)
+        """Turn the setting on."""
+        await self.entity_description.set_value_fn(self.coordinator, self.car_id, True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        """Opt the car out."""
-        await self.manager.async_update_settings(self.vin, enabled=False)
+        """Turn the setting off."""
+        await self.entity_description.set_value_fn(self.coordinator, self.car_id, False)

@@ -8,6 +8,7 @@ marked stale, and is never woken.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 from teslajsonpy import Controller
@@ -34,6 +36,7 @@ from .const import (
 )
 from .vehicles import (
     ChargeState,
+    CommandResult,
     VehicleAuthError,
     VehicleError,
     VehicleForbiddenError,
@@ -102,9 +105,14 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="fleet_required"
             ) from err
-        except VehicleRateLimitedError:
+        except VehicleRateLimitedError as err:
             self._back_off()
-            return self.data or {}
+            if self.data is None:
+                # Loading an account with no cars would leave DR nothing to act on.
+                raise UpdateFailed(
+                    translation_domain=DOMAIN, translation_key="rate_limited"
+                ) from err
+            return self.data
         except VehicleError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -178,28 +186,85 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self._rate_limits = 0
         self.update_interval = self._interval
 
-    async def async_refresh_vins(self, vins: set[str]) -> None:
-        """Re-read some cars now (the DR side asks when a price crosses a threshold).
+    # The car source DR drives (see car_source.CarSource).
+
+    tells_overrides = False  # the owner API does not say who started charging
+
+    @property
+    def cars(self) -> dict[str, ChargeState]:
+        """Every managed car, as last read."""
+        return self.data or {}
+
+    @callback
+    def async_watch(self, car_ids: set[str]) -> None:
+        """Cars DR holds paused are read at every poll."""
+        self.watched = car_ids
+
+    async def async_refresh_cars(self, car_ids: set[str]) -> None:
+        """Re-read some cars now (DR asks when a price crosses a threshold).
 
         The fresh states are merged into the data as it is when the reads are done: several
         refreshes may run side by side, and none may put back what another just read.
         """
         fresh: dict[str, ChargeState] = {}
         try:
-            for vin in vins & self.data.keys():
+            for vin in car_ids & self.cars.keys():
                 fresh[vin] = await self.control.read(vin)
         except VehicleError as err:
-            LOGGER.debug("Immediate refresh of %d cars failed: %s", len(vins), err)
+            LOGGER.debug("Immediate refresh of %d cars failed: %s", len(car_ids), err)
             return
         finally:
             self.async_persist_tokens()
-        self.async_set_updated_data({**self.data, **fresh})
+        self._async_merge(fresh)
+
+    async def async_stop(self, car_id: str) -> CommandResult:
+        """Stop charging through the account; the read-back is merged."""
+        return await self._async_command(self.control.stop_charging, car_id)
+
+    async def async_start(self, car_id: str) -> CommandResult:
+        """Start charging through the account (waking the car); the read-back is merged."""
+        return await self._async_command(self.control.start_charging, car_id)
+
+    async def _async_command(
+        self, command: Callable[[str], Awaitable[CommandResult]], vin: str
+    ) -> CommandResult:
+        try:
+            result = await command(vin)
+        finally:
+            self.async_persist_tokens()
+        if result.state is not None:
+            self._async_merge({vin: result.state})
+        return result
 
     @callback
-    def async_set_car(self, car: ChargeState) -> None:
-        """Take a car's state as read right after a command, without another API call."""
-        if self.data is not None and car.vin in self.data:
-            self.async_set_updated_data({**self.data, car.vin: car})
+    def _async_merge(self, fresh: dict[str, ChargeState]) -> None:
+        """Take reads made outside a poll without moving the poll.
+
+        `async_set_updated_data` would reschedule the next poll from now: reads on DR's behalf
+        during a spike would push the product list (and with it an owner's restart or a car
+        waking up) ever later.
+        """
+        fresh = {vin: car for vin, car in fresh.items() if vin in self.cars}
+        if not fresh:
+            return
+        self.data = {**self.cars, **fresh}
+        self.async_update_listeners()
+
+    def device_info(self, car_id: str) -> DeviceInfo:
+        """One device per car, identified by VIN."""
+        return DeviceInfo(
+            identifiers={(DOMAIN, car_id)},
+            name=self.cars[car_id].name,
+            manufacturer="Tesla",
+            serial_number=car_id,
+        )
+
+    def device_id(self, car_id: str) -> str | None:
+        """The car's device in the registry."""
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={(DOMAIN, car_id)}
+        )
+        return device.id if device else None
 
     def _remove_gone_cars(self, data: dict[str, ChargeState]) -> None:
         """Drop the devices of cars that left the account."""

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from custom_components.tesladr.caiso import NODES, RequestPacer, nearest_node
-from custom_components.tesladr.caiso.nodes import DEFAULT_NODE, distance_km
+from custom_components.tesladr.caiso.nodes import DEFAULT_NODE, distance_km, utility_at
 from custom_components.tesladr.caiso.pacing import PACER
 
 
@@ -85,3 +85,24 @@ def test_table_and_distance() -> None:
         559, abs=3
     )
     assert distance_km(1.0, 2.0, 1.0, 2.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "utility"),
+    [
+        (37.44, -122.14, "PG&E"),  # Palo Alto
+        (38.58, -121.49, "PG&E"),  # Sacramento (SMUD's own area: a documented limit)
+        (34.05, -117.75, "SCE"),  # Pomona
+        (32.72, -117.16, "SDG&E"),  # San Diego
+        (36.21, -115.98, "VEA"),  # Pahrump
+        (45.52, -122.68, None),  # Portland
+    ],
+)
+def test_utility_at_nearest_dlap(
+    latitude: float, longitude: float, utility: str | None
+) -> None:
+    """The utility whose DLAP point is nearest, within reach."""
+    found = utility_at(latitude, longitude)
+    assert (found.name if found else None) == utility
+    if found is not None:
+        assert found.dlap in NODES

@@ -12,7 +12,8 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.tesladr.dr_manager import EVENT_DR, storage_key
+from custom_components.tesladr.dr_coordinator import EVENT_DR
+from custom_components.tesladr.dr_store import storage_key
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import account_entry

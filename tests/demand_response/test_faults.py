@@ -18,7 +18,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
 from custom_components.tesladr.dr import CarDrState, DrSettings, Ledger
-from custom_components.tesladr.dr_manager import EVENT_DR, storage_key
+from custom_components.tesladr.dr_coordinator import EVENT_DR
+from custom_components.tesladr.dr_store import storage_key
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import account_entry
@@ -241,7 +242,9 @@ async def test_refused_stop_shows_its_reason_and_is_retried_once(
     status = hass.states.get(STATUS)
     assert status is not None
     assert status.state == "command_failed"
-    assert status.attributes["reason"] == "charger_busy"
+    # The reason is a translated word; the car's own words stand beside it.
+    assert status.attributes["reason"] == "command_failed"
+    assert status.attributes["command_error"] == "charger_busy"
     assert tesla.cars[CHARGING].charging_state == "Charging"
     await advance_to(hass, freezer, at(10).replace(second=30))
     assert state(hass, STATUS) == "paused"

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.tesladr.const import DOMAIN
-from custom_components.tesladr.dr_manager import EVENT_DR
+from custom_components.tesladr.dr_coordinator import EVENT_DR
 from custom_components.tesladr.logbook import async_describe_events
 from tests.fake_tesla import FakeTesla
 

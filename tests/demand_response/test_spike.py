@@ -10,7 +10,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.tesladr.dr_manager import EVENT_DR
+from custom_components.tesladr.dr_coordinator import EVENT_DR
 from tests.fake_tesla import FakeTesla
 
 from .conftest import (

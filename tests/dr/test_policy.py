@@ -257,6 +257,34 @@ def test_paused_car(
     assert decide(price(value, age), settings, car, state, NOW) == expected
 
 
+TELLS = replace(CHARGING, tells_overrides=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "car", "expected"),
+    [
+        # The owner turned charging on: theirs for the rest of the event.
+        (300, replace(TELLS, owner_override=True), Action.RELEASE),
+        (300, replace(TELLS, owner_override=True, charging=False), Action.RELEASE),
+        # It restarted by itself (schedule, re-plug): paused again.
+        (300, TELLS, Action.PAUSE),
+        # Below the band the event ends anyway; a stale read of the car changes nothing.
+        (90, TELLS, Action.RESUME),
+        (300, replace(TELLS, online=False), Action.HOLD),
+        (300, replace(TELLS, charging=False), Action.HOLD),
+    ],
+)
+def test_paused_car_of_a_source_that_tells_overrides(
+    value: float, car: CarSnapshot, expected: Action
+) -> None:
+    """Only the owner's restart is an override where the source can tell who restarted."""
+    decision = decide(price(value), DrSettings(), car, PAUSED, NOW)
+    assert decision.action is expected
+    if expected is Action.PAUSE:
+        assert decision.reason is Reason.CHARGING_RESTARTED
+        assert next_state(PAUSED, decision, price(value), DrSettings(), NOW) == PAUSED
+
+
 def test_missing_price_while_paused_resumes() -> None:
     """No price at all while paused is the same fail-safe."""
     decision = decide(None, DrSettings(), STOPPED, PAUSED, NOW)

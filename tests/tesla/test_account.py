@@ -250,7 +250,7 @@ async def test_immediate_refresh_of_chosen_cars(
     """The DR side can re-read one car at once, without touching the others."""
     tesla.cars[CHARGING].charger_power = 11.0
     before = tesla.count("account", "data")
-    await account.runtime_data.coordinator.async_refresh_vins(
+    await account.runtime_data.coordinator.async_refresh_cars(
         {CHARGING, "NOT-ON-ACCOUNT"}
     )
     await hass.async_block_till_done()
@@ -258,7 +258,7 @@ async def test_immediate_refresh_of_chosen_cars(
     assert tesla.count("account", "data") == before
     assert tesla.count(SLEEPING, "data") == 0
     tesla.fail_next(429)
-    await account.runtime_data.coordinator.async_refresh_vins({CHARGING})
+    await account.runtime_data.coordinator.async_refresh_cars({CHARGING})
     assert hass.states.get(POWER).state == "11.0"  # type: ignore[union-attr]
 
 
@@ -273,8 +273,8 @@ async def test_side_by_side_refreshes_keep_each_others_reads(
     tesla.delay = 0.05
     coordinator = account.runtime_data.coordinator
     await asyncio.gather(
-        coordinator.async_refresh_vins({CHARGING}),
-        coordinator.async_refresh_vins({SLEEPING}),
+        coordinator.async_refresh_cars({CHARGING}),
+        coordinator.async_refresh_cars({SLEEPING}),
     )
     assert coordinator.data[CHARGING].charger_power_kw == 11.0
     assert coordinator.data[SLEEPING].charging

@@ -18,7 +18,14 @@ from .conftest import account_entry
 
 @pytest.mark.parametrize(
     "platform",
-    [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.SWITCH, Platform.BUTTON],
+    [
+        Platform.SENSOR,
+        Platform.BINARY_SENSOR,
+        Platform.SWITCH,
+        Platform.BUTTON,
+        Platform.NUMBER,
+        Platform.SELECT,
+    ],
 )
 async def test_entities(
     hass: HomeAssistant,
@@ -30,7 +37,7 @@ async def test_entities(
     """Registry entries and states of both cars."""
     entry = account_entry(tesla)
     entry.add_to_hass(hass)
-    with patch("custom_components.tesladr.ACCOUNT_PLATFORMS", [platform]):
+    with patch("custom_components.tesladr.CAR_PLATFORMS", [platform]):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)

@@ -47,6 +47,30 @@ NODES: dict[str, PricingNode] = {
 DEFAULT_NODE = "TH_NP15_GEN-APND"
 
 
+@dataclass(frozen=True, slots=True)
+class Utility:
+    """An electric utility whose customers CAISO prices through its DLAP."""
+
+    name: str
+    dlap: str
+
+
+# The four DLAPs are the load of the utilities CAISO serves directly. Which utility a place
+# belongs to is taken as the one whose DLAP point is nearest, within MAX_DISTANCE_KM: service
+# areas are irregular (PG&E and SCE interleave in the Central Valley, municipal utilities such
+# as SMUD or LADWP sit inside them but outside CAISO), so this names the likely utility of a
+# point, not its legal service territory.
+UTILITIES: dict[str, Utility] = {
+    utility.dlap: utility
+    for utility in (
+        Utility("PG&E", "DLAP_PGAE-APND"),
+        Utility("SCE", "DLAP_SCE-APND"),
+        Utility("SDG&E", "DLAP_SDGE-APND"),
+        Utility("VEA", "DLAP_VEA-APND"),
+    )
+}
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine) in kilometres."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
@@ -75,3 +99,19 @@ def nearest_node(
     ):
         return None
     return best
+
+
+def utility_at(
+    latitude: float, longitude: float, max_distance_km: float = MAX_DISTANCE_KM
+) -> Utility | None:
+    """The utility whose DLAP point is nearest, or None outside CAISO."""
+    distance, dlap = min(
+        (
+            distance_km(
+                latitude, longitude, NODES[dlap].latitude, NODES[dlap].longitude
+            ),
+            dlap,
+        )
+        for dlap in UTILITIES
+    )
+    return UTILITIES[dlap] if distance <= max_distance_km else None

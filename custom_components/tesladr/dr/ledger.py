@@ -30,6 +30,7 @@ class Outcome(StrEnum):
     OVERRIDDEN = "overridden"  # the user restarted charging
     UNPLUGGED = "unplugged"
     UNLOADED = "unloaded"
+    REMOVED = "removed"  # the car left its account or integration
 
 
 class SkipBudgetExceeded(Exception):
@@ -57,6 +58,9 @@ class DrEvent:
     kwh: float = 0.0
     usd: float = 0.0
     prices: dict[str, float] = field(default_factory=dict)
+    # The utility whose service area the car was in (PG&E, SCE, ...), None outside CAISO.
+    utility: str | None = None
+    dlap: str | None = None
 
     def account(self, price: Price) -> None:
         """Add what the car did not consume during one price interval."""
@@ -96,6 +100,8 @@ class DrEvent:
             kwh=float(data["kwh"]),
             usd=float(data["usd"]),
             prices=dict(data["prices"]),
+            utility=data.get("utility"),
+            dlap=data.get("dlap"),
         )
 
 
@@ -120,6 +126,8 @@ class Ledger:
         now: datetime,
         power_kw: float,
         energy_needed_kwh: float | None,
+        *,
+        utility: tuple[str, str] | None = None,
     ) -> DrEvent:
         """Open an event when DR pauses a car (reuses an open one)."""
         if (event := self.active(vin)) is not None:
@@ -132,6 +140,8 @@ class Ledger:
             started=now,
             power_kw=max(0.0, power_kw),
             energy_needed_kwh=energy_needed_kwh,
+            utility=utility[0] if utility else None,
+            dlap=utility[1] if utility else None,
         )
         self.next_id += 1
         self.events.append(event)

@@ -7,7 +7,8 @@ Contract (see the README's worked example):
 - resume when the price falls below the band, prices are older than 15 minutes, the car is
   opted out or skipped, or the entry goes away; resume only cars DR paused;
 - a car charging again while DR holds it paused is the user's override: release it, untouched,
-  for the rest of the event.
+  for the rest of the event. Where the car's source tells who restarted it, only the owner's
+  restart is an override; a car that restarted by itself (schedule, re-plug) is paused again.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ class CarSnapshot:
     fast_charging: bool
     battery_level: float | None
     in_caiso: bool
+    # A source that tells who started charging (Home Assistant's Context) reports the owner's
+    # restart; elsewhere any restart while paused is taken for the owner's.
+    tells_overrides: bool = False
+    owner_override: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ class Reason(StrEnum):
     NOT_CHARGING = "not_charging"
     BELOW_BATTERY_FLOOR = "below_battery_floor"
     UNLOADING = "unloading"
+    CHARGING_RESTARTED = "charging_restarted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +189,15 @@ def _decide_paused(
     if problem is not None or price is None:
         # Fail safe: never keep a car paused on prices we cannot see.
         return Decision(Action.RESUME, Reason.PRICES_STALE)
-    if car.online and car.charging:
+    if car.owner_override or (not car.tells_overrides and car.online and car.charging):
         return Decision(Action.RELEASE, Reason.USER_OVERRIDE)
     if car.online and not car.plugged_in:
         return Decision(Action.RELEASE, Reason.NOT_PLUGGED_IN)
     if price.value < settings.resume_below:
         return Decision(Action.RESUME, Reason.PRICE_BELOW_RESUME)
+    if car.online and car.charging:
+        # Nobody restarted it (the source would say so): scheduled charging or a re-plug.
+        return Decision(Action.PAUSE, Reason.CHARGING_RESTARTED)
     return Decision(Action.HOLD, Reason.WAITING_FOR_PRICE_DROP)
 
 

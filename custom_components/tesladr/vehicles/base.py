@@ -36,6 +36,9 @@ class ChargeState:
     longitude: float | None = None
     updated_at: datetime | None = None
     stale: bool = False
+    # When someone other than tesladr last turned charging on, where the source can tell
+    # (Home Assistant's Context); None where it cannot (an account car's own API).
+    owner_started_at: datetime | None = None
 
     @property
     def plugged_in(self) -> bool | None:

@@ -1,16 +1,16 @@
-"""The DR manager of a Tesla account entry: binds the pure policy to the coordinators.
+"""The DR coordinator of one config entry: binds the pure policy to a car source and prices.
 
-On every new price interval (and every car update) it asks `dr.decide` what to do with each
-managed car, sends stop or start through the charge-control protocol, and keeps which cars it
-paused, their settings and the ledger in a Store, so a restart neither forgets a paused car nor
-stops it twice. Commands are believed only after the car was read back.
+On every new price interval (and every car update) it asks `dr.decide` what to do with each car
+of its source, sends stop or start through the source, and keeps which cars it paused, their
+settings and the ledger in a Store, so a restart neither forgets a paused car nor stops it
+twice. Where a car comes from (an account's teslajsonpy coordinator, or entities of another
+integration) is the source's business: this class never knows. DR entities listen to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,13 +18,13 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .caiso import DEFAULT_NODE, MAX_DISTANCE_KM, NODES, nearest_node
-from .caiso.nodes import distance_km
+from .caiso.nodes import Utility
+from .car_source import CarSource
+from .commands import RESUME_RETRY, CommandAttempts, async_try_start, async_try_stop
 from .const import DOMAIN, LOGGER
 from .dr import (
     Action,
@@ -42,35 +42,23 @@ from .dr import (
     decide_unload,
     next_state,
 )
+from .dr_store import DrStore
 from .price_coordinator import (
     CaisoPriceCoordinator,
     async_acquire_price_coordinator,
     async_release_price_coordinator,
 )
-from .vehicle_coordinator import TeslaVehicleCoordinator
-from .vehicles import (
-    ChargeControl,
-    ChargeState,
-    CommandResult,
-    VehicleError,
-    VehicleState,
-)
+from .pricing import NodeChoice, resolve_node
+from .vehicles import ChargeState, CommandResult, VehicleState
 
-STORAGE_VERSION = 1
 EVENT_DR = f"{DOMAIN}_dr_event"
 # Right after start-up a node may not have been fetched yet; don't read that as "stale".
 NO_PRICE_GRACE = timedelta(minutes=2)
-# A stop the car refused is tried once more (at the next price interval), then left alone.
-MAX_STOP_ATTEMPTS = 2
-# A failed resume is retried, but not so often that wake-ups (billed) pile up.
-RESUME_RETRY = timedelta(minutes=5)
 # Events keep collecting the value of intervals they overlap until those are published.
 ACCOUNT_TAIL = timedelta(minutes=20)
 TICK = timedelta(minutes=1)
 RENOTIFY = timedelta(minutes=15)
 DECISION_HISTORY = 20
-# Start refusals that mean there is nothing left to resume.
-NOTHING_TO_RESUME = {"is_charging", "complete", "disconnected"}
 # Reasons for which a price above the threshold is worth a fresh read of the car.
 STATE_DEPENDENT = {
     Reason.PRICE_ABOVE_THRESHOLD,
@@ -101,21 +89,33 @@ STATUS_OPTIONS = [
 
 @dataclass(slots=True)
 class CarDr:
-    """Everything the manager keeps for one car."""
+    """Everything DR keeps for one car."""
 
     settings: DrSettings = field(default_factory=DrSettings)
     state: CarDrState = field(default_factory=CarDrState)
-    node: str = DEFAULT_NODE
+    choice: NodeChoice | None = None
     decision: Decision | None = None
     price: Price | None = None
-    command_error: str | None = None
-    stop_attempts: int = 0
-    stop_tried_for: datetime | None = None
-    next_resume_try: datetime | None = None
+    attempts: CommandAttempts = field(default_factory=CommandAttempts)
     refreshed_for: datetime | None = None
     history: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=DECISION_HISTORY)
     )
+
+    @property
+    def node(self) -> str | None:
+        """The pricing node DR follows for the car."""
+        return self.choice.node if self.choice else None
+
+    @property
+    def utility(self) -> Utility | None:
+        """The utility whose area the car is in, when known."""
+        return self.choice.utility if self.choice else None
+
+    @property
+    def command_error(self) -> str | None:
+        """Why the last command failed, while that matters."""
+        return self.attempts.error
 
     @property
     def status(self) -> str:
@@ -128,17 +128,14 @@ class CarDr:
             return "overridden"
         if self.state.skipped:
             return "skipped"
-        if self.command_error is not None:
+        if self.attempts.error is not None:
             return "command_failed"
         return "monitoring"
 
 
-def storage_key(entry_id: str) -> str:
-    """Where an account's DR settings, state and ledger are kept."""
-    return f"{DOMAIN}.dr.{entry_id}"
-
-
-def snapshot(car: ChargeState, in_caiso: bool) -> CarSnapshot:
+def snapshot(
+    car: ChargeState, in_caiso: bool, paused_at: datetime | None, tells: bool
+) -> CarSnapshot:
     """What the policy needs of a car; stale data never counts as online."""
     return CarSnapshot(
         online=car.state is VehicleState.ONLINE and not car.stale,
@@ -147,35 +144,37 @@ def snapshot(car: ChargeState, in_caiso: bool) -> CarSnapshot:
         fast_charging=bool(car.fast_charger),
         battery_level=car.battery_level,
         in_caiso=in_caiso,
+        tells_overrides=tells,
+        owner_override=(
+            tells
+            and paused_at is not None
+            and car.owner_started_at is not None
+            and car.owner_started_at > paused_at
+        ),
     )
 
 
-class DrManager:
-    """Demand response for the cars of one account entry."""
+class DrCoordinator(DataUpdateCoordinator[None]):
+    """Demand response for the cars of one config entry."""
+
+    config_entry: ConfigEntry
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        vehicles: TeslaVehicleCoordinator,
-        control: ChargeControl,
+        self, hass: HomeAssistant, entry: ConfigEntry, source: CarSource
     ) -> None:
-        """Bind to the account's coordinator and backend; call async_setup next."""
-        self.hass = hass
-        self.entry = entry
-        self.vehicles = vehicles
-        self.control = control
+        """Bind to the entry's car source; call async_setup next."""
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=f"tesladr DR {entry.title}"
+        )
+        self.source = source
         self.cars: dict[str, CarDr] = {}
         self.ledger = Ledger()
         self.prices: CaisoPriceCoordinator | None = None
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, storage_key(entry.entry_id)
-        )
+        self._store = DrStore(hass, entry.entry_id)
         self._lock = asyncio.Lock()
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
-        self._listeners: list[CALLBACK_TYPE] = []
         self._started = dt_util.utcnow()
         self._notified = self._started
         self._nodes: set[str] = set()
@@ -184,62 +183,53 @@ class DrManager:
 
     async def async_setup(self) -> None:
         """Restore what was persisted, join the price feed and reconcile with the cars."""
-        stored = await self._store.async_load() or {}
-        self.ledger = Ledger.from_dict(stored.get("ledger", {}))
-        for vin, data in stored.get("cars", {}).items():
-            try:
-                settings = DrSettings(**data["settings"])
-            except TypeError, ValueError:
-                LOGGER.warning(
-                    "Stored DR settings of a car were invalid; using defaults"
-                )
-                settings = DrSettings()
-            self.cars[vin] = CarDr(settings=settings, state=CarDrState(**data["state"]))
+        stored, self.ledger = await self._store.async_load()
+        for car_id, (settings, state) in stored.items():
+            self.cars[car_id] = CarDr(settings=settings, state=state)
         self._started = dt_util.utcnow()
         self._nodes = self._car_nodes()
         self.prices = await async_acquire_price_coordinator(
-            self.hass, self.entry.entry_id, self._nodes, require_data=False
+            self.hass, self.config_entry.entry_id, self._nodes, require_data=False
         )
         self._unsubs = [
             self.prices.async_add_listener(self.async_schedule),
-            self.vehicles.async_add_listener(self.async_schedule),
+            self.source.async_add_listener(self.async_schedule),
             async_track_time_interval(self.hass, self._async_tick, TICK),
         ]
         # Reconcile: a paused car that is charging now was restarted by its owner.
         await self.async_evaluate()
 
     async def async_unload(self) -> None:
-        """Resume every car DR paused, then leave the price feed."""
+        """Resume every car DR paused, side by side, then leave the price feed."""
         for unsub in self._unsubs:
             unsub()
         self._unsubs = []
         async with self._lock:
-            for vin, car in self.cars.items():
-                decision = decide_unload(car.state)
-                if decision.action is Action.RESUME:
-                    # Last chance for this entry: a retry that was waiting goes now.
-                    car.next_resume_try = None
-                    await self._resume(vin, car, decision, dt_util.utcnow())
+            now = dt_util.utcnow()
+            await asyncio.gather(
+                *(
+                    self._resume(car_id, car, decision, now, now_or_never=True)
+                    for car_id, car in self.cars.items()
+                    if (decision := decide_unload(car.state)).action is Action.RESUME
+                )
+            )
             await self._async_save()
-        async_release_price_coordinator(self.hass, self.entry.entry_id)
+        async_release_price_coordinator(self.hass, self.config_entry.entry_id)
 
-    @callback
-    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Entities listen for DR changes."""
-        self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
+    async def async_remove(self) -> None:
+        """Forget the entry's DR settings, state and ledger."""
+        await self._store.async_remove()
 
-    @callback
-    def _notify(self) -> None:
-        for update in list(self._listeners):
-            update()
+    async def _async_update_data(self) -> None:
+        # `homeassistant.update_entity` on a DR entity: evaluate now.
+        await self.async_evaluate()
 
     @callback
     def async_schedule(self) -> None:
         """Evaluate soon; several triggers while one evaluation runs make one more."""
         self._dirty = True
         if self._task is None or self._task.done():
-            self._task = self.entry.async_create_task(
+            self._task = self.config_entry.async_create_task(
                 self.hass, self._async_run(), "tesladr demand response"
             )
 
@@ -255,34 +245,27 @@ class DrManager:
 
     # Cars, nodes and prices
 
-    def managed_vins(self) -> list[str]:
-        """Cars of the account that DR looks after."""
-        # The vehicle coordinator reads only the cars the options manage.
-        return list(self.vehicles.data or {})
+    def managed_cars(self) -> list[str]:
+        """Cars of the source that DR looks after."""
+        return list(self.source.cars)
 
-    def car(self, vin: str) -> CarDr:
+    def car(self, car_id: str) -> CarDr:
         """The car's DR record (created with default settings)."""
-        return self.cars.setdefault(vin, CarDr())
+        return self.cars.setdefault(car_id, CarDr())
 
-    def _place(self, car: ChargeState) -> tuple[float, float]:
-        if car.latitude is not None and car.longitude is not None:
-            return car.latitude, car.longitude
-        return self.hass.config.latitude, self.hass.config.longitude
+    def resolve(self, car_id: str) -> NodeChoice:
+        """The car's pricing node, utility and whether it is within reach of the node."""
+        return resolve_node(
+            self.hass, self.car(car_id).settings.node, self.source.cars.get(car_id)
+        )
 
-    def resolve_node(self, vin: str) -> tuple[str, bool]:
+    def resolve_node(self, car_id: str) -> tuple[str, bool]:
         """The car's pricing node, and whether the car is within reach of it."""
-        settings = self.car(vin).settings
-        latitude, longitude = self._place(self.vehicles.data[vin])
-        if settings.node in NODES:
-            node = NODES[settings.node]
-            reach = distance_km(latitude, longitude, node.latitude, node.longitude)
-            return node.name, reach <= MAX_DISTANCE_KM
-        if (nearest := nearest_node(latitude, longitude)) is not None:
-            return nearest.name, True
-        return DEFAULT_NODE, False
+        choice = self.resolve(car_id)
+        return choice.node, choice.in_caiso
 
     def _car_nodes(self) -> set[str]:
-        return {self.resolve_node(vin)[0] for vin in self.managed_vins()}
+        return {self.resolve(car_id).node for car_id in self.managed_cars()}
 
     def price(self, node: str) -> Price | None:
         """The node's newest 5-minute price."""
@@ -290,56 +273,87 @@ class DrManager:
             return None
         return Price(latest.price, latest.start, latest.end)
 
+    def car_for_device(self, device_id: str) -> str | None:
+        """The car whose device this is, among this entry's cars."""
+        return next(
+            (
+                car_id
+                for car_id in self.managed_cars()
+                if self.source.device_id(car_id) == device_id
+            ),
+            None,
+        )
+
     # Evaluation
 
     async def async_evaluate(self) -> None:
-        """Decide and act for every managed car."""
+        """Decide and act for every car."""
         async with self._lock:
             now = dt_util.utcnow()
+            gone = self._forget_gone_cars(now)
             nodes = self._car_nodes()
             if self.prices is not None and nodes != self._nodes:
                 fetched = self.prices.nodes
                 self._nodes = nodes
-                self.prices.async_set_nodes(self.entry.entry_id, nodes)
+                self.prices.async_set_nodes(self.config_entry.entry_id, nodes)
                 if not nodes <= fetched:
                     self.prices.async_refresh_paced()
-            # Cars are independent: an account's cars are stopped side by side, not in turn.
+            # Cars are independent: an entry's cars are stopped side by side, not in turn.
             results = await asyncio.gather(
-                *(self._evaluate_car(vin, now) for vin in self.managed_vins())
+                *(self._evaluate_car(car_id, now) for car_id in self.managed_cars())
             )
-            # The coordinator keeps reading the cars DR holds paused, to see an owner restart one.
-            self.vehicles.watched = {
-                vin for vin, car in self.cars.items() if car.state.paused_by_dr
-            }
+            # The source keeps reading the cars DR holds paused, to see an owner restart one.
+            self.source.async_watch(
+                {car_id for car_id, car in self.cars.items() if car.state.paused_by_dr}
+            )
             accounted = self._account(now)
-            if accounted or any(persist for persist, _ in results):
+            if gone or any(persist for persist, _ in results):
                 await self._async_save()
-            visible = accounted or any(shown for _, shown in results)
+            elif accounted:
+                self._async_delay_save()
+            visible = gone or accounted or any(shown for _, shown in results)
         if visible or now - self._notified >= RENOTIFY:
             # Entity writes are the bulk of the work with many cars: only on change, plus a
             # periodic one for the rolling 24 h event count.
             self._notified = now
-            self._notify()
+            self.async_update_listeners()
+
+    def _forget_gone_cars(self, now: datetime) -> bool:
+        """Drop the DR state of cars the source no longer has (they left the account)."""
+        gone = [car_id for car_id in self.cars if car_id not in self.source.cars]
+        for car_id in gone:
+            self.ledger.end(car_id, now, Outcome.REMOVED)
+            del self.cars[car_id]
+        return bool(gone)
 
     def _view(self, car: CarDr) -> tuple[object, ...]:
-        return (car.status, car.decision, car.price, car.command_error, car.node)
+        return (car.status, car.decision, car.price, car.command_error, car.choice)
 
-    async def _evaluate_car(self, vin: str, now: datetime) -> tuple[bool, bool]:
+    async def _evaluate_car(self, car_id: str, now: datetime) -> tuple[bool, bool]:
         """Decide and act for one car; return (state to persist, something to show)."""
-        car = self.car(vin)
+        car = self.car(car_id)
         shown = self._view(car)
         before = car.state
-        await self._decide_and_act(vin, car, now)
+        await self._decide_and_act(car_id, car, now)
         return car.state != before, self._view(car) != shown
 
-    async def _decide_and_act(self, vin: str, car: CarDr, now: datetime) -> None:
-        car.node, in_caiso = self.resolve_node(vin)
-        price = self.price(car.node)
+    def _paused_at(self, car_id: str) -> datetime | None:
+        event = self.ledger.active(car_id)
+        return event.started if event is not None else None
+
+    async def _decide_and_act(self, car_id: str, car: CarDr, now: datetime) -> None:
+        car.choice = self.resolve(car_id)
+        price = self.price(car.choice.node)
         if price is None and now - self._started < NO_PRICE_GRACE:
             return
 
         def decide_now() -> Decision:
-            known = snapshot(self.vehicles.data[vin], in_caiso)
+            known = snapshot(
+                self.source.cars[car_id],
+                car.choice is not None and car.choice.in_caiso,
+                self._paused_at(car_id),
+                self.source.tells_overrides,
+            )
             return decide(price, car.settings, known, car.state, now)
 
         decision = decide_now()
@@ -347,26 +361,26 @@ class DrManager:
             decision.reason in STATE_DEPENDENT
             and price is not None
             and car.refreshed_for != price.start
-            and self.vehicles.data[vin].state is VehicleState.ONLINE
+            and self.source.cars[car_id].state is VehicleState.ONLINE
         ):
             # The price just crossed this car's threshold: look at the car before acting.
             car.refreshed_for = price.start
-            await self.vehicles.async_refresh_vins({vin})
+            await self.source.async_refresh_cars({car_id})
             decision = decide_now()
         car.price = price
         self._record(car, decision, now)
         match decision.action:
             case Action.PAUSE:
-                await self._pause(vin, car, decision, price, now)
+                await self._pause(car_id, car, decision, price, now)
             case Action.RESUME:
-                await self._resume(vin, car, decision, now)
+                await self._resume(car_id, car, decision, now)
             case Action.RELEASE:
-                self.ledger.end(vin, now, OUTCOMES[decision.reason])
+                self.ledger.end(car_id, now, OUTCOMES[decision.reason])
                 car.state = next_state(car.state, decision, price, car.settings, now)
                 if decision.reason is Reason.USER_OVERRIDE:
-                    self._fire("overridden", vin, car, decision.reason)
+                    self._fire("overridden", car_id, car, decision.reason)
                 else:
-                    self._fire("ended", vin, car, decision.reason)
+                    self._fire("ended", car_id, car, decision.reason)
             case Action.HOLD | Action.IGNORE:
                 car.state = next_state(car.state, decision, price, car.settings, now)
                 if decision.reason in (
@@ -374,8 +388,7 @@ class DrManager:
                     Reason.PRICES_STALE,
                 ):
                     # The event is over for this car: a later one gets fresh attempts.
-                    car.stop_attempts = 0
-                    car.command_error = None
+                    car.attempts.reset()
 
     def _record(self, car: CarDr, decision: Decision, now: datetime) -> None:
         if decision != car.decision:
@@ -398,76 +411,80 @@ class DrManager:
 
     async def _pause(
         self,
-        vin: str,
+        car_id: str,
         car: CarDr,
         decision: Decision,
         price: Price | None,
         now: datetime,
     ) -> None:
-        if car.stop_attempts >= MAX_STOP_ATTEMPTS:
-            return
-        if price is not None and car.stop_tried_for == price.start:
-            return  # a refused stop is retried at the next interval, not at once
-        state = self.vehicles.data[vin]
+        state = self.source.cars[car_id]
         power = state.charger_power_kw or 0.0
         needed = (
             state.time_to_full_h * power
             if state.time_to_full_h and state.charger_power_kw
             else None
         )
-        car.stop_tried_for = price.start if price is not None else None
-        result = await self._command(self.control.stop_charging, vin)
+        result = await async_try_stop(
+            car.attempts,
+            lambda: self.source.async_stop(car_id),
+            price.start if price is not None else None,
+        )
+        if result is None:
+            return
         if not result.ok:
-            car.stop_attempts += 1
-            car.command_error = result.reason or "unknown"
             LOGGER.warning(
-                "Could not pause charging of %s (attempt %d of %d): %s",
+                "Could not pause charging of %s (attempt %d): %s",
                 state.name,
-                car.stop_attempts,
-                MAX_STOP_ATTEMPTS,
-                car.command_error,
+                car.attempts.stop_attempts,
+                car.attempts.error,
             )
             return
-        car.stop_attempts = 0
-        car.command_error = None
+        if car.state.paused_by_dr:
+            # It restarted by itself during the event: the same event goes on.
+            LOGGER.info("Paused charging of %s again: %s", state.name, decision.reason)
+            return
         car.state = next_state(car.state, decision, price, car.settings, now)
-        self.ledger.start(vin, car.node, now, power, needed)
+        utility = car.utility
+        self.ledger.start(
+            car_id,
+            car.node or "",
+            now,
+            power,
+            needed,
+            utility=(utility.name, utility.dlap) if utility else None,
+        )
         LOGGER.info("Paused charging of %s: %s", state.name, decision.reason)
-        self._fire("started", vin, car, decision.reason)
+        self._fire("started", car_id, car, decision.reason)
 
     async def _resume(
-        self, vin: str, car: CarDr, decision: Decision, now: datetime
+        self,
+        car_id: str,
+        car: CarDr,
+        decision: Decision,
+        now: datetime,
+        *,
+        now_or_never: bool = False,
     ) -> None:
-        if car.next_resume_try is not None and now < car.next_resume_try:
+        result: CommandResult | None = await async_try_start(
+            car.attempts,
+            lambda: self.source.async_start(car_id),
+            now,
+            now_or_never=now_or_never,
+        )
+        if result is None:
             return
-        result = await self._command(self.control.start_charging, vin)
-        if not result.ok and result.reason not in NOTHING_TO_RESUME:
-            car.command_error = result.reason or "unknown"
-            car.next_resume_try = now + RESUME_RETRY
+        if not result.ok:
             LOGGER.warning(
-                "Could not resume charging of %s, retrying in %s: %s",
-                self._name(vin),
-                RESUME_RETRY,
-                car.command_error,
+                "Could not resume charging of %s%s: %s",
+                self._name(car_id),
+                "" if now_or_never else f", retrying in {RESUME_RETRY}",
+                car.attempts.error,
             )
             return
-        car.command_error = None
-        car.next_resume_try = None
         car.state = next_state(car.state, decision, car.price, car.settings, now)
-        self.ledger.end(vin, now, OUTCOMES[decision.reason])
-        LOGGER.info("Resumed charging of %s: %s", self._name(vin), decision.reason)
-        self._fire("ended", vin, car, decision.reason)
-
-    async def _command(self, command: Callable[[str], Any], vin: str) -> CommandResult:
-        try:
-            result: CommandResult = await command(vin)
-        except VehicleError as err:
-            return CommandResult(ok=False, reason=str(err) or type(err).__name__)
-        finally:
-            self.vehicles.async_persist_tokens()
-        if result.state is not None:
-            self.vehicles.async_set_car(result.state)
-        return result
+        self.ledger.end(car_id, now, OUTCOMES[decision.reason])
+        LOGGER.info("Resumed charging of %s: %s", self._name(car_id), decision.reason)
+        self._fire("ended", car_id, car, decision.reason)
 
     def _account(self, now: datetime) -> bool:
         """Add newly published intervals to open and just-closed events."""
@@ -487,44 +504,42 @@ class DrManager:
                 changed = True
         return changed
 
-    def _name(self, vin: str) -> str:
-        car = (self.vehicles.data or {}).get(vin)
+    def _name(self, car_id: str) -> str:
+        car = self.source.cars.get(car_id)
         return car.name if car is not None else "a car no longer on the account"
 
     @callback
-    def _fire(self, kind: str, vin: str, car: CarDr, reason: Reason | str) -> None:
-        device = dr.async_get(self.hass).async_get_device_by_identifier(
-            (DOMAIN, vin), self.entry.entry_id
-        )
+    def _fire(self, kind: str, car_id: str, car: CarDr, reason: Reason | str) -> None:
         self.hass.bus.async_fire(
             EVENT_DR,
             {
                 "type": kind,
-                "device_id": device.id if device else None,
-                "car": self._name(vin),
+                "device_id": self.source.device_id(car_id),
+                "car": self._name(car_id),
                 "node": car.node,
+                "utility": car.utility.name if car.utility else None,
+                "dlap": car.utility.dlap if car.utility else None,
                 "price": car.price.value if car.price else None,
                 "reason": str(reason),
             },
         )
 
+    def _stored(self) -> dict[str, tuple[DrSettings, CarDrState]]:
+        return {car_id: (car.settings, car.state) for car_id, car in self.cars.items()}
+
     async def _async_save(self) -> None:
         self.ledger.prune(dt_util.utcnow())
-        await self._store.async_save(
-            {
-                "cars": {
-                    vin: {"settings": asdict(car.settings), "state": asdict(car.state)}
-                    for vin, car in self.cars.items()
-                },
-                "ledger": self.ledger.as_dict(),
-            }
-        )
+        await self._store.async_save(self._stored(), self.ledger)
+
+    @callback
+    def _async_delay_save(self) -> None:
+        self._store.async_delay_save(self._stored(), self.ledger)
 
     # What entities and services ask for
 
-    async def async_update_settings(self, vin: str, **changes: Any) -> None:
+    async def async_update_settings(self, car_id: str, **changes: Any) -> None:
         """Change a car's settings, persist them and act on them at once."""
-        car = self.car(vin)
+        car = self.car(car_id)
         try:
             car.settings = replace(car.settings, **changes)
         except ValueError as err:
@@ -535,14 +550,13 @@ class DrManager:
             ) from err
         await self._async_save()
         self.async_schedule()
-        self._notify()
+        self.async_update_listeners()
 
-    async def async_skip(self, vin: str) -> None:
+    async def async_skip(self, car_id: str) -> None:
         """Skip the car's current event, within its rolling 24 h budget."""
         now = dt_util.utcnow()
-        car = self.car(vin)
-        node, _ = self.resolve_node(vin)
-        price = self.price(node)
+        car = self.car(car_id)
+        price = self.price(self.resolve(car_id).node)
         in_event = car.state.paused_by_dr or (
             price is not None and price.value > car.settings.start_threshold
         )
@@ -551,7 +565,7 @@ class DrManager:
                 translation_domain=DOMAIN, translation_key="no_event_to_skip"
             )
         try:
-            self.ledger.skip(vin, car.settings.max_skips_per_24h, now)
+            self.ledger.skip(car_id, car.settings.max_skips_per_24h, now)
         except SkipBudgetExceeded as err:
             when = err.next_available
             raise ServiceValidationError(
@@ -563,26 +577,27 @@ class DrManager:
                 },
             ) from err
         car.state = replace(car.state, skipped=True)
-        self._fire("skipped", vin, car, Reason.SKIPPED)
+        self._fire("skipped", car_id, car, Reason.SKIPPED)
         await self._async_save()
         await self.async_evaluate()
 
     def events_between(
-        self, vin: str, start: datetime, end: datetime
+        self, car_id: str, start: datetime, end: datetime
     ) -> list[dict[str, Any]]:
         """The car's ledger entries overlapping a period (for the get_events service)."""
         return [
             _public(event) | {"prices": list(event.prices.values())}
-            for event in self.ledger.between(vin, start, end)
+            for event in self.ledger.between(car_id, start, end)
         ]
 
     def diagnostics(self) -> dict[str, Any]:
-        """DR state and the last decisions per car (keys are positions, not VINs)."""
+        """DR state and the last decisions per car (keys are positions, not car ids)."""
         return {
             "cars": [
                 {
                     "status": car.status,
                     "node": car.node,
+                    "utility": car.utility.name if car.utility else None,
                     "settings": asdict(car.settings),
                     "state": asdict(car.state),
                     "command_error": car.command_error,

@@ -1,0 +1,91 @@
+"""The command runner of DR: stop and start with their attempts and back-off, per car."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .vehicles import CommandResult, VehicleError
+
+# A stop the car refused is tried once more (at the next price interval), then left alone.
+MAX_STOP_ATTEMPTS = 2
+# A failed resume is retried, but not so often that wake-ups (billed) pile up.
+RESUME_RETRY = timedelta(minutes=5)
+# Start refusals that mean there is nothing left to resume.
+NOTHING_TO_RESUME = {"is_charging", "complete", "disconnected"}
+
+
+@dataclass(slots=True)
+class CommandAttempts:
+    """What one car's commands have done during the current event."""
+
+    error: str | None = None
+    stop_attempts: int = 0
+    stop_tried_for: datetime | None = None
+    next_resume_try: datetime | None = None
+
+    def reset(self) -> None:
+        """The event is over: a later one gets fresh attempts."""
+        self.error = None
+        self.stop_attempts = 0
+        self.stop_tried_for = None
+
+
+async def _run(command: Callable[[], Awaitable[CommandResult]]) -> CommandResult:
+    try:
+        return await command()
+    except VehicleError as err:
+        return CommandResult(ok=False, reason=str(err) or type(err).__name__)
+
+
+async def async_try_stop(
+    attempts: CommandAttempts,
+    command: Callable[[], Awaitable[CommandResult]],
+    interval: datetime | None,
+) -> CommandResult | None:
+    """Stop, at most MAX_STOP_ATTEMPTS times per event and once per price interval.
+
+    None: not tried now (attempts used up, or already tried for this interval).
+    """
+    if attempts.stop_attempts >= MAX_STOP_ATTEMPTS:
+        return None
+    if interval is not None and attempts.stop_tried_for == interval:
+        return None  # a refused stop is retried at the next interval, not at once
+    attempts.stop_tried_for = interval
+    result = await _run(command)
+    if result.ok:
+        attempts.stop_attempts = 0
+        attempts.error = None
+    else:
+        attempts.stop_attempts += 1
+        attempts.error = result.reason or "unknown"
+    return result
+
+
+async def async_try_start(
+    attempts: CommandAttempts,
+    command: Callable[[], Awaitable[CommandResult]],
+    now: datetime,
+    *,
+    now_or_never: bool = False,
+) -> CommandResult | None:
+    """Start, retrying a failure every RESUME_RETRY; None while a retry waits.
+
+    A refusal that leaves nothing to resume (already charging, complete, unplugged) counts as
+    done. `now_or_never`: the entry goes away, so a waiting retry goes now.
+    """
+    if (
+        not now_or_never
+        and attempts.next_resume_try is not None
+        and now < attempts.next_resume_try
+    ):
+        return None
+    result = await _run(command)
+    if not result.ok and result.reason not in NOTHING_TO_RESUME:
+        attempts.error = result.reason or "unknown"
+        attempts.next_resume_try = now + RESUME_RETRY
+        return result
+    attempts.error = None
+    attempts.next_resume_try = None
+    return CommandResult(ok=True, reason=result.reason, state=result.state)

@@ -1,0 +1,101 @@
+"""Persistence of DR: each car's settings and state, and the ledger, in one Store per entry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN, LOGGER
+from .dr import CarDrState, DrSettings, Ledger
+
+STORAGE_VERSION = 1
+# Ledger-only changes (a new interval accounted) are batched; state changes are saved at once.
+LEDGER_SAVE_DELAY = 30
+
+
+def storage_key(entry_id: str) -> str:
+    """Where an entry's DR settings, state and ledger are kept."""
+    return f"{DOMAIN}.dr.{entry_id}"
+
+
+def _settings(data: Any) -> DrSettings:
+    """Stored settings, or the defaults when they no longer fit (DrSettings validates)."""
+    try:
+        return DrSettings(**data)
+    except TypeError, ValueError:
+        LOGGER.warning("Stored DR settings of a car were invalid; using defaults")
+        return DrSettings()
+
+
+def _state(data: Any) -> CarDrState:
+    """Stored DR state, or a clean one when it is not three flags."""
+    try:
+        state = CarDrState(**data)
+    except TypeError:
+        state = None
+    if state is None or not all(
+        isinstance(flag, bool) for flag in asdict(state).values()
+    ):
+        LOGGER.warning("Stored DR state of a car was invalid; starting afresh")
+        return CarDrState()
+    return state
+
+
+class DrStore:
+    """Load and save an entry's DR data."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """One Store per config entry."""
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, storage_key(entry_id)
+        )
+        self._data: dict[str, Any] = {}
+
+    async def async_load(
+        self,
+    ) -> tuple[dict[str, tuple[DrSettings, CarDrState]], Ledger]:
+        """Every car's settings and state, and the ledger; invalid records fall back."""
+        stored = await self._store.async_load() or {}
+        cars = {
+            car_id: (
+                _settings(data.get("settings")),
+                _state(data.get("state")),
+            )
+            for car_id, data in (stored.get("cars") or {}).items()
+            if isinstance(data, Mapping)
+        }
+        return cars, Ledger.from_dict(stored.get("ledger") or {})
+
+    def _snapshot(
+        self, cars: Mapping[str, tuple[DrSettings, CarDrState]], ledger: Ledger
+    ) -> dict[str, Any]:
+        return {
+            "cars": {
+                car_id: {"settings": asdict(settings), "state": asdict(state)}
+                for car_id, (settings, state) in cars.items()
+            },
+            "ledger": ledger.as_dict(),
+        }
+
+    async def async_save(
+        self, cars: Mapping[str, tuple[DrSettings, CarDrState]], ledger: Ledger
+    ) -> None:
+        """Save now: which cars DR paused must survive a crash right after the command."""
+        self._data = self._snapshot(cars, ledger)
+        await self._store.async_save(self._data)
+
+    @callback
+    def async_delay_save(
+        self, cars: Mapping[str, tuple[DrSettings, CarDrState]], ledger: Ledger
+    ) -> None:
+        """Save soon (and at shutdown): a ledger update alone is not worth a write each time."""
+        self._data = self._snapshot(cars, ledger)
+        self._store.async_delay_save(lambda: self._data, LEDGER_SAVE_DELAY)
+
+    async def async_remove(self) -> None:
+        """Forget everything (the entry was removed)."""
+        await self._store.async_remove()
