@@ -30,7 +30,10 @@ def test_manifest_values() -> None:
     assert MANIFEST["config_flow"] is True
     assert MANIFEST["integration_type"] == "hub"
     assert MANIFEST["iot_class"] == "cloud_polling"
-    assert isinstance(MANIFEST["codeowners"], list)
+    # hassfest: GitHub handles (users or org/team), at least one owner.
+    assert MANIFEST["codeowners"]
+    for owner in MANIFEST["codeowners"]:
+        assert re.fullmatch(r"@[A-Za-z0-9-]+(/[A-Za-z0-9_.-]+)?", owner), owner
     assert isinstance(MANIFEST["dependencies"], list)
     assert MANIFEST["documentation"].startswith("https://")
     assert MANIFEST["issue_tracker"].startswith("https://")
