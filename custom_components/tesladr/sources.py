@@ -70,68 +70,69 @@ class MissingEntityError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Match:
-    """How one role's entity is recognised: entity domain, keys (preferred first), a name."""
+    """How one role's entity is recognised: (entity domain, key) pairs, preferred first."""
 
-    domain: str
-    keys: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...]
     name: str  # the English name the integration gives it, for when it is missing
+
+
+def _one(domain: str, *keys: str, name: str) -> _Match:
+    return _Match(tuple((domain, key) for key in keys), name)
 
 
 def _core(
     fast_charger: _Match | None, battery_keys: tuple[str, ...]
 ) -> dict[Role, _Match]:
     roles = {
-        Role.SWITCH: _Match(
+        Role.SWITCH: _one(
             "switch",
-            (
-                "charge_state_charging_state",
-                "charge_state_user_charge_enable_request",
-                "charge_state_charge_enable_request",
-            ),
-            "Charge",
+            "charge_state_charging_state",
+            "charge_state_user_charge_enable_request",
+            "charge_state_charge_enable_request",
+            name="Charge",
         ),
-        Role.CHARGING_STATE: _Match(
-            "sensor", ("charge_state_charging_state",), "Charging"
+        Role.CHARGING_STATE: _one(
+            "sensor", "charge_state_charging_state", name="Charging"
         ),
-        Role.CHARGER_POWER: _Match(
-            "sensor", ("charge_state_charger_power",), "Charger power"
+        Role.CHARGER_POWER: _one(
+            "sensor", "charge_state_charger_power", name="Charger power"
         ),
-        Role.PLUGGED_IN: _Match(
-            "binary_sensor", ("charge_state_conn_charge_cable",), "Charge cable"
+        Role.PLUGGED_IN: _one(
+            "binary_sensor", "charge_state_conn_charge_cable", name="Charge cable"
         ),
-        Role.BATTERY: _Match("sensor", battery_keys, "Battery level"),
-        Role.CHARGE_LIMIT: _Match(
-            "number", ("charge_state_charge_limit_soc",), "Charge limit"
+        Role.BATTERY: _one("sensor", *battery_keys, name="Battery level"),
+        Role.CHARGE_LIMIT: _one(
+            "number", "charge_state_charge_limit_soc", name="Charge limit"
         ),
-        Role.ENERGY_ADDED: _Match(
-            "sensor", ("charge_state_charge_energy_added",), "Charge energy added"
+        Role.ENERGY_ADDED: _one(
+            "sensor", "charge_state_charge_energy_added", name="Charge energy added"
         ),
-        Role.LOCATION: _Match("device_tracker", ("location",), "Location"),
-        Role.ONLINE: _Match("binary_sensor", ("state",), "Status"),
-        Role.WAKE: _Match("button", ("wake",), "Wake"),
+        Role.LOCATION: _one("device_tracker", "location", name="Location"),
+        Role.ONLINE: _one("binary_sensor", "state", name="Status"),
+        Role.WAKE: _one("button", "wake", name="Wake"),
     }
     if fast_charger is not None:
         roles[Role.FAST_CHARGER] = fast_charger
     return roles
 
 
-_FAST_CHARGER_TYPE: Final = _Match(
-    "sensor", ("charge_state_fast_charger_type",), "Fast charger type"
+_FAST_CHARGER_TYPE: Final = _one(
+    "sensor", "charge_state_fast_charger_type", name="Fast charger type"
 )
 
 # tesla_custom has no translation keys; its unique ids are slugify(f"{vin} {type}").
 _TESLA_CUSTOM: Final = {
-    Role.SWITCH: _Match("switch", ("charger",), "Charger"),
-    Role.CHARGING_STATE: _Match("binary_sensor", ("charging",), "Charging"),
-    Role.CHARGER_POWER: _Match("sensor", ("charger_power",), "Charger power"),
-    Role.PLUGGED_IN: _Match("binary_sensor", ("charger",), "Charger"),
-    Role.BATTERY: _Match("sensor", ("battery",), "Battery"),
-    Role.CHARGE_LIMIT: _Match("number", ("charge_limit",), "Charge limit"),
-    Role.ENERGY_ADDED: _Match("sensor", ("energy_added",), "Energy added"),
+    Role.SWITCH: _one("switch", "charger", name="Charger"),
+    Role.CHARGING_STATE: _one("binary_sensor", "charging", name="Charging"),
+    Role.CHARGER_POWER: _one("sensor", "charger_power", name="Charger power"),
+    Role.PLUGGED_IN: _one("binary_sensor", "charger", name="Charger"),
+    Role.BATTERY: _one("sensor", "battery", name="Battery"),
+    Role.CHARGE_LIMIT: _one("number", "charge_limit", name="Charge limit"),
+    Role.ENERGY_ADDED: _one("sensor", "energy_added", name="Energy added"),
     # Its charger connection sensor carries `fast_charger_present` as an attribute.
-    Role.FAST_CHARGER: _Match("binary_sensor", ("charger",), "Charger"),
-    Role.LOCATION: _Match("device_tracker", ("location_tracker",), "Location tracker"),
-    Role.ONLINE: _Match("binary_sensor", ("online",), "Online"),
+    Role.FAST_CHARGER: _one("binary_sensor", "charger", name="Charger"),
+    Role.LOCATION: _one("device_tracker", "location_tracker", name="Location tracker"),
+    Role.ONLINE: _one("binary_sensor", "online", name="Online"),
 }
 
 SOURCE_ROLES: Final[Mapping[str, Mapping[Role, _Match]]] = {
@@ -140,7 +141,14 @@ SOURCE_ROLES: Final[Mapping[str, Mapping[Role, _Match]]] = {
         ("charge_state_battery_level", "charge_state_usable_battery_level"),
     ),
     "teslemetry": _core(
-        _Match("binary_sensor", ("fast_charger_present",), "Fast charger present"),
+        # Streamed cars have the binary sensor, polled ones only the type sensor.
+        _Match(
+            (
+                ("binary_sensor", "fast_charger_present"),
+                ("sensor", "charge_state_fast_charger_type"),
+            ),
+            "Fast charger present",
+        ),
         ("charge_state_battery_level", "charge_state_usable_battery_level"),
     ),
     # Tessie names its usable level "Battery level" and exposes no fast-charger signal.
@@ -171,11 +179,12 @@ _MISSING: Final = (STATE_UNAVAILABLE, STATE_UNKNOWN)
 
 def _key_rank(source: str, entry: er.RegistryEntry, match: _Match) -> int | None:
     """Position of the entry's key in the match's preference list, or None."""
-    if entry.domain != match.domain:
-        return None
+    # Unique ids are f"{vin}-{key}" (core) or slugify(f"{vin} {type}") (tesla_custom): the
+    # VIN holds neither separator, so what follows the first one is the key.
     separator = "_" if source == "tesla_custom" else "-"
-    for rank, key in enumerate(match.keys):
-        if entry.translation_key == key or entry.unique_id.endswith(separator + key):
+    unique_key = entry.unique_id.partition(separator)[2]
+    for rank, (domain, key) in enumerate(match.keys):
+        if entry.domain == domain and key in (entry.translation_key, unique_key):
             return rank
     return None
 
@@ -185,9 +194,12 @@ def _pick(
 ) -> tuple[er.RegistryEntry | None, er.RegistryEntry | None]:
     """(best enabled entry, best disabled entry) for one role."""
     ranked = sorted(
-        (rank, entry)
-        for entry in entries
-        if (rank := _key_rank(source, entry, match)) is not None
+        (
+            (rank, entry)
+            for entry in entries
+            if (rank := _key_rank(source, entry, match)) is not None
+        ),
+        key=lambda ranked_entry: ranked_entry[0],
     )
     enabled = next((entry for _, entry in ranked if not entry.disabled), None)
     disabled = next((entry for _, entry in ranked if entry.disabled), None)
