@@ -255,8 +255,8 @@ def entity_id_of(hass: HomeAssistant, registry_id: str) -> str | None:
     return None if entry is None else entry.entity_id
 
 
-def _state(hass: HomeAssistant, registry_id: str | None) -> State | None:
-    if registry_id is None or (entity_id := entity_id_of(hass, registry_id)) is None:
+def _state(hass: HomeAssistant, registry_id: str) -> State | None:
+    if (entity_id := entity_id_of(hass, registry_id)) is None:
         return None
     return hass.states.get(entity_id)
 
