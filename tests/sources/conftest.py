@@ -6,6 +6,7 @@ Each fixture sets up the integration and yields a driver for its one car:
 - `tessie_car`: core `tessie` (same boundary for reads, `tessie_api`'s request for commands)
 - `teslemetry_car`: core `teslemetry` (same boundary; its stream is a fake that can push signals)
 - `custom_car`: a stand-in for HACS `tesla_custom` with its entity shapes (see tesla_custom.py)
+- `charger`: a template switch, power, plug and battery over input helpers (role -> registry id)
 
 Every driver (`LinkedCar`) offers:
 
@@ -46,6 +47,7 @@ from homeassistant.components.application_credentials import (
     async_import_client_credential,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import jwt
 import pytest
@@ -56,6 +58,8 @@ from pytest_homeassistant_custom_component.common import (
 from tesla_fleet_api.tesla.fleet import TeslaFleetApi
 from tesla_fleet_api.teslemetry import Teslemetry
 from tesla_fleet_api.tessie import Tessie
+
+from custom_components.tesladr.sources import Role
 
 from .cars import (
     CAR_PLATFORMS,
@@ -172,3 +176,87 @@ async def custom_car(hass: HomeAssistant) -> AsyncGenerator[CustomCar]:
     with mock_config_flow("tesla_custom", TeslaCustomFlow):
         await async_setup_tesla_custom(car)
         yield car
+
+
+# The generic route: a template charger switch over input helpers, as users build them.
+HELPERS = {
+    "input_boolean": {"relay": {"initial": True}, "plug": {"initial": True}},
+    "input_number": {
+        "watts": {"min": 0, "max": 20000, "step": 1, "initial": 7200},
+        "soc": {"min": 0, "max": 100, "step": 1, "initial": 55},
+    },
+}
+TEMPLATES = {
+    "template": [
+        {
+            "switch": [
+                {
+                    "name": "Garage charger",
+                    "unique_id": "garage_charger",
+                    "state": "{{ is_state('input_boolean.relay', 'on') }}",
+                    "turn_on": {
+                        "action": "input_boolean.turn_on",
+                        "target": {"entity_id": "input_boolean.relay"},
+                    },
+                    "turn_off": {
+                        "action": "input_boolean.turn_off",
+                        "target": {"entity_id": "input_boolean.relay"},
+                    },
+                }
+            ],
+            "sensor": [
+                {
+                    "name": "Charger power",
+                    "unique_id": "charger_power",
+                    "state": "{{ states('input_number.watts') | float }}",
+                    "unit_of_measurement": "W",
+                    "device_class": "power",
+                },
+                {
+                    "name": "EV battery",
+                    "unique_id": "ev_battery",
+                    "state": "{{ states('input_number.soc') | float }}",
+                    "unit_of_measurement": "%",
+                    "device_class": "battery",
+                },
+            ],
+            "binary_sensor": [
+                {
+                    "name": "Charger plug",
+                    "unique_id": "charger_plug",
+                    "state": "{{ is_state('input_boolean.plug', 'on') }}",
+                    "device_class": "plug",
+                }
+            ],
+        }
+    ]
+}
+
+
+@pytest.fixture
+async def charger(hass: HomeAssistant) -> dict[Role, str]:
+    """A template charger over input helpers: role -> registry id."""
+    for domain, config in HELPERS.items():
+        assert await async_setup_component(hass, domain, {domain: config})
+    assert await async_setup_component(hass, "template", TEMPLATES)
+    await hass.async_block_till_done()
+    registry = er.async_get(hass)
+    tracker = registry.async_get_or_create("device_tracker", "demo", "ev_tracker")
+    hass.states.async_set(
+        tracker.entity_id, "home", {"latitude": 34.05, "longitude": -118.24}
+    )
+    ids = {
+        Role.SWITCH: ("switch", "garage_charger"),
+        Role.CHARGER_POWER: ("sensor", "charger_power"),
+        Role.BATTERY: ("sensor", "ev_battery"),
+        Role.PLUGGED_IN: ("binary_sensor", "charger_plug"),
+    }
+    roles = {}
+    for role, (domain, unique_id) in ids.items():
+        entity_id = registry.async_get_entity_id(domain, "template", unique_id)
+        assert entity_id is not None
+        entry = registry.async_get(entity_id)
+        assert entry is not None
+        roles[role] = entry.id
+    roles[Role.LOCATION] = tracker.id
+    return roles

@@ -7,7 +7,6 @@ from typing import Any
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.tesladr.sources import (
@@ -19,88 +18,6 @@ from custom_components.tesladr.sources import (
 from custom_components.tesladr.vehicles import ChargeState, VehicleState
 
 from .cars import LinkedCar
-
-HELPERS = {
-    "input_boolean": {"relay": {"initial": True}, "plug": {"initial": True}},
-    "input_number": {
-        "watts": {"min": 0, "max": 20000, "step": 1, "initial": 7200},
-        "soc": {"min": 0, "max": 100, "step": 1, "initial": 55},
-    },
-}
-TEMPLATES = {
-    "template": [
-        {
-            "switch": [
-                {
-                    "name": "Garage charger",
-                    "unique_id": "garage_charger",
-                    "state": "{{ is_state('input_boolean.relay', 'on') }}",
-                    "turn_on": {
-                        "action": "input_boolean.turn_on",
-                        "target": {"entity_id": "input_boolean.relay"},
-                    },
-                    "turn_off": {
-                        "action": "input_boolean.turn_off",
-                        "target": {"entity_id": "input_boolean.relay"},
-                    },
-                }
-            ],
-            "sensor": [
-                {
-                    "name": "Charger power",
-                    "unique_id": "charger_power",
-                    "state": "{{ states('input_number.watts') | float }}",
-                    "unit_of_measurement": "W",
-                    "device_class": "power",
-                },
-                {
-                    "name": "EV battery",
-                    "unique_id": "ev_battery",
-                    "state": "{{ states('input_number.soc') | float }}",
-                    "unit_of_measurement": "%",
-                    "device_class": "battery",
-                },
-            ],
-            "binary_sensor": [
-                {
-                    "name": "Charger plug",
-                    "unique_id": "charger_plug",
-                    "state": "{{ is_state('input_boolean.plug', 'on') }}",
-                    "device_class": "plug",
-                }
-            ],
-        }
-    ]
-}
-
-
-@pytest.fixture
-async def charger(hass: HomeAssistant) -> dict[Role, str]:
-    """A template charger over input helpers: role -> registry id."""
-    for domain, config in HELPERS.items():
-        assert await async_setup_component(hass, domain, {domain: config})
-    assert await async_setup_component(hass, "template", TEMPLATES)
-    await hass.async_block_till_done()
-    registry = er.async_get(hass)
-    tracker = registry.async_get_or_create("device_tracker", "demo", "ev_tracker")
-    hass.states.async_set(
-        tracker.entity_id, "home", {"latitude": 34.05, "longitude": -118.24}
-    )
-    ids = {
-        Role.SWITCH: ("switch", "garage_charger"),
-        Role.CHARGER_POWER: ("sensor", "charger_power"),
-        Role.BATTERY: ("sensor", "ev_battery"),
-        Role.PLUGGED_IN: ("binary_sensor", "charger_plug"),
-    }
-    roles = {}
-    for role, (domain, unique_id) in ids.items():
-        entity_id = registry.async_get_entity_id(domain, "template", unique_id)
-        assert entity_id is not None
-        entry = registry.async_get(entity_id)
-        assert entry is not None
-        roles[role] = entry.id
-    roles[Role.LOCATION] = tracker.id
-    return roles
 
 
 def _read(hass: HomeAssistant, entities: dict[Role, str]) -> ChargeState:
