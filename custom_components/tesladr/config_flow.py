@@ -16,8 +16,15 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_EMAIL
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
+    DeviceFilterSelectorConfig,
+    DeviceSelector,
+    DeviceSelectorConfig,
+    EntityFilterSelectorConfig,
+    EntitySelector,
+    EntitySelectorConfig,
+    EntityWithDeviceFilterSelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -39,12 +46,15 @@ from .const import (
     CONF_API_PROXY_URL,
     CONF_AUTH_DOMAIN,
     CONF_CLIENT_ID,
+    CONF_DEVICE_ID,
+    CONF_ENTITIES,
     CONF_ENTRY_TYPE,
     CONF_EXPIRATION,
     CONF_NODES,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
     CONF_SCAN_MINUTES,
+    CONF_SOURCE,
     CONF_THRESHOLD,
     CONF_VEHICLES,
     DEFAULT_AUTH_DOMAIN,
@@ -53,11 +63,19 @@ from .const import (
     DEFAULT_THRESHOLD,
     DOMAIN,
     ENTRY_TYPE_ACCOUNT,
+    ENTRY_TYPE_LINKED,
     ENTRY_TYPE_PRICES,
     POLLING_POLICIES,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from .prices import default_node
+from .sources import (
+    SOURCE_DOMAINS,
+    SOURCE_GENERIC,
+    MissingEntityError,
+    Role,
+    async_find_car_entities,
+)
 from .vehicles import (
     VehicleAuthError,
     VehicleError,
@@ -185,6 +203,63 @@ def _nodes_error(user_input: dict[str, Any]) -> dict[str, str]:
     return {} if user_input.get(CONF_NODES) else {CONF_NODES: "no_nodes"}
 
 
+LINKED_CAR_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_DEVICE_ID): DeviceSelector(
+            DeviceSelectorConfig(
+                filter=[
+                    DeviceFilterSelectorConfig(integration=domain)
+                    for domain in SOURCE_DOMAINS
+                ],
+                entity=[EntityFilterSelectorConfig(domain="switch")],
+            )
+        )
+    }
+)
+
+
+def _entity_selector(domain: str, device_class: str | None = None) -> EntitySelector:
+    entity_filter = EntityWithDeviceFilterSelectorConfig(domain=domain)
+    if device_class is not None:
+        entity_filter["device_class"] = device_class
+    return EntitySelector(EntitySelectorConfig(filter=entity_filter))
+
+
+CHARGER_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(Role.SWITCH.value): _entity_selector("switch"),
+        probatio.Optional(Role.CHARGER_POWER.value): _entity_selector(
+            "sensor", "power"
+        ),
+        probatio.Optional(Role.PLUGGED_IN.value): _entity_selector(
+            "binary_sensor", "plug"
+        ),
+        probatio.Optional(Role.BATTERY.value): _entity_selector("sensor", "battery"),
+        probatio.Optional(Role.LOCATION.value): _entity_selector("device_tracker"),
+    }
+)
+CHARGER_ROLES = (
+    Role.SWITCH,
+    Role.CHARGER_POWER,
+    Role.PLUGGED_IN,
+    Role.BATTERY,
+    Role.LOCATION,
+)
+
+
+def _linked_data(
+    source: str, device_id: str | None, entities: Mapping[Role, str]
+) -> dict[str, Any]:
+    return {
+        CONF_ENTRY_TYPE: ENTRY_TYPE_LINKED,
+        CONF_SOURCE: source,
+        CONF_DEVICE_ID: device_id,
+        CONF_ENTITIES: {
+            role.value: registry_id for role, registry_id in entities.items()
+        },
+    }
+
+
 class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     """Handle a config flow for tesladr."""
 
@@ -252,7 +327,81 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Let the user choose what to add."""
         return self.async_show_menu(
-            step_id="user", menu_options=[ENTRY_TYPE_PRICES, ENTRY_TYPE_ACCOUNT]
+            step_id="user",
+            menu_options=[
+                ENTRY_TYPE_PRICES,
+                ENTRY_TYPE_ACCOUNT,
+                "linked_car",
+                "charger",
+            ],
+        )
+
+    async def async_step_linked_car(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a car that Tesla Fleet, Teslemetry, Tessie or Tesla Custom provides."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            device_id = user_input[CONF_DEVICE_ID]
+            try:
+                source, entities = async_find_car_entities(self.hass, device_id)
+            except MissingEntityError as err:
+                errors["base"] = "disabled_entity" if err.disabled else "missing_entity"
+                placeholders["entity"] = err.name
+            else:
+                await self.async_set_unique_id(device_id)
+                self._abort_if_unique_id_configured()
+                device = dr.async_get(self.hass).async_get(device_id)
+                return self.async_create_entry(
+                    title=(device and (device.name_by_user or device.name)) or source,
+                    data=_linked_data(source, device_id, entities),
+                )
+        return self.async_show_form(
+            step_id="linked_car",
+            data_schema=self.add_suggested_values_to_schema(
+                LINKED_CAR_SCHEMA, user_input
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_charger(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add any charger switch, with optional power, plug, battery and location."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            registry = er.async_get(self.hass)
+            picked: dict[Role, er.RegistryEntry] = {}
+            for role in CHARGER_ROLES:
+                if not (entity_id := user_input.get(role)):
+                    continue
+                if (entry := registry.async_get(entity_id)) is None:
+                    # Without a registry entry a rename would lose the entity.
+                    errors[role] = "not_in_registry"
+                    placeholders["entity"] = entity_id
+                    continue
+                picked[role] = entry
+            if not errors:
+                switch = picked[Role.SWITCH]
+                await self.async_set_unique_id(switch.id)
+                self._abort_if_unique_id_configured()
+                state = self.hass.states.get(switch.entity_id)
+                return self.async_create_entry(
+                    title=state.name if state else switch.entity_id,
+                    data=_linked_data(
+                        SOURCE_GENERIC,
+                        switch.device_id,
+                        {role: entry.id for role, entry in picked.items()},
+                    ),
+                )
+        return self.async_show_form(
+            step_id="charger",
+            data_schema=self.add_suggested_values_to_schema(CHARGER_SCHEMA, user_input),
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_prices(

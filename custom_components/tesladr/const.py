@@ -36,6 +36,8 @@ CONF_POLLING_POLICY: Final = "polling_policy"
 # always: every online car is read at every poll (keeps cars awake, costs the most).
 POLLING_POLICIES: Final = ["normal", "connected", "always"]
 DEFAULT_POLLING_POLICY: Final = "normal"
+
+# A car that another integration provides (or any charger switch), driven through its entities.
 ENTRY_TYPE_LINKED: Final = "linked"
 CONF_SOURCE: Final = "source"
 CONF_DEVICE_ID: Final = "device_id"
