@@ -305,8 +305,9 @@ def _fast_charger(source: str, state: State | None) -> bool | None:
         return present if isinstance(present, bool) else None
     if state.domain == "binary_sensor":
         return state.state == STATE_ON
-    # Polled values are Tesla's (`Supercharger`), streamed ones carry a `FastCharger` prefix.
-    kind = state.state.lower().removeprefix("fastcharger")
+    # Tesla's values; teslemetry_stream strips the `FastCharger` prefix of streamed ones.
+    # Unknown, SNA (signal not available) and Other tell nothing: None.
+    kind = state.state.lower()
     if kind in _AC_CHARGER_TYPES:
         return False
     if kind in _DC_CHARGER_TYPES:

@@ -4,7 +4,9 @@ Each fixture sets up the integration and yields a driver for its one car:
 
 - `fleet_car`: core `tesla_fleet` (tesla-fleet-api, faked at `TeslaFleetApi._request`)
 - `tessie_car`: core `tessie` (same boundary for reads, `tessie_api`'s request for commands)
-- `teslemetry_car`: core `teslemetry` (same boundary; its stream is a fake that can push signals)
+- `teslemetry_car`: core `teslemetry`, the car polled (same boundary)
+- `teslemetry_streaming_car`: core `teslemetry`, the car streamed: `async_poll()` pushes its
+  signals through the stream listeners (the stream connection itself is patched out)
 - `custom_car`: a stand-in for HACS `tesla_custom` with its entity shapes (see tesla_custom.py)
 - `charger`: a template switch, power, plug and battery over input helpers (role -> registry id)
 
@@ -145,14 +147,11 @@ async def tessie_car(
         yield car
 
 
-@pytest.fixture
-async def teslemetry_car(
-    hass: HomeAssistant, fake_clouds: FakeClouds, mock_bluetooth: None
+async def _teslemetry(
+    car: TeslemetryCar, fake_clouds: FakeClouds
 ) -> AsyncGenerator[TeslemetryCar]:
-    """Core teslemetry with one charging, polled car; its stream is inert."""
-    car = TeslemetryCar(hass)
     fake_clouds.cars[Teslemetry] = car
-    await _credentials(hass, "teslemetry")
+    await _credentials(car.hass, "teslemetry")
     entry = MockConfigEntry(
         domain="teslemetry",
         unique_id="user-1",
@@ -162,10 +161,36 @@ async def teslemetry_car(
     with (
         patch("teslemetry_stream.TeslemetryStream.listen"),
         patch("teslemetry_stream.TeslemetryStream.connected", return_value=True),
+        patch(
+            "teslemetry_stream.TeslemetryStream.async_add_listener",
+            side_effect=car.add_listener,
+        ),
+        # Enabling streamed fields configures Teslemetry's server: nothing to fake there.
+        patch("teslemetry_stream.TeslemetryStreamVehicle.add_field"),
         patch("teslemetry_stream.TeslemetryStreamVehicle.get_config"),
         patch("teslemetry_stream.TeslemetryStreamVehicle.update_config"),
     ):
         await _setup(car, entry, "teslemetry")
+        if car.streaming:
+            await car.async_poll()  # the stream's first message after connecting
+        yield car
+
+
+@pytest.fixture
+async def teslemetry_car(
+    hass: HomeAssistant, fake_clouds: FakeClouds, mock_bluetooth: None
+) -> AsyncGenerator[TeslemetryCar]:
+    """Core teslemetry with one charging car that it polls (no streaming firmware)."""
+    async for car in _teslemetry(TeslemetryCar(hass), fake_clouds):
+        yield car
+
+
+@pytest.fixture
+async def teslemetry_streaming_car(
+    hass: HomeAssistant, fake_clouds: FakeClouds, mock_bluetooth: None
+) -> AsyncGenerator[TeslemetryCar]:
+    """Core teslemetry with one charging car on Fleet Telemetry streaming."""
+    async for car in _teslemetry(TeslemetryCar(hass, streaming=True), fake_clouds):
         yield car
 
 

@@ -22,7 +22,14 @@ from custom_components.tesladr.vehicles import VehicleState
 
 from .cars import NOT_ONLINE, LinkedCar
 
-CARS = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
+CARS = [
+    "fleet_car",
+    "teslemetry_car",
+    "teslemetry_streaming_car",
+    "tessie_car",
+    "custom_car",
+]
+POLLED = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
 ALL_ROLES = set(Role)
 # Roles found with each integration's default entity settings, and why the others are not:
 # tesla_fleet and teslemetry (polled) have a fast-charger type sensor that is disabled by
@@ -270,6 +277,7 @@ async def test_reads_asleep(hass: HomeAssistant, car: LinkedCar) -> None:
     assert not state.stale
 
 
+@pytest.mark.parametrize("car", POLLED, indirect=True)
 async def test_reads_unavailable(hass: HomeAssistant, car: LinkedCar) -> None:
     """The cloud down: entities unavailable, the reading stale and the car offline."""
     car.set_cloud_down()
@@ -280,6 +288,44 @@ async def test_reads_unavailable(hass: HomeAssistant, car: LinkedCar) -> None:
     assert state.state is VehicleState.OFFLINE
     assert state.charging_state is None
     assert state.charger_power_kw is None
+
+
+async def test_streamed_values_outlive_the_cloud(
+    hass: HomeAssistant, teslemetry_streaming_car: LinkedCar
+) -> None:
+    """Teslemetry's streamed entities never go unavailable: a silent stream keeps them.
+
+    Only the age of the reading tells: `updated_at` stays where the last change left it.
+    """
+    before = _read(hass, teslemetry_streaming_car)
+    teslemetry_streaming_car.set_cloud_down()
+    teslemetry_streaming_car.set_stopped()  # never delivered: the stream is silent
+
+    after = _read(hass, teslemetry_streaming_car)
+    assert not after.stale
+    assert after.charging_state == "Charging"
+    assert after.updated_at == before.updated_at
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_streamed_fast_charger_present(
+    hass: HomeAssistant, teslemetry_streaming_car: LinkedCar
+) -> None:
+    """Streamed cars have fast_charger_present, preferred over the type sensor."""
+    source, entities = async_find_car_entities(hass, teslemetry_streaming_car.device_id)
+    entry = er.async_get(hass).async_get(entities[Role.FAST_CHARGER])
+    assert entry is not None
+    assert (entry.domain, entry.translation_key) == (
+        "binary_sensor",
+        "fast_charger_present",
+    )
+    assert _read(hass, teslemetry_streaming_car).fast_charger is False
+
+    teslemetry_streaming_car.charge.update(
+        fast_charger_present=True, fast_charger_type="Supercharger"
+    )
+    await teslemetry_streaming_car.async_poll()
+    assert _read(hass, teslemetry_streaming_car).fast_charger is True
 
 
 async def test_switch_commands_reach_the_car(
