@@ -19,6 +19,8 @@ from tesla_fleet_api.teslemetry import Teslemetry
 from tesla_fleet_api.tessie import Tessie
 from teslemetry_stream.stream import recursive_match
 
+from custom_components.tesladr.sources import Role
+
 FIXTURES = Path(__file__).parent / "fixtures"
 NOT_ONLINE = "not online"
 CAR_PLATFORMS = [
@@ -403,3 +405,40 @@ class FakeClouds:
         )
         car: Any = self.cars[kind]
         return await car.request(method, path, params, json)  # type: ignore[no-any-return]
+
+
+class HelperCharger:
+    """Drives the template charger: what the car would draw, the plug, the battery."""
+
+    def __init__(self, hass: HomeAssistant, entities: dict[Role, str]) -> None:
+        """The charger's role -> registry id map."""
+        self.hass = hass
+        self.entities = entities
+
+    async def _call(self, domain: str, service: str, data: dict[str, Any]) -> None:
+        await self.hass.services.async_call(domain, service, data, blocking=True)
+        await self.hass.async_block_till_done()
+
+    async def async_set_power(self, watts: float) -> None:
+        """What the car draws while the relay is closed."""
+        await self._call(
+            "input_number",
+            "set_value",
+            {"entity_id": "input_number.watts", "value": watts},
+        )
+
+    async def async_set_plugged(self, plugged: bool) -> None:
+        """Cable in or out."""
+        await self._call(
+            "input_boolean",
+            "turn_on" if plugged else "turn_off",
+            {"entity_id": "input_boolean.plug"},
+        )
+
+    async def async_set_battery(self, percent: float) -> None:
+        """The car's battery level."""
+        await self._call(
+            "input_number",
+            "set_value",
+            {"entity_id": "input_number.soc", "value": percent},
+        )

@@ -8,7 +8,9 @@ Each fixture sets up the integration and yields a driver for its one car:
 - `teslemetry_streaming_car`: core `teslemetry`, the car streamed: `async_poll()` pushes its
   signals through the stream listeners (the stream connection itself is patched out)
 - `custom_car`: a stand-in for HACS `tesla_custom` with its entity shapes (see tesla_custom.py)
-- `charger`: a template switch, power, plug and battery over input helpers (role -> registry id)
+- `charger`: a template switch, power, plug and battery over input helpers (role -> registry id);
+  the power reads 0 while the switch is off. `helper_charger` wraps it in a driver with
+  `async_set_power(watts)`, `async_set_plugged(bool)`, `async_set_battery(percent)`.
 
 Every driver (`LinkedCar`) offers:
 
@@ -67,6 +69,7 @@ from .cars import (
     CAR_PLATFORMS,
     FakeClouds,
     FleetCar,
+    HelperCharger,
     LinkedCar,
     TeslemetryCar,
     TessieCar,
@@ -233,7 +236,11 @@ TEMPLATES = {
                 {
                     "name": "Charger power",
                     "unique_id": "charger_power",
-                    "state": "{{ states('input_number.watts') | float }}",
+                    # A real charger draws nothing with its relay open.
+                    "state": (
+                        "{{ states('input_number.watts') | float"
+                        " if is_state('input_boolean.relay', 'on') else 0 }}"
+                    ),
                     "unit_of_measurement": "W",
                     "device_class": "power",
                 },
@@ -285,3 +292,9 @@ async def charger(hass: HomeAssistant) -> dict[Role, str]:
         roles[role] = entry.id
     roles[Role.LOCATION] = tracker.id
     return roles
+
+
+@pytest.fixture
+def helper_charger(hass: HomeAssistant, charger: dict[Role, str]) -> HelperCharger:
+    """The template charger with a driver."""
+    return HelperCharger(hass, charger)
