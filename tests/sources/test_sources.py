@@ -420,3 +420,41 @@ async def test_unavailable_state_is_stale(hass: HomeAssistant, car: LinkedCar) -
     hass.states.async_set(switch, STATE_UNAVAILABLE)
 
     assert read_charge_state(hass, source, entities, car.vin, car.name).stale
+
+
+@pytest.mark.parametrize(
+    ("platform", "switch_unique_id"),
+    [
+        ("tessie", "VIN1-charge_state_charge_enable_request"),
+        ("teslemetry", "VIN1-charge_state_charge_enable_request"),
+        ("tesla_fleet", "VIN1-charge_state_user_charge_enable_request"),
+    ],
+)
+async def test_older_keys_without_translation_key(
+    hass: HomeAssistant, platform: str, switch_unique_id: str
+) -> None:
+    """Registry entries of older releases (other keys, no translation key) still match."""
+    config_entry = MockConfigEntry(domain=platform)
+    config_entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(platform, "VIN1")}
+    )
+    registry = er.async_get(hass)
+
+    def register(domain: str, unique_id: str) -> str:
+        return registry.async_get_or_create(
+            domain,
+            platform,
+            unique_id,
+            config_entry=config_entry,
+            device_id=device.id,
+        ).id
+
+    switch = register("switch", switch_unique_id)
+    charging = register("sensor", "VIN1-charge_state_charging_state")
+    register("sensor", "VIN1-charge_state_charging_stateX")  # not a key: ignored
+
+    assert async_find_car_entities(hass, device.id) == (
+        platform,
+        {Role.SWITCH: switch, Role.CHARGING_STATE: charging},
+    )
