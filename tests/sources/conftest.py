@@ -42,6 +42,7 @@ Tesla Fleet commands on a sleeping car fail with 408; Tessie and Teslemetry wake
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from contextlib import contextmanager
 import time
 from typing import Any
 from unittest.mock import patch
@@ -110,17 +111,25 @@ async def _credentials(hass: HomeAssistant, domain: str) -> None:
     )
 
 
-async def _setup(car: LinkedCar, entry: MockConfigEntry, module: str) -> None:
+@contextmanager
+def _car_platforms(module: str) -> Generator[None]:
+    """Only the platforms DR reads, for the fixture's whole life (reloads included)."""
+    with patch(f"homeassistant.components.{module}.PLATFORMS", CAR_PLATFORMS):
+        yield
+
+
+async def _setup(car: LinkedCar, entry: MockConfigEntry) -> None:
     entry.add_to_hass(car.hass)
     car.entry = entry
-    with patch(f"homeassistant.components.{module}.PLATFORMS", CAR_PLATFORMS):
-        assert await car.hass.config_entries.async_setup(entry.entry_id)
-        await car.hass.async_block_till_done()
+    assert await car.hass.config_entries.async_setup(entry.entry_id)
+    await car.hass.async_block_till_done()
     car.device_id = car.find_device()
 
 
 @pytest.fixture
-async def fleet_car(hass: HomeAssistant, fake_clouds: FakeClouds) -> FleetCar:
+async def fleet_car(
+    hass: HomeAssistant, fake_clouds: FakeClouds
+) -> AsyncGenerator[FleetCar]:
     """Core tesla_fleet with one charging car."""
     car = FleetCar(hass)
     fake_clouds.cars[TeslaFleetApi] = car
@@ -133,8 +142,9 @@ async def fleet_car(hass: HomeAssistant, fake_clouds: FakeClouds) -> FleetCar:
         unique_id="user-1",
         data={"auth_implementation": "tesla_fleet", "token": _fleet_token(SCOPES)},
     )
-    await _setup(car, entry, "tesla_fleet")
-    return car
+    with _car_platforms("tesla_fleet"):
+        await _setup(car, entry)
+        yield car
 
 
 @pytest.fixture
@@ -145,8 +155,11 @@ async def tessie_car(
     car = TessieCar(hass)
     fake_clouds.cars[Tessie] = car
     entry = MockConfigEntry(domain="tessie", data={"access_token": "tessie-token"})
-    with patch("tessie_api.charging.tessieRequest", car.legacy_request):
-        await _setup(car, entry, "tessie")
+    with (
+        _car_platforms("tessie"),
+        patch("tessie_api.charging.tessieRequest", car.legacy_request),
+    ):
+        await _setup(car, entry)
         yield car
 
 
@@ -162,6 +175,7 @@ async def _teslemetry(
         data={"auth_implementation": "teslemetry", "token": _fleet_token([])},
     )
     with (
+        _car_platforms("teslemetry"),
         patch("teslemetry_stream.TeslemetryStream.listen"),
         patch("teslemetry_stream.TeslemetryStream.connected", return_value=True),
         patch(
@@ -173,7 +187,7 @@ async def _teslemetry(
         patch("teslemetry_stream.TeslemetryStreamVehicle.get_config"),
         patch("teslemetry_stream.TeslemetryStreamVehicle.update_config"),
     ):
-        await _setup(car, entry, "teslemetry")
+        await _setup(car, entry)
         if car.streaming:
             await car.async_poll()  # the stream's first message after connecting
         yield car

@@ -458,3 +458,22 @@ async def test_older_keys_without_translation_key(
         platform,
         {Role.SWITCH: switch, Role.CHARGING_STATE: charging},
     )
+
+
+async def test_source_reload(hass: HomeAssistant, car: LinkedCar) -> None:
+    """Unloaded, the car reads stale; set up again, the same registry ids read fresh."""
+    source, entities = async_find_car_entities(hass, car.device_id)
+
+    assert await hass.config_entries.async_unload(car.entry.entry_id)
+    await hass.async_block_till_done()
+    unloaded = read_charge_state(hass, source, entities, car.vin, car.name)
+    assert unloaded.stale
+    assert unloaded.state is VehicleState.OFFLINE
+
+    assert await hass.config_entries.async_setup(car.entry.entry_id)
+    await hass.async_block_till_done()
+    await car.async_poll()
+    assert async_find_car_entities(hass, car.device_id) == (source, entities)
+    state = read_charge_state(hass, source, entities, car.vin, car.name)
+    assert state.charging_state == "Charging"
+    assert not state.stale
