@@ -36,7 +36,14 @@ command changes the car (stop: Stopped at 0 kW; start: Charging at the last powe
 a start on an unplugged car answers `result: false, reason: "disconnected"`; a start on a
 charging car answers `reason: "is_charging"`, a stop on an idle one `reason: "not_charging"`.
 Tesla Fleet commands on a sleeping car fail with 408; Tessie and Teslemetry wake it server side
-(`car.wakes_for_commands`).
+(`car.wakes_for_commands`). Asleep, Tesla Fleet's live read answers 408 and the integration keeps
+its last values; Tessie and Teslemetry answer from their cache. tesla_custom: `result: false`
+is ignored silently (as teslajsonpy does); NOT_ONLINE raises teslajsonpy's TeslaException(408);
+a stop on a sleeping car raises it too (teslajsonpy does not wake to stop).
+Streamed Teslemetry entities never go unavailable; `set_cloud_down` there only fails REST calls.
+
+The drivers live in `cars.py` (import `NOT_ONLINE`, the driver classes and `HelperCharger` from
+there); these fixtures are visible to tests under `tests/sources/`.
 """
 
 from __future__ import annotations
