@@ -10,6 +10,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from teslajsonpy.exceptions import TeslaException
 
 from custom_components.tesladr.sources import (
     MissingEntityError,
@@ -477,3 +478,35 @@ async def test_source_reload(hass: HomeAssistant, car: LinkedCar) -> None:
     state = read_charge_state(hass, source, entities, car.vin, car.name)
     assert state.charging_state == "Charging"
     assert not state.stale
+
+
+async def test_tesla_custom_command_failures(
+    hass: HomeAssistant, custom_car: LinkedCar
+) -> None:
+    """Teslajsonpy ignores `result: false`; a car not online raises its TeslaException."""
+    switch = entity_id_of(
+        hass, async_find_car_entities(hass, custom_car.device_id)[1][Role.SWITCH]
+    )
+    custom_car.fail_next_command("no_power")
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": switch}, blocking=True
+    )
+    await custom_car.async_poll()
+    assert _read(hass, custom_car).charging_state == "Charging"
+
+    custom_car.fail_next_command(NOT_ONLINE)
+    with pytest.raises(TeslaException):
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": switch}, blocking=True
+        )
+
+    custom_car.set_asleep()
+    await custom_car.async_poll()
+    with pytest.raises(TeslaException):  # teslajsonpy does not wake a car to stop it
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": switch}, blocking=True
+        )
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": switch}, blocking=True
+    )
+    assert custom_car.commands[-2:] == ["wake_up", "charge_start"]
