@@ -1,9 +1,10 @@
 """Cars that another Home Assistant integration already provides: find their entities, read them.
 
 Entities are found in the entity registry by the integration that created them
-(`entry.platform`), their entity domain and their translation key or unique-id suffix, never by
-`entity_id`: users rename entity ids and non-English installs translate them. Keys that changed
-between releases of the core integrations are all listed, current one first.
+(`entry.platform`), their entity domain and their translation key or the key their unique id
+carries after the VIN, never by `entity_id`: users rename entity ids and non-English installs
+translate them. Keys that changed between releases of the core integrations are all listed,
+current one first.
 """
 
 from __future__ import annotations
