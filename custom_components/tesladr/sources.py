@@ -1,9 +1,10 @@
 """Cars that another Home Assistant integration already provides: find their entities, read them.
 
 Entities are found in the entity registry by the integration that created them
-(`entry.platform`), their entity domain and their translation key or unique-id suffix, never by
-`entity_id`: users rename entity ids and non-English installs translate them. Keys that changed
-between releases of the core integrations are all listed, current one first.
+(`entry.platform`), their entity domain and their translation key or the key their unique id
+carries after the VIN, never by `entity_id`: users rename entity ids and non-English installs
+translate them. Keys that changed between releases of the core integrations are all listed,
+current one first.
 """
 
 from __future__ import annotations
@@ -305,8 +306,9 @@ def _fast_charger(source: str, state: State | None) -> bool | None:
         return present if isinstance(present, bool) else None
     if state.domain == "binary_sensor":
         return state.state == STATE_ON
-    # Polled values are Tesla's (`Supercharger`), streamed ones carry a `FastCharger` prefix.
-    kind = state.state.lower().removeprefix("fastcharger")
+    # Tesla's values; teslemetry_stream strips the `FastCharger` prefix of streamed ones.
+    # Unknown, SNA (signal not available) and Other tell nothing: None.
+    kind = state.state.lower()
     if kind in _AC_CHARGER_TYPES:
         return False
     if kind in _DC_CHARGER_TYPES:

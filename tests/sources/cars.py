@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import deepcopy
 import json
 from pathlib import Path
@@ -16,6 +17,9 @@ from tesla_fleet_api.exceptions import ServiceUnavailable, VehicleOffline
 from tesla_fleet_api.tesla.fleet import TeslaFleetApi
 from tesla_fleet_api.teslemetry import Teslemetry
 from tesla_fleet_api.tessie import Tessie
+from teslemetry_stream.stream import recursive_match
+
+from custom_components.tesladr.sources import Role
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOT_ONLINE = "not online"
@@ -263,13 +267,70 @@ class TessieCar(LinkedCar):
 
 
 class TeslemetryCar(LinkedCar):
-    """A car of core teslemetry, polled (metadata `polling: true`) as a car without streaming."""
+    """A car of core teslemetry: polled (metadata `polling: true`) or streamed.
+
+    Streamed, `async_poll()` pushes the car's current signals through the stream, as Fleet
+    Telemetry does; its REST reads then serve only commands and the setup.
+    """
 
     integration = "teslemetry"
+
+    def __init__(self, hass: HomeAssistant, streaming: bool = False) -> None:
+        """A charging, online car, polled or streamed."""
+        super().__init__(hass)
+        self.streaming = streaming
+        self.listeners: list[
+            tuple[Callable[[dict[str, Any]], None], dict[str, Any]]
+        ] = []
 
     def coordinator(self) -> Any:
         """Teslemetry's vehicle data coordinator."""
         return self.entry.runtime_data.vehicles[0].coordinator
+
+    def add_listener(
+        self,
+        callback: Callable[[dict[str, Any]], None],
+        filters: dict[str, Any],
+        internal: bool = False,
+    ) -> Callable[[], None]:
+        """TeslemetryStream.async_add_listener: remember who listens to what."""
+        listener = (callback, filters)
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener)
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Deliver one stream event to the listeners whose filter it matches."""
+        for callback, filters in list(self.listeners):
+            if recursive_match(filters, event):
+                callback(event)
+
+    def stream_signals(self) -> dict[str, Any]:
+        """The car's charge signals as Fleet Telemetry names and encodes them."""
+        charge, drive = self.charge, self.body["drive_state"]
+        return {
+            "DetailedChargeState": f"DetailedChargeState{charge['charging_state']}",
+            "ACChargingPower": charge["charger_power"],
+            "ACChargingEnergyIn": charge["charge_energy_added"],
+            "BatteryLevel": charge["battery_level"],
+            "Soc": charge["usable_battery_level"],
+            "ChargeLimitSoc": charge["charge_limit_soc"],
+            "FastChargerPresent": charge["fast_charger_present"],
+            "FastChargerType": f"FastCharger{charge['fast_charger_type']}",
+            "Location": {
+                "latitude": drive["latitude"],
+                "longitude": drive["longitude"],
+            },
+        }
+
+    async def async_poll(self) -> None:
+        """Polled: refresh the coordinator. Streamed: push the state and, awake, the signals."""
+        if not self.streaming:
+            await super().async_poll()
+            return
+        self.send({"vin": self.vin, "state": self.body["state"]})
+        if self.online:
+            self.send({"vin": self.vin, "data": self.stream_signals()})
+        await self.hass.async_block_till_done()
 
     def metadata(self) -> dict[str, Any]:
         """Teslemetry's account metadata."""
@@ -289,7 +350,7 @@ class TeslemetryCar(LinkedCar):
                 self.vin: {
                     "proxy": False,
                     "access": True,
-                    "polling": True,
+                    "polling": not self.streaming,
                     "firmware": "2026.20.3",
                 }
             },
@@ -344,3 +405,40 @@ class FakeClouds:
         )
         car: Any = self.cars[kind]
         return await car.request(method, path, params, json)  # type: ignore[no-any-return]
+
+
+class HelperCharger:
+    """Drives the template charger: what the car would draw, the plug, the battery."""
+
+    def __init__(self, hass: HomeAssistant, entities: dict[Role, str]) -> None:
+        """The charger's role -> registry id map."""
+        self.hass = hass
+        self.entities = entities
+
+    async def _call(self, domain: str, service: str, data: dict[str, Any]) -> None:
+        await self.hass.services.async_call(domain, service, data, blocking=True)
+        await self.hass.async_block_till_done()
+
+    async def async_set_power(self, watts: float) -> None:
+        """What the car draws while the relay is closed."""
+        await self._call(
+            "input_number",
+            "set_value",
+            {"entity_id": "input_number.watts", "value": watts},
+        )
+
+    async def async_set_plugged(self, plugged: bool) -> None:
+        """Cable in or out."""
+        await self._call(
+            "input_boolean",
+            "turn_on" if plugged else "turn_off",
+            {"entity_id": "input_boolean.plug"},
+        )
+
+    async def async_set_battery(self, percent: float) -> None:
+        """The car's battery level."""
+        await self._call(
+            "input_number",
+            "set_value",
+            {"entity_id": "input_number.soc", "value": percent},
+        )

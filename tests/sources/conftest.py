@@ -4,9 +4,13 @@ Each fixture sets up the integration and yields a driver for its one car:
 
 - `fleet_car`: core `tesla_fleet` (tesla-fleet-api, faked at `TeslaFleetApi._request`)
 - `tessie_car`: core `tessie` (same boundary for reads, `tessie_api`'s request for commands)
-- `teslemetry_car`: core `teslemetry` (same boundary; its stream is a fake that can push signals)
+- `teslemetry_car`: core `teslemetry`, the car polled (same boundary)
+- `teslemetry_streaming_car`: core `teslemetry`, the car streamed: `async_poll()` pushes its
+  signals through the stream listeners (the stream connection itself is patched out)
 - `custom_car`: a stand-in for HACS `tesla_custom` with its entity shapes (see tesla_custom.py)
-- `charger`: a template switch, power, plug and battery over input helpers (role -> registry id)
+- `charger`: a template switch, power, plug and battery over input helpers (role -> registry id);
+  the power reads 0 while the switch is off. `helper_charger` wraps it in a driver with
+  `async_set_power(watts)`, `async_set_plugged(bool)`, `async_set_battery(percent)`.
 
 Every driver (`LinkedCar`) offers:
 
@@ -32,12 +36,20 @@ command changes the car (stop: Stopped at 0 kW; start: Charging at the last powe
 a start on an unplugged car answers `result: false, reason: "disconnected"`; a start on a
 charging car answers `reason: "is_charging"`, a stop on an idle one `reason: "not_charging"`.
 Tesla Fleet commands on a sleeping car fail with 408; Tessie and Teslemetry wake it server side
-(`car.wakes_for_commands`).
+(`car.wakes_for_commands`). Asleep, Tesla Fleet's live read answers 408 and the integration keeps
+its last values; Tessie and Teslemetry answer from their cache. tesla_custom: `result: false`
+is ignored silently (as teslajsonpy does); NOT_ONLINE raises teslajsonpy's TeslaException(408);
+a stop on a sleeping car raises it too (teslajsonpy does not wake to stop).
+Streamed Teslemetry entities never go unavailable; `set_cloud_down` there only fails REST calls.
+
+The drivers live in `cars.py` (import `NOT_ONLINE`, the driver classes and `HelperCharger` from
+there); these fixtures are visible to tests under `tests/sources/`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from contextlib import contextmanager
 import time
 from typing import Any
 from unittest.mock import patch
@@ -65,6 +77,7 @@ from .cars import (
     CAR_PLATFORMS,
     FakeClouds,
     FleetCar,
+    HelperCharger,
     LinkedCar,
     TeslemetryCar,
     TessieCar,
@@ -105,17 +118,25 @@ async def _credentials(hass: HomeAssistant, domain: str) -> None:
     )
 
 
-async def _setup(car: LinkedCar, entry: MockConfigEntry, module: str) -> None:
+@contextmanager
+def _car_platforms(module: str) -> Generator[None]:
+    """Only the platforms DR reads, for the fixture's whole life (reloads included)."""
+    with patch(f"homeassistant.components.{module}.PLATFORMS", CAR_PLATFORMS):
+        yield
+
+
+async def _setup(car: LinkedCar, entry: MockConfigEntry) -> None:
     entry.add_to_hass(car.hass)
     car.entry = entry
-    with patch(f"homeassistant.components.{module}.PLATFORMS", CAR_PLATFORMS):
-        assert await car.hass.config_entries.async_setup(entry.entry_id)
-        await car.hass.async_block_till_done()
+    assert await car.hass.config_entries.async_setup(entry.entry_id)
+    await car.hass.async_block_till_done()
     car.device_id = car.find_device()
 
 
 @pytest.fixture
-async def fleet_car(hass: HomeAssistant, fake_clouds: FakeClouds) -> FleetCar:
+async def fleet_car(
+    hass: HomeAssistant, fake_clouds: FakeClouds
+) -> AsyncGenerator[FleetCar]:
     """Core tesla_fleet with one charging car."""
     car = FleetCar(hass)
     fake_clouds.cars[TeslaFleetApi] = car
@@ -128,8 +149,9 @@ async def fleet_car(hass: HomeAssistant, fake_clouds: FakeClouds) -> FleetCar:
         unique_id="user-1",
         data={"auth_implementation": "tesla_fleet", "token": _fleet_token(SCOPES)},
     )
-    await _setup(car, entry, "tesla_fleet")
-    return car
+    with _car_platforms("tesla_fleet"):
+        await _setup(car, entry)
+        yield car
 
 
 @pytest.fixture
@@ -140,19 +162,19 @@ async def tessie_car(
     car = TessieCar(hass)
     fake_clouds.cars[Tessie] = car
     entry = MockConfigEntry(domain="tessie", data={"access_token": "tessie-token"})
-    with patch("tessie_api.charging.tessieRequest", car.legacy_request):
-        await _setup(car, entry, "tessie")
+    with (
+        _car_platforms("tessie"),
+        patch("tessie_api.charging.tessieRequest", car.legacy_request),
+    ):
+        await _setup(car, entry)
         yield car
 
 
-@pytest.fixture
-async def teslemetry_car(
-    hass: HomeAssistant, fake_clouds: FakeClouds, mock_bluetooth: None
+async def _teslemetry(
+    car: TeslemetryCar, fake_clouds: FakeClouds
 ) -> AsyncGenerator[TeslemetryCar]:
-    """Core teslemetry with one charging, polled car; its stream is inert."""
-    car = TeslemetryCar(hass)
     fake_clouds.cars[Teslemetry] = car
-    await _credentials(hass, "teslemetry")
+    await _credentials(car.hass, "teslemetry")
     entry = MockConfigEntry(
         domain="teslemetry",
         unique_id="user-1",
@@ -160,12 +182,39 @@ async def teslemetry_car(
         data={"auth_implementation": "teslemetry", "token": _fleet_token([])},
     )
     with (
+        _car_platforms("teslemetry"),
         patch("teslemetry_stream.TeslemetryStream.listen"),
         patch("teslemetry_stream.TeslemetryStream.connected", return_value=True),
+        patch(
+            "teslemetry_stream.TeslemetryStream.async_add_listener",
+            side_effect=car.add_listener,
+        ),
+        # Enabling streamed fields configures Teslemetry's server: nothing to fake there.
+        patch("teslemetry_stream.TeslemetryStreamVehicle.add_field"),
         patch("teslemetry_stream.TeslemetryStreamVehicle.get_config"),
         patch("teslemetry_stream.TeslemetryStreamVehicle.update_config"),
     ):
-        await _setup(car, entry, "teslemetry")
+        await _setup(car, entry)
+        if car.streaming:
+            await car.async_poll()  # the stream's first message after connecting
+        yield car
+
+
+@pytest.fixture
+async def teslemetry_car(
+    hass: HomeAssistant, fake_clouds: FakeClouds, mock_bluetooth: None
+) -> AsyncGenerator[TeslemetryCar]:
+    """Core teslemetry with one charging car that it polls (no streaming firmware)."""
+    async for car in _teslemetry(TeslemetryCar(hass), fake_clouds):
+        yield car
+
+
+@pytest.fixture
+async def teslemetry_streaming_car(
+    hass: HomeAssistant, fake_clouds: FakeClouds, mock_bluetooth: None
+) -> AsyncGenerator[TeslemetryCar]:
+    """Core teslemetry with one charging car on Fleet Telemetry streaming."""
+    async for car in _teslemetry(TeslemetryCar(hass, streaming=True), fake_clouds):
         yield car
 
 
@@ -208,7 +257,11 @@ TEMPLATES = {
                 {
                     "name": "Charger power",
                     "unique_id": "charger_power",
-                    "state": "{{ states('input_number.watts') | float }}",
+                    # A real charger draws nothing with its relay open.
+                    "state": (
+                        "{{ states('input_number.watts') | float"
+                        " if is_state('input_boolean.relay', 'on') else 0 }}"
+                    ),
                     "unit_of_measurement": "W",
                     "device_class": "power",
                 },
@@ -260,3 +313,9 @@ async def charger(hass: HomeAssistant) -> dict[Role, str]:
         roles[role] = entry.id
     roles[Role.LOCATION] = tracker.id
     return roles
+
+
+@pytest.fixture
+def helper_charger(hass: HomeAssistant, charger: dict[Role, str]) -> HelperCharger:
+    """The template charger with a driver."""
+    return HelperCharger(hass, charger)

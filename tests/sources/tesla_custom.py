@@ -40,6 +40,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_integration,
     mock_platform,
 )
+from tesla_fleet_api.exceptions import VehicleOffline
 from teslajsonpy.exceptions import TeslaException
 
 from .cars import LinkedCar
@@ -80,7 +81,7 @@ class CustomCar(LinkedCar):
             raise TeslaException(408)
         try:
             answer = self.command(name)
-        except Exception as err:
+        except VehicleOffline as err:
             raise TeslaException(408) from err
         if answer["result"]:
             self.seen["charge_state"]["charging_state"] = (

@@ -17,7 +17,13 @@ from custom_components.tesladr.sources import Role, async_find_car_entities
 
 from .cars import LinkedCar
 
-CARS = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
+CARS = [
+    "fleet_car",
+    "teslemetry_car",
+    "teslemetry_streaming_car",
+    "tessie_car",
+    "custom_car",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from custom_components.tesladr.sources import (
 )
 from custom_components.tesladr.vehicles import ChargeState, VehicleState
 
-from .cars import LinkedCar
+from .cars import HelperCharger, LinkedCar
 
 
 def _read(hass: HomeAssistant, entities: dict[Role, str]) -> ChargeState:
@@ -72,6 +72,27 @@ async def test_unplugged(hass: HomeAssistant, charger: dict[Role, str]) -> None:
     state = _read(hass, charger)
     assert state.charging_state == "Disconnected"
     assert state.plugged_in is False
+
+
+async def test_relay_off_draws_nothing(
+    hass: HomeAssistant, helper_charger: HelperCharger
+) -> None:
+    """The charge switch off opens the relay: the power and the reading follow."""
+    await helper_charger.async_set_battery(70)
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": entity_id_of(hass, helper_charger.entities[Role.SWITCH])},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+
+    state = _read(hass, helper_charger.entities)
+    assert state.charger_power_kw == 0.0
+    assert state.charging_state == "Stopped"
+    assert state.battery_level == 70.0
+    await helper_charger.async_set_plugged(False)
+    assert _read(hass, helper_charger.entities).charging_state == "Disconnected"
 
 
 async def test_switch_alone(hass: HomeAssistant, charger: dict[Role, str]) -> None:

@@ -10,6 +10,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from teslajsonpy.exceptions import TeslaException
 
 from custom_components.tesladr.sources import (
     MissingEntityError,
@@ -22,7 +23,14 @@ from custom_components.tesladr.vehicles import VehicleState
 
 from .cars import NOT_ONLINE, LinkedCar
 
-CARS = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
+CARS = [
+    "fleet_car",
+    "teslemetry_car",
+    "teslemetry_streaming_car",
+    "tessie_car",
+    "custom_car",
+]
+POLLED = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
 ALL_ROLES = set(Role)
 # Roles found with each integration's default entity settings, and why the others are not:
 # tesla_fleet and teslemetry (polled) have a fast-charger type sensor that is disabled by
@@ -270,6 +278,7 @@ async def test_reads_asleep(hass: HomeAssistant, car: LinkedCar) -> None:
     assert not state.stale
 
 
+@pytest.mark.parametrize("car", POLLED, indirect=True)
 async def test_reads_unavailable(hass: HomeAssistant, car: LinkedCar) -> None:
     """The cloud down: entities unavailable, the reading stale and the car offline."""
     car.set_cloud_down()
@@ -280,6 +289,44 @@ async def test_reads_unavailable(hass: HomeAssistant, car: LinkedCar) -> None:
     assert state.state is VehicleState.OFFLINE
     assert state.charging_state is None
     assert state.charger_power_kw is None
+
+
+async def test_streamed_values_outlive_the_cloud(
+    hass: HomeAssistant, teslemetry_streaming_car: LinkedCar
+) -> None:
+    """Teslemetry's streamed entities never go unavailable: a silent stream keeps them.
+
+    Only the age of the reading tells: `updated_at` stays where the last change left it.
+    """
+    before = _read(hass, teslemetry_streaming_car)
+    teslemetry_streaming_car.set_cloud_down()
+    teslemetry_streaming_car.set_stopped()  # never delivered: the stream is silent
+
+    after = _read(hass, teslemetry_streaming_car)
+    assert not after.stale
+    assert after.charging_state == "Charging"
+    assert after.updated_at == before.updated_at
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_streamed_fast_charger_present(
+    hass: HomeAssistant, teslemetry_streaming_car: LinkedCar
+) -> None:
+    """Streamed cars have fast_charger_present, preferred over the type sensor."""
+    source, entities = async_find_car_entities(hass, teslemetry_streaming_car.device_id)
+    entry = er.async_get(hass).async_get(entities[Role.FAST_CHARGER])
+    assert entry is not None
+    assert (entry.domain, entry.translation_key) == (
+        "binary_sensor",
+        "fast_charger_present",
+    )
+    assert _read(hass, teslemetry_streaming_car).fast_charger is False
+
+    teslemetry_streaming_car.charge.update(
+        fast_charger_present=True, fast_charger_type="Supercharger"
+    )
+    await teslemetry_streaming_car.async_poll()
+    assert _read(hass, teslemetry_streaming_car).fast_charger is True
 
 
 async def test_switch_commands_reach_the_car(
@@ -374,3 +421,92 @@ async def test_unavailable_state_is_stale(hass: HomeAssistant, car: LinkedCar) -
     hass.states.async_set(switch, STATE_UNAVAILABLE)
 
     assert read_charge_state(hass, source, entities, car.vin, car.name).stale
+
+
+@pytest.mark.parametrize(
+    ("platform", "switch_unique_id"),
+    [
+        ("tessie", "VIN1-charge_state_charge_enable_request"),
+        ("teslemetry", "VIN1-charge_state_charge_enable_request"),
+        ("tesla_fleet", "VIN1-charge_state_user_charge_enable_request"),
+    ],
+)
+async def test_older_keys_without_translation_key(
+    hass: HomeAssistant, platform: str, switch_unique_id: str
+) -> None:
+    """Registry entries of older releases (other keys, no translation key) still match."""
+    config_entry = MockConfigEntry(domain=platform)
+    config_entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(platform, "VIN1")}
+    )
+    registry = er.async_get(hass)
+
+    def register(domain: str, unique_id: str) -> str:
+        return registry.async_get_or_create(
+            domain,
+            platform,
+            unique_id,
+            config_entry=config_entry,
+            device_id=device.id,
+        ).id
+
+    switch = register("switch", switch_unique_id)
+    charging = register("sensor", "VIN1-charge_state_charging_state")
+    register("sensor", "VIN1-charge_state_charging_stateX")  # not a key: ignored
+
+    assert async_find_car_entities(hass, device.id) == (
+        platform,
+        {Role.SWITCH: switch, Role.CHARGING_STATE: charging},
+    )
+
+
+async def test_source_reload(hass: HomeAssistant, car: LinkedCar) -> None:
+    """Unloaded, the car reads stale; set up again, the same registry ids read fresh."""
+    source, entities = async_find_car_entities(hass, car.device_id)
+
+    assert await hass.config_entries.async_unload(car.entry.entry_id)
+    await hass.async_block_till_done()
+    unloaded = read_charge_state(hass, source, entities, car.vin, car.name)
+    assert unloaded.stale
+    assert unloaded.state is VehicleState.OFFLINE
+
+    assert await hass.config_entries.async_setup(car.entry.entry_id)
+    await hass.async_block_till_done()
+    await car.async_poll()
+    assert async_find_car_entities(hass, car.device_id) == (source, entities)
+    state = read_charge_state(hass, source, entities, car.vin, car.name)
+    assert state.charging_state == "Charging"
+    assert not state.stale
+
+
+async def test_tesla_custom_command_failures(
+    hass: HomeAssistant, custom_car: LinkedCar
+) -> None:
+    """Teslajsonpy ignores `result: false`; a car not online raises its TeslaException."""
+    switch = entity_id_of(
+        hass, async_find_car_entities(hass, custom_car.device_id)[1][Role.SWITCH]
+    )
+    custom_car.fail_next_command("no_power")
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": switch}, blocking=True
+    )
+    await custom_car.async_poll()
+    assert _read(hass, custom_car).charging_state == "Charging"
+
+    custom_car.fail_next_command(NOT_ONLINE)
+    with pytest.raises(TeslaException):
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": switch}, blocking=True
+        )
+
+    custom_car.set_asleep()
+    await custom_car.async_poll()
+    with pytest.raises(TeslaException):  # teslajsonpy does not wake a car to stop it
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": switch}, blocking=True
+        )
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": switch}, blocking=True
+    )
+    assert custom_car.commands[-2:] == ["wake_up", "charge_start"]
