@@ -16,7 +16,7 @@ import pytest
 from custom_components.tesladr.caiso import RequestPacer
 from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
 
-pytest_plugins = ["tests.fake_oasis", "tests.fake_tesla"]
+pytest_plugins = ["tests.fake_oasis", "tests.fake_tesla", "tests.dr_harness"]
 
 # Captured payloads live beside the project; tests that need them skip when it is absent.
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"

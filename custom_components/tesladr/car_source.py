@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from homeassistant.core import CALLBACK_TYPE
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import AnyDeviceEntry, DeviceInfo
 
 from .vehicles import ChargeState, CommandResult
 
@@ -41,8 +41,8 @@ class CarSource(Protocol):
     async def async_start(self, car_id: str) -> CommandResult:
         """Start charging, waking the car where the route needs that."""
 
-    def device_info(self, car_id: str) -> DeviceInfo:
-        """The device DR's entities of this car belong to."""
+    def device(self, car_id: str) -> DeviceInfo | AnyDeviceEntry:
+        """The device DR's entities of this car belong to: one of ours, or an existing one."""
 
     def device_id(self, car_id: str) -> str | None:
         """That device's registry id, once it exists."""

@@ -14,6 +14,9 @@ MAX_STOP_ATTEMPTS = 2
 RESUME_RETRY = timedelta(minutes=5)
 # Start refusals that mean there is nothing left to resume.
 NOTHING_TO_RESUME = {"is_charging", "complete", "disconnected"}
+# A start sent whose effect the car's source has not seen yet: ask again at once (the source
+# sends nothing twice), not after the retry delay.
+UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(slots=True)
@@ -82,6 +85,9 @@ async def async_try_start(
     ):
         return None
     result = await _run(command)
+    if not result.ok and result.reason == UNCONFIRMED:
+        attempts.next_resume_try = None
+        return result
     if not result.ok and result.reason not in NOTHING_TO_RESUME:
         attempts.error = result.reason or "unknown"
         attempts.next_resume_try = now + RESUME_RETRY

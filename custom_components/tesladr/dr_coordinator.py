@@ -24,7 +24,13 @@ from homeassistant.util import dt as dt_util
 
 from .caiso.nodes import Utility
 from .car_source import CarSource
-from .commands import RESUME_RETRY, CommandAttempts, async_try_start, async_try_stop
+from .commands import (
+    RESUME_RETRY,
+    UNCONFIRMED,
+    CommandAttempts,
+    async_try_start,
+    async_try_stop,
+)
 from .const import DOMAIN, LOGGER
 from .dr import (
     Action,
@@ -48,7 +54,7 @@ from .price_coordinator import (
     async_acquire_price_coordinator,
     async_release_price_coordinator,
 )
-from .pricing import NodeChoice, resolve_node
+from .pricing import NodeChoice, location, resolve_node
 from .vehicles import ChargeState, CommandResult, VehicleState
 
 EVENT_DR = f"{DOMAIN}_dr_event"
@@ -97,6 +103,9 @@ class CarDr:
     decision: Decision | None = None
     price: Price | None = None
     attempts: CommandAttempts = field(default_factory=CommandAttempts)
+    # The car's last known location: a source that loses it for a while (the integration
+    # reloading, a car asleep) must not move the car to the home location's node.
+    place: tuple[float, float] | None = None
     refreshed_for: datetime | None = None
     history: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=DECISION_HISTORY)
@@ -178,6 +187,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         self._started = dt_util.utcnow()
         self._notified = self._started
         self._nodes: set[str] = set()
+        self._unloaded = False
 
     # Life cycle
 
@@ -201,6 +211,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
 
     async def async_unload(self) -> None:
         """Resume every car DR paused, side by side, then leave the price feed."""
+        self._unloaded = True
         for unsub in self._unsubs:
             unsub()
         self._unsubs = []
@@ -255,9 +266,9 @@ class DrCoordinator(DataUpdateCoordinator[None]):
 
     def resolve(self, car_id: str) -> NodeChoice:
         """The car's pricing node, utility and whether it is within reach of the node."""
-        return resolve_node(
-            self.hass, self.car(car_id).settings.node, self.source.cars.get(car_id)
-        )
+        car = self.car(car_id)
+        car.place = location(self.source.cars.get(car_id)) or car.place
+        return resolve_node(self.hass, car.settings.node, car.place)
 
     def resolve_node(self, car_id: str) -> tuple[str, bool]:
         """The car's pricing node, and whether the car is within reach of it."""
@@ -288,6 +299,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
 
     async def async_evaluate(self) -> None:
         """Decide and act for every car."""
+        if self._unloaded:
+            return  # an evaluation scheduled just before the entry went away
         async with self._lock:
             now = dt_util.utcnow()
             gone = self._forget_gone_cars(now)
@@ -473,6 +486,9 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         )
         if result is None:
             return
+        if not result.ok and result.reason == UNCONFIRMED:
+            LOGGER.debug("Start of %s sent, not seen yet", self._name(car_id))
+            return
         if not result.ok:
             LOGGER.warning(
                 "Could not resume charging of %s%s: %s",
@@ -482,7 +498,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             )
             return
         car.state = next_state(car.state, decision, car.price, car.settings, now)
-        self.ledger.end(car_id, now, OUTCOMES[decision.reason])
+        # A start confirmed later ends the event when it was sent, not when it was seen.
+        self.ledger.end(car_id, result.sent_at or now, OUTCOMES[decision.reason])
         LOGGER.info("Resumed charging of %s: %s", self._name(car_id), decision.reason)
         self._fire("ended", car_id, car, decision.reason)
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -70,7 +71,7 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
         self.entity_description = description
         self.vin = vin
         self._attr_unique_id = f"{vin}_{description.key}"
-        self._attr_device_info = coordinator.device_info(vin)
+        self._attr_device_info = coordinator.device(vin)
 
     @property
     def car(self) -> ChargeState:
@@ -119,7 +120,12 @@ class DrEntity(CoordinatorEntity[DrCoordinator]):
         self.entity_description = description
         self.car_id = car_id
         self._attr_unique_id = f"{car_id}_{description.key}"
-        self._attr_device_info = coordinator.source.device_info(car_id)
+        device = coordinator.source.device(car_id)
+        if isinstance(device, dr.DeviceEntry | dr.ChildDeviceEntry):
+            # Another integration's device: the entity joins it, as core's helpers do.
+            self.device_entry = device
+        else:
+            self._attr_device_info = device
 
     @property
     def dr(self) -> CarDr:

@@ -5,8 +5,10 @@ own services (so the owner's integration makes every Tesla call, none is tesladr
 believes the charging-state and charger-power entities, not the switch's optimistic state.
 
 Three rules from how those switches behave (see the README's per-integration notes):
-- a command is confirmed only by charging signals that changed after it, within a bounded
-  wait; until they change, what they show predates the command and counts as stale;
+- a command is confirmed only by charging signals the integration wrote after it: tesladr asks
+  for a fresh read right after the command, and until the signals change (or a later read
+  reports them unchanged) they predate the command and count as stale; DR holds the car
+  meanwhile;
 - a sleeping car is not charging: it is never woken to be stopped. Tesla Fleet does not wake a
   car whose cached state says online, so a start presses its wake button first when its status
   is not online, and once more after a start refused with "not online";
@@ -17,12 +19,11 @@ Three rules from how those switches behave (see the README's per-integration not
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
 import contextlib
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -36,25 +37,26 @@ from homeassistant.core import (
     Context,
     Event,
     EventStateChangedData,
+    EventStateReportedData,
     HomeAssistant,
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_state_report_event,
+)
 from homeassistant.util import dt as dt_util
 
-from .sources import Role, entity_id_of, read_charge_state
+from .commands import UNCONFIRMED
+from .sources import SOURCE_GENERIC, Role, entity_id_of, read_charge_state
 from .vehicles import ChargeState, CommandResult, VehicleState
 
-# Bounded waits for the charging signals to show a command's effect, in seconds.
-STOP_CONFIRM = 60.0
-START_CONFIRM = 90.0
-# Integrations whose car data is polled slowly (Tesla Fleet every 10 minutes, Tesla Custom
-# every 11): after a command tesladr asks them for one fresh read instead of waiting for it.
-SLOW_POLLED = {"tesla_fleet", "tesla_custom"}
 # Integrations whose switch does not wake the car itself when its cached state is stale.
 WAKE_BEFORE_START = {"tesla_fleet"}
 OUR_CONTEXTS = 32
+# An unchanged value reported this long after a command comes from a read made after it.
+REPORT_AFTER = timedelta(seconds=10)
 
 
 class EntityChargeControl:
@@ -67,9 +69,6 @@ class EntityChargeControl:
         entities: Mapping[Role, str],
         car_id: str,
         name: str,
-        *,
-        stop_confirm: float = STOP_CONFIRM,
-        start_confirm: float = START_CONFIRM,
     ) -> None:
         """Bind to the car's entities (registry ids, so renamed entities still work)."""
         self.hass = hass
@@ -77,15 +76,14 @@ class EntityChargeControl:
         self.entities = dict(entities)
         self.car_id = car_id
         self.name = name
-        self._stop_confirm = stop_confirm
-        self._start_confirm = start_confirm
         self._ours: deque[str] = deque(maxlen=OUR_CONTEXTS)
-        # A command was sent and the charging signals have not changed since.
-        self._awaiting = False
+        # When a command was sent whose effect the charging signals have not shown yet.
+        self._awaiting_since: datetime | None = None
         self._owner_started_at: datetime | None = None
-        self._changed = asyncio.Event()
+        # When a start went out whose effect the signals have not shown yet.
+        self._start_sent: datetime | None = None
         self._listeners: list[CALLBACK_TYPE] = []
-        self._unsub: CALLBACK_TYPE | None = None
+        self._unsubs: list[CALLBACK_TYPE] = []
 
     # What the car shows
 
@@ -111,7 +109,7 @@ class EntityChargeControl:
         car = read_charge_state(
             self.hass, self.source, self.entities, self.car_id, self.name
         )
-        if self._awaiting:
+        if self._awaiting_since is not None:
             car = replace(car, stale=True)
         return replace(car, owner_started_at=self._owner_started_at)
 
@@ -130,16 +128,22 @@ class EntityChargeControl:
             for role in Role
             if (entity_id := self.entity_id(role)) is not None
         }
-        self._unsub = async_track_state_change_event(
-            self.hass, sorted(tracked), self._async_state_changed
-        )
+        self._unsubs = [
+            async_track_state_change_event(
+                self.hass, sorted(tracked), self._async_state_changed
+            ),
+            # A read that found the same values writes no change, but it is news all the same.
+            async_track_state_report_event(
+                self.hass, sorted(self._signals()), self._async_reported
+            ),
+        ]
 
     @callback
     def async_stop_tracking(self) -> None:
         """Stop following the entities."""
-        if self._unsub is not None:
-            self._unsub()
-            self._unsub = None
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs = []
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -148,15 +152,26 @@ class EntityChargeControl:
         return lambda: self._listeners.remove(update)
 
     @callback
+    def _async_reported(self, event: Event[EventStateReportedData]) -> None:
+        since = self._awaiting_since
+        # A report right after the command can come from a read already under way before it.
+        if since is not None and event.time_fired - since >= REPORT_AFTER:
+            self._awaiting_since = None
+            self._notify()
+
+    @callback
+    def _notify(self) -> None:
+        for update in list(self._listeners):
+            update()
+
+    @callback
     def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
         entity_id = event.data["entity_id"]
         if entity_id in self._signals():
-            self._awaiting = False
+            self._awaiting_since = None
         if entity_id == self.entity_id(Role.SWITCH) and self._owner_turned_on(event):
             self._owner_started_at = dt_util.utcnow()
-        self._changed.set()
-        for update in list(self._listeners):
-            update()
+        self._notify()
 
     def _owner_turned_on(self, event: Event[EventStateChangedData]) -> bool:
         old, new = event.data["old_state"], event.data["new_state"]
@@ -182,8 +197,7 @@ class EntityChargeControl:
             return "unavailable"
         context = Context()
         self._ours.append(context.id)
-        self._awaiting = True
-        self._changed.clear()
+        self._awaiting_since = dt_util.utcnow()
         try:
             await self.hass.services.async_call(
                 "switch",
@@ -193,16 +207,20 @@ class EntityChargeControl:
                 context=context,
             )
         except HomeAssistantError as err:
-            self._awaiting = False
+            self._awaiting_since = None
             return str(err) or type(err).__name__
         except Exception as err:  # noqa: BLE001 - tesla_custom lets its library's errors through
-            self._awaiting = False
+            self._awaiting_since = None
             return str(err) or type(err).__name__
         return None
 
     async def _ask_fresh_read(self) -> None:
-        """One refresh of a slowly polled integration, through its own entity update."""
-        if self.source not in SLOW_POLLED:
+        """After a command, one refresh through the integration's own entity update.
+
+        Confirmation would otherwise wait for the integration's next poll (ten minutes on
+        Tesla Fleet). A bare charger's helpers update by themselves.
+        """
+        if self.source == SOURCE_GENERIC:
             return
         entity_ids = sorted(self._signals())
         if not entity_ids:
@@ -216,41 +234,31 @@ class EntityChargeControl:
                 blocking=True,
             )
 
-    async def _confirm(
-        self, done: Callable[[ChargeState], bool], wait: float
-    ) -> ChargeState | None:
-        """The car once its signals changed and show `done`; None when the wait runs out."""
-        await self._ask_fresh_read()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while True:
-            if not self._awaiting:
-                car = self.current()
-                if done(car):
-                    return car
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return None if self._awaiting else self.current()
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                return None if self._awaiting else self.current()
+    def _judge(
+        self, done: Callable[[ChargeState], bool]
+    ) -> tuple[bool | None, ChargeState]:
+        """Whether the command had its effect: None while the signals have not changed."""
+        car = self.current()
+        if self._awaiting_since is not None:
+            return None, car
+        return done(car), car
 
     async def stop_charging(self, vin: str) -> CommandResult:
-        """Stop without waking; believe the charging signals, within a bounded wait."""
+        """Stop without waking; believe the charging signals, not the switch."""
         if self.current().state is not VehicleState.ONLINE:
+            # Tesla Fleet's switch wakes a car even to stop it; a sleeping car is not charging.
             return CommandResult(ok=False, reason="asleep")
         if (error := await self._switch("turn_off")) is not None:
             return CommandResult(ok=False, reason=error)
-        after = await self._confirm(lambda car: not car.charging, self._stop_confirm)
-        if after is None:
-            # Sent, and nothing says otherwise yet: DR holds the car, and reads it as stale
-            # until its signals change.
-            return CommandResult(ok=True, reason="unconfirmed", state=self.current())
-        if after.charging:
-            return CommandResult(ok=False, reason="still_charging", state=after)
-        return CommandResult(ok=True, state=after)
+        await self._ask_fresh_read()
+        stopped, car = self._judge(lambda car: not car.charging)
+        if stopped is None:
+            # Sent, and nothing says otherwise yet: DR holds the car, which reads as stale
+            # until its signals change or the confirmation window has passed.
+            return CommandResult(ok=True, reason=UNCONFIRMED, state=car)
+        if not stopped:
+            return CommandResult(ok=False, reason="still_charging", state=car)
+        return CommandResult(ok=True, state=car)
 
     async def _wake(self) -> bool:
         entity_id = self.entity_id(Role.WAKE)
@@ -265,34 +273,51 @@ class EntityChargeControl:
         return True
 
     async def start_charging(self, vin: str) -> CommandResult:
-        """Start, waking the car first where the integration needs that; then confirm."""
+        """Start, waking the car first where the integration needs that; then confirm.
+
+        A start whose effect has not shown yet is not sent again: the caller asks again, and
+        gets the answer once the integration has read the car.
+        """
+        before = self.current()
+        if (sent := self._start_sent) is not None:
+            if self._awaiting_since is not None:
+                return CommandResult(ok=False, reason=UNCONFIRMED, state=before)
+            self._start_sent = None
+            return replace(_start_result(before), sent_at=sent)
+        if not before.stale and before.charging:
+            # The owner (or the car's schedule) started it already.
+            return CommandResult(ok=True, reason="is_charging", state=before)
         woken = False
-        if (
-            self.source in WAKE_BEFORE_START
-            and self.current().state is not VehicleState.ONLINE
-        ):
+        if self.source in WAKE_BEFORE_START and before.state is not VehicleState.ONLINE:
             if not await self._wake():
                 return CommandResult(ok=False, reason="wake_failed")
             woken = True
         error = await self._switch("turn_on")
         if error is not None and not woken and self.source in WAKE_BEFORE_START:
             if _not_online(error):
-                # Its cached state said online, but the car fell asleep since.
+                # Its cached state said online, but the car fell asleep since: a fresh read
+                # tells the integration, whose wake button then really wakes the car.
+                await self._ask_fresh_read()
                 if not await self._wake():
                     return CommandResult(ok=False, reason="wake_failed")
                 error = await self._switch("turn_on")
         if error is not None:
             return CommandResult(ok=False, reason=error)
-        after = await self._confirm(_settled, self._start_confirm)
-        if after is None:
-            return CommandResult(ok=False, reason="unconfirmed", state=self.current())
-        if after.charging:
-            return CommandResult(ok=True, state=after)
-        return CommandResult(
-            ok=False,
-            reason=(after.charging_state or "not_charging").lower(),
-            state=after,
-        )
+        await self._ask_fresh_read()
+        settled, car = self._judge(_settled)
+        if settled is None:
+            self._start_sent = self._awaiting_since
+            return CommandResult(ok=False, reason=UNCONFIRMED, state=car)
+        return _start_result(car)
+
+
+def _start_result(car: ChargeState) -> CommandResult:
+    """A start is done when the car charges; complete or unplugged leaves nothing to do."""
+    if car.charging:
+        return CommandResult(ok=True, state=car)
+    return CommandResult(
+        ok=False, reason=(car.charging_state or "not_charging").lower(), state=car
+    )
 
 
 def _settled(car: ChargeState) -> bool:

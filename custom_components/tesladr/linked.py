@@ -11,21 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.helpers.device import (
-    async_device_info_to_link_from_device_id,
-    async_device_info_to_link_from_entity,
-)
+from homeassistant.helpers.device import async_entity_id_to_device
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import CONF_DEVICE_ID, CONF_ENTITIES, CONF_SOURCE, DOMAIN
 from .dr_coordinator import DrCoordinator
-from .entity_control import SLOW_POLLED, EntityChargeControl
+from .entity_control import EntityChargeControl
 from .sources import Role
-from .vehicles import ChargeState, CommandResult, VehicleState
+from .vehicles import ChargeState, CommandResult
 
 
 class LinkedCarSource:
@@ -93,23 +88,10 @@ class LinkedCarSource:
         return self.control.async_add_listener(update_callback)
 
     async def async_refresh_cars(self, car_ids: set[str]) -> None:
-        """Ask a slowly polled integration for one fresh read of an awake car."""
-        if self.source not in SLOW_POLLED or self.car_id not in car_ids:
-            return
-        if self.control.current().state is not VehicleState.ONLINE:
-            return
-        entity_id = self.control.entity_id(Role.CHARGING_STATE)
-        if entity_id is None:
-            return
-        try:
-            await self.hass.services.async_call(
-                "homeassistant",
-                "update_entity",
-                {ATTR_ENTITY_ID: entity_id},
-                blocking=True,
-            )
-        except HomeAssistantError:
-            return
+        """Nothing: the integration reads the car on its own schedule (and pays for it).
+
+        A fresh read is asked for only after a command, where confirming it needs one.
+        """
 
     @callback
     def async_watch(self, car_ids: set[str]) -> None:
@@ -123,28 +105,26 @@ class LinkedCarSource:
         """Turn the charge switch on (waking the car where the integration needs that)."""
         return await self.control.start_charging(car_id)
 
-    def device_info(self, car_id: str) -> DeviceInfo:
+    def device(self, car_id: str) -> DeviceInfo | dr.AnyDeviceEntry:
         """The source integration's device; for a bare switch its device, else our own."""
+        registry = dr.async_get(self.hass)
+        if self.source_device and (found := registry.async_get(self.source_device)):
+            return found
         if (
-            info := async_device_info_to_link_from_device_id(
-                self.hass, self.source_device
-            )
+            found := async_entity_id_to_device(self.hass, self.entities[Role.SWITCH])
         ) is not None:
-            return info
-        switch = self.entities[Role.SWITCH]
-        if (
-            info := async_device_info_to_link_from_entity(self.hass, switch)
-        ) is not None:
-            return info
+            return found
         return DeviceInfo(identifiers={(DOMAIN, self.car_id)}, name=self.entry.title)
 
     def device_id(self, car_id: str) -> str | None:
         """The device the car's DR entities are on."""
-        info = self.device_info(car_id)
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers=info.get("identifiers"), connections=info.get("connections")
+        device = self.device(car_id)
+        if isinstance(device, dr.DeviceEntry | dr.ChildDeviceEntry):
+            return device.id
+        found = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, self.car_id), self.entry.entry_id
         )
-        return device.id if device else None
+        return found.id if found else None
 
 
 @dataclass(slots=True)

@@ -30,12 +30,19 @@ class NodeChoice:
         return self.node if self.in_caiso else OUTSIDE_CAISO
 
 
+def location(car: ChargeState | None) -> tuple[float, float] | None:
+    """Where the car is, when its source says."""
+    if car is None or car.latitude is None or car.longitude is None:
+        return None
+    return car.latitude, car.longitude
+
+
 def resolve_node(
-    hass: HomeAssistant, setting: str | None, car: ChargeState | None
+    hass: HomeAssistant, setting: str | None, place: tuple[float, float] | None
 ) -> NodeChoice:
     """The car's node: the owner's choice, else the node nearest the car (or home)."""
-    if car is not None and car.latitude is not None and car.longitude is not None:
-        latitude, longitude, located_by = car.latitude, car.longitude, "car"
+    if place is not None:
+        (latitude, longitude), located_by = place, "car"
     else:
         latitude, longitude = hass.config.latitude, hass.config.longitude
         located_by = "home"

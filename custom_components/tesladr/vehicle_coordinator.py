@@ -250,7 +250,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self.data = {**self.cars, **fresh}
         self.async_update_listeners()
 
-    def device_info(self, car_id: str) -> DeviceInfo:
+    def device(self, car_id: str) -> DeviceInfo:
         """One device per car, identified by VIN."""
         return DeviceInfo(
             identifiers={(DOMAIN, car_id)},
@@ -261,8 +261,8 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
 
     def device_id(self, car_id: str) -> str | None:
         """The car's device in the registry."""
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, car_id)}
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, car_id), self.config_entry.entry_id
         )
         return device.id if device else None
 

@@ -1,76 +1,31 @@
-"""Demand response against the fake OASIS and the fake Tesla, on a frozen evening clock."""
+"""Demand response of a Tesla account car against the fake OASIS and the fake Tesla."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesladr.caiso import Market
-from custom_components.tesladr.const import DOMAIN
+from tests.dr_harness import CALM, EVENING, START, PriceTable, advance_to, at, state
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import CHARGING, SLEEPING, account_entry
 
-# 17:00:20 Pacific daylight time, 20 s after an interval boundary.
-START = datetime(2026, 7, 2, 0, 0, 20, tzinfo=UTC)
-EVENING = START.replace(second=0)  # the 17:00 interval
-CALM = 40.0
 STATUS = "sensor.model_3_dr_status"
 STATUS_Y = "sensor.model_y_dr_status"
 CHARGING_SWITCH = "switch.model_3_charging"
 
-__all__ = ["CHARGING", "SLEEPING"]
-
-
-def at(minutes: int) -> datetime:
-    """Start of the interval `minutes` after 17:00 Pacific."""
-    return EVENING + timedelta(minutes=minutes)
-
-
-class PriceTable(dict[datetime, float]):
-    """5-minute prices by interval start (every node); CALM where unset."""
-
-    def set(self, minutes: int, *values: float) -> None:
-        """Price consecutive intervals from `minutes` after 17:00."""
-        for index, value in enumerate(values):
-            self[at(minutes + 5 * index)] = value
-
-    def price(self, market: Market, _node: str, start: datetime) -> float:
-        """What the fake OASIS serves."""
-        return self.get(start, CALM) if market is Market.RTM else CALM
-
-
-@pytest.fixture
-def prices() -> PriceTable:
-    """The evening's prices; tests set spikes."""
-    return PriceTable()
-
-
-@pytest.fixture
-async def oasis(
-    hass: HomeAssistant,
-    fake_oasis: FakeOasis,
-    prices: PriceTable,
-    freezer: FrozenDateTimeFactory,
-    frozen_pacer: object,
-) -> FakeOasis:
-    """The fake OASIS on HA's frozen clock, and the domain pointed at it."""
-    freezer.move_to(START)
-    fake_oasis.clock = dt_util.utcnow
-    fake_oasis.price_fn = prices.price
-    assert await async_setup_component(
-        hass, DOMAIN, {DOMAIN: {"oasis_url": fake_oasis.url}}
-    )
-    return fake_oasis
+__all__ = [
+    "CALM",
+    "CHARGING",
+    "EVENING",
+    "SLEEPING",
+    "START",
+    "PriceTable",
+    "advance_to",
+    "at",
+    "state",
+]
 
 
 @pytest.fixture
@@ -91,24 +46,3 @@ async def account(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
-
-
-async def advance_to(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, moment: datetime
-) -> None:
-    """Move time in 5-second steps so every timer fires when due.
-
-    Background tasks (the vehicle coordinator's polls) finish before time moves on: a request
-    still in flight would otherwise see its connect timeout fire with the frozen clock.
-    """
-    while dt_util.utcnow() < moment:
-        freezer.tick(timedelta(seconds=5))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    """An entity's state, failing clearly when it does not exist."""
-    current = hass.states.get(entity_id)
-    assert current is not None, entity_id
-    return current.state

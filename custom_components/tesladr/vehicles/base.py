@@ -64,6 +64,8 @@ class CommandResult:
     ok: bool
     reason: str = ""
     state: ChargeState | None = field(default=None, compare=False)
+    # When the command was sent, if it was confirmed only later (a later call's answer).
+    sent_at: datetime | None = field(default=None, compare=False)
 
 
 class VehicleError(Exception):
