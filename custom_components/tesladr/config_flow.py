@@ -265,6 +265,12 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
 
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """A linked car has no options: its settings are its DR entities."""
+        return bool(config_entry.data[CONF_ENTRY_TYPE] != ENTRY_TYPE_LINKED)
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:

@@ -31,6 +31,7 @@ from custom_components.tesladr.const import (
     DOMAIN,
     ENTRY_TYPE_LINKED,
 )
+from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
 from custom_components.tesladr.dr_coordinator import EVENT_DR
 from custom_components.tesladr.dr_store import STORAGE_VERSION, storage_key
 from custom_components.tesladr.sources import (
@@ -454,3 +455,27 @@ async def test_generic_charger_unavailable_switch_is_a_command_error(
     status = hass.states.get(dr_entity(hass, entry, "sensor", "dr_status"))
     assert status is not None
     assert status.attributes["reason"] == "asleep"
+
+
+async def test_diagnostics_of_a_linked_car(
+    hass: HomeAssistant,
+    fleet_car: LinkedCar,
+    oasis: FakeOasis,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The same DR diagnostics as an account car; device, entities and place redacted."""
+    entry = await add_linked(hass, fleet_car)
+    prices.set(0, 300)
+    await advance_to(hass, freezer, PAUSED_AT)
+    result = await async_get_config_entry_diagnostics(hass, entry)
+    data = result["entry"]["data"]
+    assert data[CONF_DEVICE_ID] == "**REDACTED**"
+    assert data[CONF_ENTITIES] == "**REDACTED**"
+    (car,) = result["vehicles"]
+    assert car["latitude"] == "**REDACTED**"
+    assert car["vin"] == "**REDACTED**"
+    (dr_car,) = result["demand_response"]["cars"]
+    assert dr_car["status"] == "paused"
+    assert dr_car["utility"] == "PG&E"
+    assert "last_update_success" not in result

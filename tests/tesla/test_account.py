@@ -301,6 +301,31 @@ async def test_car_leaving_the_account_loses_its_device(
     )
 
 
+async def test_car_joining_the_account_gets_its_entities_without_a_reload(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """A car added to the account appears at the next poll, DR entities included."""
+    assert hass.states.get("sensor.model_s_battery") is None
+    tesla.add_car("5YJSA1E2XPF000003", "Model S", charging_state="Stopped")
+    await poll(hass, account)
+    assert hass.states.get("sensor.model_s_battery") is not None
+    assert hass.states.get("sensor.model_s_dr_status") is not None
+    assert hass.states.get("switch.model_s_demand_response") is not None
+
+
+async def test_car_leaving_drops_its_dr_state(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """A car that left the account: its DR settings and state go too (its ledger stays)."""
+    manager = account.runtime_data.dr
+    assert SLEEPING in manager.cars
+    del tesla.cars[SLEEPING]
+    await poll(hass, account)
+    await hass.async_block_till_done()
+    assert SLEEPING not in manager.cars
+    assert hass.states.get("sensor.model_y_dr_status") is None
+
+
 async def test_server_errors_make_entities_unavailable_with_one_log_line(
     hass: HomeAssistant,
     account: MockConfigEntry,
