@@ -19,7 +19,7 @@ from .entity import (
     CaisoPriceEntity,
     DrEntity,
     TeslaVehicleEntity,
-    async_add_car_entities,
+    async_setup_car_entities,
 )
 from .models import TesladrConfigEntry
 from .price_coordinator import CaisoPriceCoordinator
@@ -40,30 +40,21 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Price-above-threshold sensors of the prices entry, or the sensors of a car entry."""
-    runtime = entry.runtime_data
-    if isinstance(runtime, PricesRuntimeData):
+    if isinstance(runtime := entry.runtime_data, PricesRuntimeData):
         async_add_entities(
             PriceAboveThresholdSensor(runtime.coordinator, node, runtime.threshold)
             for node in runtime.nodes
         )
         return
-    dr = runtime.dr
-    async_add_car_entities(
+    async_setup_car_entities(
         entry,
-        dr.source,
-        lambda car_id: [DrActiveSensor(dr, car_id, DR_ACTIVE)],
         async_add_entities,
+        lambda dr, car_id: [DrActiveSensor(dr, car_id, DR_ACTIVE)],
+        lambda vehicles, vin: (
+            TeslaVehicleBinarySensor(vehicles, vin, description)
+            for description in VEHICLE_BINARY_SENSORS
+        ),
     )
-    if (vehicles := runtime.vehicles) is not None:
-        async_add_car_entities(
-            entry,
-            vehicles,
-            lambda vin: (
-                TeslaVehicleBinarySensor(vehicles, vin, description)
-                for description in VEHICLE_BINARY_SENSORS
-            ),
-            async_add_entities,
-        )
 
 
 @dataclass(frozen=True, kw_only=True)

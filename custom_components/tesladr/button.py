@@ -6,9 +6,8 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import DrEntity, TeslaVehicleEntity, async_add_car_entities
+from .entity import DrEntity, TeslaVehicleEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
-from .prices import PricesRuntimeData
 from .vehicles import CommandResult
 
 PARALLEL_UPDATES = 1
@@ -22,23 +21,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """A skip-event button per car; a wake-up button per account car."""
-    runtime = entry.runtime_data
-    if isinstance(runtime, PricesRuntimeData):
-        return
-    dr = runtime.dr
-    async_add_car_entities(
+    async_setup_car_entities(
         entry,
-        dr.source,
-        lambda car_id: [SkipEventButton(dr, car_id, SKIP_EVENT)],
         async_add_entities,
+        lambda dr, car_id: [SkipEventButton(dr, car_id, SKIP_EVENT)],
+        lambda vehicles, vin: [WakeUpButton(vehicles, vin, WAKE_UP)],
     )
-    if (vehicles := runtime.vehicles) is not None:
-        async_add_car_entities(
-            entry,
-            vehicles,
-            lambda vin: [WakeUpButton(vehicles, vin, WAKE_UP)],
-            async_add_entities,
-        )
 
 
 class WakeUpButton(TeslaVehicleEntity, ButtonEntity):

@@ -18,7 +18,9 @@ from .caiso import NODES
 from .car_source import CarSource
 from .const import DOMAIN
 from .dr_coordinator import CarDr, DrCoordinator
+from .models import TesladrConfigEntry
 from .price_coordinator import CaisoPriceCoordinator
+from .prices import PricesRuntimeData
 from .vehicle_coordinator import TeslaVehicleCoordinator
 from .vehicles import ChargeState, CommandResult, VehicleError
 
@@ -136,6 +138,34 @@ class DrEntity(CoordinatorEntity[DrCoordinator]):
     def available(self) -> bool:
         """DR settings and totals stay usable while the car's data is not."""
         return self.car_id in self.coordinator.source.cars
+
+
+@callback
+def async_setup_car_entities(
+    entry: TesladrConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    dr_entities: Callable[[DrCoordinator, str], Iterable[Entity]],
+    vehicle_entities: Callable[[TeslaVehicleCoordinator, str], Iterable[Entity]]
+    | None = None,
+) -> None:
+    """Add a car entry's entities of one platform (the prices entry has none of these).
+
+    DR entities for every car; for a car of tesladr's own login its Tesla entities too.
+    """
+    runtime = entry.runtime_data
+    if isinstance(runtime, PricesRuntimeData):
+        return
+    dr = runtime.dr
+    async_add_car_entities(
+        entry, dr.source, lambda car_id: dr_entities(dr, car_id), async_add_entities
+    )
+    if vehicle_entities is not None and (vehicles := runtime.vehicles) is not None:
+        async_add_car_entities(
+            entry,
+            vehicles,
+            lambda vin: vehicle_entities(vehicles, vin),
+            async_add_entities,
+        )
 
 
 @callback

@@ -17,9 +17,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .dr import DrSettings
 from .dr.policy import MAX_SKIPS
 from .dr_coordinator import DrCoordinator
-from .entity import DrEntity, async_add_car_entities
+from .entity import DrEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
-from .prices import PricesRuntimeData
 
 PARALLEL_UPDATES = 0
 USD_PER_MWH = "USD/MWh"
@@ -83,15 +82,10 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """DR settings of every car of an entry."""
-    runtime = entry.runtime_data
-    if isinstance(runtime, PricesRuntimeData):
-        return
-    dr = runtime.dr
-    async_add_car_entities(
+    async_setup_car_entities(
         entry,
-        dr.source,
-        lambda car_id: (DrNumber(dr, car_id, desc) for desc in DR_NUMBERS),
         async_add_entities,
+        lambda dr, car_id: (DrNumber(dr, car_id, desc) for desc in DR_NUMBERS),
     )
 
 

@@ -8,9 +8,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .caiso import NODES
-from .entity import DrEntity, async_add_car_entities
+from .entity import DrEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
-from .prices import PricesRuntimeData
 
 PARALLEL_UPDATES = 0
 AUTO = "auto"
@@ -30,15 +29,10 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """The pricing-node setting of every car of an entry."""
-    runtime = entry.runtime_data
-    if isinstance(runtime, PricesRuntimeData):
-        return
-    dr = runtime.dr
-    async_add_car_entities(
+    async_setup_car_entities(
         entry,
-        dr.source,
-        lambda car_id: [PricingNodeSelect(dr, car_id, PRICING_NODE)],
         async_add_entities,
+        lambda dr, car_id: [PricingNodeSelect(dr, car_id, PRICING_NODE)],
     )
 
 

@@ -31,7 +31,7 @@ from .entity import (
     CaisoPriceEntity,
     DrEntity,
     TeslaVehicleEntity,
-    async_add_car_entities,
+    async_setup_car_entities,
 )
 from .models import TesladrConfigEntry
 from .price_coordinator import PriceData
@@ -50,31 +50,22 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Price sensors of the prices entry, or the sensors of a car entry."""
-    runtime = entry.runtime_data
-    if isinstance(runtime, PricesRuntimeData):
+    if isinstance(runtime := entry.runtime_data, PricesRuntimeData):
         async_add_entities(
             CaisoPriceSensor(runtime.coordinator, node, description)
             for node in runtime.nodes
             for description in PRICE_SENSORS
         )
         return
-    dr = runtime.dr
-    async_add_car_entities(
+    async_setup_car_entities(
         entry,
-        dr.source,
-        lambda car_id: (DrSensor(dr, car_id, desc) for desc in DR_SENSORS),
         async_add_entities,
+        lambda dr, car_id: (DrSensor(dr, car_id, desc) for desc in DR_SENSORS),
+        lambda vehicles, vin: (
+            TeslaVehicleSensor(vehicles, vin, description)
+            for description in VEHICLE_SENSORS
+        ),
     )
-    if (vehicles := runtime.vehicles) is not None:
-        async_add_car_entities(
-            entry,
-            vehicles,
-            lambda vin: (
-                TeslaVehicleSensor(vehicles, vin, description)
-                for description in VEHICLE_SENSORS
-            ),
-            async_add_entities,
-        )
 
 
 CHARGING_STATES = [

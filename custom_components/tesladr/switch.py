@@ -12,9 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .dr_coordinator import CarDr, DrCoordinator
-from .entity import DrEntity, TeslaVehicleEntity, async_add_car_entities
+from .entity import DrEntity, TeslaVehicleEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
-from .prices import PricesRuntimeData
 
 PARALLEL_UPDATES = 1
 CHARGING = SwitchEntityDescription(key="charging", translation_key="charging")
@@ -47,23 +46,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """A demand-response switch per car; a charging switch per account car."""
-    runtime = entry.runtime_data
-    if isinstance(runtime, PricesRuntimeData):
-        return
-    dr = runtime.dr
-    async_add_car_entities(
+    async_setup_car_entities(
         entry,
-        dr.source,
-        lambda car_id: (DrSwitch(dr, car_id, desc) for desc in DR_SWITCHES),
         async_add_entities,
+        lambda dr, car_id: (DrSwitch(dr, car_id, desc) for desc in DR_SWITCHES),
+        lambda vehicles, vin: [ChargingSwitch(vehicles, vin, CHARGING)],
     )
-    if (vehicles := runtime.vehicles) is not None:
-        async_add_car_entities(
-            entry,
-            vehicles,
-            lambda vin: [ChargingSwitch(vehicles, vin, CHARGING)],
-            async_add_entities,
-        )
 
 
 class ChargingSwitch(TeslaVehicleEntity, SwitchEntity):
