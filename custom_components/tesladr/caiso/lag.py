@@ -177,7 +177,7 @@ class PublicationLag:
         if len(self._sent) == REQUESTS_PER_INTERVAL and grid_floor(
             self._sent[0]
         ) >= grid_floor(when):
-            when = grid_floor(self._sent[0]) + INTERVAL_S
+            when = self._usual_after(self._sent[0])
         if self._sent:
             when = max(when, self._sent[-1] + MIN_GAP_SECONDS)
         return when
@@ -187,8 +187,16 @@ class PublicationLag:
         self._sent.append(at)
 
     def failed(self, at: float) -> None:
-        """A real-time request sent at `at` got no answer: retry at the next interval."""
-        self._failed_until = grid_floor(at) + INTERVAL_S
+        """A real-time request sent at `at` got no answer: retry at the next interval.
+
+        Asking again at once would only repeat the failure; the next interval's usual time
+        may well find two intervals at once.
+        """
+        self._failed_until = self._usual_after(at)
+
+    def _usual_after(self, at: float) -> float:
+        """The usual time of a first request, in the 5-minute interval after `at`'s."""
+        return grid_floor(at) + INTERVAL_S + self.lag_s % INTERVAL_S
 
     def answered(self, at: float, newest_end: float | None) -> None:
         """A real-time answer at `at` whose newest interval ends at `newest_end`.
@@ -204,6 +212,10 @@ class PublicationLag:
             return
         target = self.newest_end + INTERVAL_S
         if newest_end is None or newest_end < target:
+            if self._misses == 0 and at < target + self._first_s:
+                # Asked before the schedule's own first request (set-up, new nodes, a
+                # person): not a miss of the schedule, which goes on as planned.
+                return
             self._misses += 1
             self._last_miss_offset = offset = at - target
             if self._floor_s is None or offset > self._floor_s:
