@@ -189,10 +189,7 @@ def _ha_clock() -> float:
 def async_get_feed(hass: HomeAssistant) -> OasisFeed:
     """The instance's OASIS feed state, created once, on Home Assistant's clock."""
     if (feed := hass.data.get(DATA_FEED)) is None:
-        feed = hass.data[DATA_FEED] = OasisFeed(
-            RequestPacer(clock=_ha_clock),
-            Store(hass, LAG_STORAGE_VERSION, LAG_STORAGE_KEY),
-        )
+        feed = hass.data[DATA_FEED] = OasisFeed(RequestPacer(clock=_ha_clock))
     return feed
 
 
@@ -555,6 +552,8 @@ async def async_acquire_price_coordinator(
         )
     coordinator.async_set_nodes(owner, nodes)
     feed = async_get_feed(hass)
+    if feed.store is None:
+        feed.store = Store(hass, LAG_STORAGE_VERSION, LAG_STORAGE_KEY)
     async with feed.lock:
         if coordinator is not hass.data.get(DATA_PRICES):
             # Released while we waited (every other owner failed or unloaded): start over.
