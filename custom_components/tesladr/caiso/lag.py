@@ -10,17 +10,23 @@ The estimate is the median of the upper bounds of the last three brackets. An up
 what a request at that offset would have found, so asking at the median catches the interval at
 once whenever two of the last three did; one interval published late (an outlier) does not move
 it, and a lasting shift takes it over after two intervals. A high quantile over a long window
-would be slower to follow a shift and no better against single outliers at this budget.
+would be slower to follow a shift and no better against single outliers at three requests an
+interval; a lag that varies widely from one interval to the next costs more retries with it.
 
-Upper bounds only fall if someone asks earlier, so after a run of first-try hits one interval is
-probed a step earlier (the step doubling while probes hit, so a large drop is found in a few
-intervals). A failed probe is followed at once by a request at the estimate, and probing then
-waits twice as long: a stable lag costs one extra request every dozen intervals at most.
+Upper bounds only fall if someone asks earlier. A miss and a hit close together pin the lag; a
+wider gap between a recent miss and the estimate is halved by the next first request (a probe).
+After a run of first-try hits, one interval is probed a step earlier, the step doubling while
+probes hit, so a fall is found in a few intervals. A failed probe is followed at once by a
+request where the last interval was found, and probing then waits twice as long (at most an
+hour): a stable lag costs one extra request every dozen intervals.
 
-After a miss the retries move out 6, then 24, 48, 96... seconds: small drifts cost one retry
-with a tight bracket, large jumps are reached in a few requests. At most three requests fall in
-any 5-minute interval and never two within 5 s, whatever the answers: anything later waits for
-the next interval's budget.
+After a miss the retries move out 6, then 24, 48, 96... seconds: a small drift costs one retry
+with a tight bracket, a large jump is reached in a few requests. While the lag is pinned, two
+misses mean this one interval is late, so the schedule waits for the next interval's usual time
+(which finds both) instead of spending the budget. Never later than that usual time either: an
+interval OASIS skips does not delay the next. At most three requests fall in any 5-minute
+interval and never two within 5 s, whatever the answers: anything later waits for the next
+interval's budget.
 """
 
 from __future__ import annotations
