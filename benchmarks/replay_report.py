@@ -74,9 +74,48 @@ ROWS: list[tuple[str, Any]] = [
 ]
 
 
+def lag_table(rows: list[dict[str, Any]]) -> str:
+    """One line per lag setting: tesladr beside the baseline."""
+    by_lag: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_lag.setdefault((row["lag"], row["cars"]), {})[row["system"]] = row
+    out = [
+        (
+            "\nOASIS publication lag matrix (generated day; reaction with zero latency; "
+            "OASIS after the first hour)\n"
+        ),
+        (
+            "| lag, s | cars | reaction p50 / p95 / max, s: tesladr | baseline "
+            "| OASIS per interval mean / max: tesladr | baseline "
+            "| min gap, s: tesladr | baseline |"
+        ),
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def cells(row: dict[str, Any] | None) -> tuple[str, str, str]:
+        if row is None:
+            return "–", "–", "–"
+        oasis = row.get("oasis_after_first_hour", row["oasis"])
+        return (
+            _three(row["dr"]["reaction_s"]),
+            f"{oasis['per_interval_mean']:.2f} / {oasis['per_interval_max']}",
+            _fmt(row["oasis"]["min_gap_s"]),
+        )
+
+    for (lag, cars), systems in by_lag.items():
+        ours, theirs = cells(systems.get("tesladr")), cells(systems.get("baseline"))
+        out.append(
+            f"| {lag} | {cars} | {ours[0]} | {theirs[0]} | {ours[1]} | {theirs[1]} "
+            f"| {ours[2]} | {theirs[2]} |"
+        )
+    return "\n".join(out)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown tables, one per day: a column per fleet size and system."""
     out = []
+    lagged = [row for row in rows if row.get("lag")]
+    rows = [row for row in rows if not row.get("lag")]
     for key in dict.fromkeys((row["day"], row["polling_keeps_awake"]) for row in rows):
         mine = sorted(
             (row for row in rows if (row["day"], row["polling_keeps_awake"]) == key),
@@ -99,6 +138,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {label} | " + " | ".join(cell(r) for r in mine) + " |"
             for label, cell in ROWS
         )
+    if lagged:
+        out.append(lag_table(lagged))
     return "\n".join(out)
 
 

@@ -13,6 +13,7 @@ import itertools
 import math
 from pathlib import Path
 import random
+import re
 import statistics
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -83,6 +84,70 @@ class PriceDay:
         """Publication lag of the interval starting at `start` (deterministic)."""
         rng = random.Random(int(start.timestamp()))
         return timedelta(seconds=round(rng.uniform(*LAG_RANGE_S), 1))
+
+
+@dataclass(frozen=True, slots=True)
+class LagSpec:
+    """A publication-lag setting of the replay, as given to `--lag`.
+
+    `A` is a fixed lag of A seconds, `A-B` uniform between A and B (per interval,
+    deterministic); `@HH:MM+D` (or `-D`) shifts it by D seconds from that Pacific time on;
+    `/N+D` publishes one interval in N (drawn per interval) D seconds later still.
+    Examples: `120`, `90-180`, `60-120@12:00+120`, `30/20+120`, `-60`.
+    """
+
+    text: str
+    low: float
+    high: float
+    jump_at: tuple[int, int] | None = None
+    jump_s: float = 0.0
+    late_one_in: int = 0
+    late_s: float = 0.0
+
+    def lag(self, start: datetime) -> timedelta:
+        """Publication lag of the interval starting at `start`."""
+        rng = random.Random(int(start.timestamp()))
+        seconds = rng.uniform(self.low, self.high) if self.high > self.low else self.low
+        if self.jump_at is not None:
+            local = start.astimezone(PACIFIC)
+            if (local.hour, local.minute) >= self.jump_at:
+                seconds += self.jump_s
+        if self.late_one_in and rng.randrange(self.late_one_in) == 0:
+            seconds += self.late_s
+        return timedelta(seconds=round(seconds, 1))
+
+
+_LAG = re.compile(
+    r"^(?P<low>-?\d+(?:\.\d+)?)(?:-(?P<high>-?\d+(?:\.\d+)?))?"
+    r"(?:@(?P<hour>\d{1,2}):(?P<minute>\d\d)(?P<jump>[+-]\d+(?:\.\d+)?))?"
+    r"(?:/(?P<one_in>\d+)(?P<late>[+-]\d+(?:\.\d+)?))?$"
+)
+
+
+def parse_lag(text: str) -> LagSpec:
+    """Read a `--lag` setting (see LagSpec); raise ValueError on anything else."""
+    match = _LAG.match(text.strip())
+    if match is None:
+        raise ValueError(
+            f"not a lag setting: {text!r} (e.g. 120, 90-180, 60-120@12:00+120)"
+        )
+    low = float(match["low"])
+    high = float(match["high"]) if match["high"] is not None else low
+    if high < low:
+        raise ValueError(f"lag range goes down: {text!r}")
+    return LagSpec(
+        text=text.strip(),
+        low=low,
+        high=high,
+        jump_at=(int(match["hour"]), int(match["minute"])) if match["hour"] else None,
+        jump_s=float(match["jump"] or 0),
+        late_one_in=int(match["one_in"] or 0),
+        late_s=float(match["late"] or 0),
+    )
+
+
+# The default matrix: fixed lags, one interval in twenty 2 minutes late, a jump at noon.
+DEFAULT_LAGS = ("0", "30", "120", "240", "480", "30/20+120", "30@12:00+120")
 
 
 def _shape(hour: float) -> float:

@@ -1,6 +1,9 @@
 """Replay one price day with 1, 10 and 50 cars: tesladr beside the naive baseline.
 
-Run: ./scripts/bench replay
+Run: ./scripts/bench replay   (or `./scripts/bench replay --lag 90-180 --lag 0`)
+Besides the fleet sizes (at the day's own 10-60 s spread of publication lags), the default
+run replays the generated day with one car under a matrix of OASIS publication lags
+(`replay_sim.DEFAULT_LAGS`); `--lag` replaces that matrix, `--lag-cars` its fleet sizes.
 Each run is Home Assistant in the test harness on a simulated clock, with the fake OASIS and
 one fake Tesla server per account on 127.0.0.1. Time moves from one scheduled event to the
 next (a timer of Home Assistant or of the baseline, a car changing by itself, a price being
@@ -50,17 +53,20 @@ from .naive_baseline import NaiveAccount, NaiveBaseline
 from .replay_fakes import LaggedFakeOasis, LoggedFakeTesla
 from .replay_sim import (
     DAY,
+    DEFAULT_LAGS,
     KEEP_AWAKE,
     KEEP_AWAKE_UNLESS_POLLED,
     THRESHOLD,
     CarPlan,
     FleetSim,
+    LagSpec,
     PriceDay,
     charging_snapshot,
     dr_summary,
     events,
     fleet,
     oasis_summary,
+    parse_lag,
     price_days,
     tesla_summary,
 )
@@ -240,19 +246,47 @@ async def _start_tesladr(
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """One run: a day, a fleet size and the system that controls the fleet."""
+    """One run: a day, a fleet size, the system that controls the fleet, a lag setting."""
 
     day: PriceDay
     cars: int
     system: str  # tesladr or baseline
+    lag: LagSpec | None = None  # None: the day's own spread (replay_sim.LAG_RANGE_S)
+
+    @property
+    def id(self) -> str:
+        """The test id, for -k filters."""
+        lag = f"-lag{self.lag.text}" if self.lag else ""
+        return f"{self.day.name}-{self.cars}-{self.system}{lag}"
 
 
-CASES = [
-    Case(day, cars, system)
-    for day in DAYS
-    for cars in CARS
-    for system in ("tesladr", "baseline")
-]
+SYSTEMS = ("tesladr", "baseline")
+
+
+def cases(lags: list[str] | None, lag_cars: list[int]) -> list[Case]:
+    """The fleet-size runs and the lag matrix, or only the lags given on the command line."""
+    generated = DAYS[0]
+    matrix = [
+        Case(generated, cars, system, parse_lag(text))
+        for text in (lags or DEFAULT_LAGS)
+        for cars in lag_cars
+        for system in SYSTEMS
+    ]
+    if lags:
+        return matrix
+    return [
+        Case(day, cars, system) for day in DAYS for cars in CARS for system in SYSTEMS
+    ] + matrix
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize the replay from `--lag` and `--lag-cars` (see benchmarks/conftest.py)."""
+    if "case" not in metafunc.fixturenames:
+        return
+    lags = metafunc.config.getoption("lag")
+    lag_cars = [int(n) for n in metafunc.config.getoption("lag_cars").split(",")]
+    found = cases(lags, lag_cars)
+    metafunc.parametrize("case", found, ids=[case.id for case in found])
 
 
 @contextmanager
@@ -321,7 +355,7 @@ async def replay(
     freezer.move_to(start)
     oasis = LaggedFakeOasis(
         clock=dt_util.utcnow,
-        lag_fn=PriceDay.lag,
+        lag_fn=case.lag.lag if case.lag else PriceDay.lag,
         price_fn=lambda _market, node, moment: day.price(node, moment),
     )
     plans = fleet(case.cars)
@@ -381,7 +415,12 @@ async def replay(
         "accounts": len(teslas),
         "nodes": len(day.nodes),
         "polling_keeps_awake": POLLING_KEEPS_AWAKE,
+        "lag": case.lag.text if case.lag else None,
         "oasis": oasis_summary([r.at for r in oasis.requests], start, end),
+        # The targets hold after the first hour, once the lag is learned.
+        "oasis_after_first_hour": oasis_summary(
+            [r.at for r in oasis.requests], start + timedelta(hours=1), end
+        ),
         "oasis_markets": dict(
             Counter(r.market.value if r.market else "?" for r in oasis.requests)
         ),
@@ -399,9 +438,6 @@ async def replay(
     }
 
 
-@pytest.mark.parametrize(
-    "case", CASES, ids=[f"{c.day.name}-{c.cars}-{c.system}" for c in CASES]
-)
 async def test_replay(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

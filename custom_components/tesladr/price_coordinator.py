@@ -1,13 +1,15 @@
 """The one CAISO price coordinator of a Home Assistant instance.
 
 Every config entry that needs prices acquires it with the nodes it needs; it asks OASIS for the
-union of all nodes in one request per report. Instead of drifting on a fixed timer it wakes just
-after each 5-minute interval boundary and retries briefly until the new interval is published,
-within a budget of requests per interval and CAISO's 5 s rule.
+union of all nodes in one request per report. Instead of drifting on a fixed timer it asks
+when the learned publication lag (`caiso.lag`) says the next 5-minute interval is out, and
+retries briefly until it is, within a budget of requests per interval and CAISO's 5 s rule.
+The learned lag is kept in a Store, so a restart asks at the right moment from the start.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ from typing import Any
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
@@ -30,6 +33,7 @@ from .caiso import (
     PriceInterval,
     RequestPacer,
 )
+from .caiso.lag import PublicationLag
 from .const import DOMAIN, LOGGER
 
 DATA_PRICES: HassKey[CaisoPriceCoordinator] = HassKey(f"{DOMAIN}_prices")
@@ -37,9 +41,10 @@ DATA_OASIS_URL: HassKey[str] = HassKey(f"{DOMAIN}_oasis_url")
 DATA_FEED: HassKey[OasisFeed] = HassKey(f"{DOMAIN}_oasis_feed")
 
 INTERVAL = timedelta(minutes=5)
-# First look a little after the boundary; OASIS's publication lag is undocumented.
-POLL_DELAY = timedelta(seconds=15)
-RETRY_DELAY = timedelta(seconds=25)
+LAG_STORAGE_KEY = f"{DOMAIN}.oasis_publication_lag"
+LAG_STORAGE_VERSION = 1
+# The lag changes slowly; writing it every few minutes is plenty (and a stop writes it too).
+LAG_SAVE_DELAY = 300.0
 SECONDARY_DELAY = timedelta(seconds=10)
 # Entries set up together at start-up share one refresh for their new nodes.
 NEW_NODES_DEBOUNCE = timedelta(seconds=5)
@@ -61,6 +66,7 @@ class PriceData:
     fifteen_minute: dict[str, list[PriceInterval]] = field(default_factory=dict)
     day_ahead: dict[str, list[PriceInterval]] = field(default_factory=dict)
     last_update: datetime | None = None
+    publication_lag_s: float | None = None  # learned, seconds after an interval's end
 
     def latest(self, node: str) -> PriceInterval | None:
         """The newest 5-minute interval of a node."""
@@ -105,9 +111,14 @@ class OasisFeed:
     """
 
     pacer: RequestPacer
+    store: Store[dict[str, Any]] | None = None
     data: PriceData = field(default_factory=PriceData)
+    lag: PublicationLag = field(default_factory=PublicationLag)
     down: bool = False
     last_error: Exception | None = None
+    last_sent_at: datetime | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _loaded: bool = field(default=False, init=False)
     _interval_start: datetime | None = field(default=None, init=False)
     _requests_this_interval: int = field(default=0, init=False)
 
@@ -127,8 +138,27 @@ class OasisFeed:
         """
         if self.budget_left(dt_util.utcnow()) <= 0:
             return False
-        self._requests_this_interval += 1
+        self._count()
         return True
+
+    def _count(self) -> None:
+        self._requests_this_interval += 1
+        self.last_sent_at = now = dt_util.utcnow()
+        self.lag.sent(now.timestamp())
+
+    async def async_load_lag(self) -> None:
+        """Restore the learned lag once per instance (a reload keeps the one in memory)."""
+        if self._loaded or self.store is None:
+            return
+        self._loaded = True
+        self.lag = PublicationLag.from_dict(await self.store.async_load())
+        self.data.publication_lag_s = self.lag.lag_s
+
+    @callback
+    def async_save_lag(self, delay: float = LAG_SAVE_DELAY) -> None:
+        """Write the learned lag soon, once for many changes."""
+        if self.store is not None:
+            self.store.async_delay_save(self.lag.to_dict, delay)
 
     def asked(self) -> Callable[[], bool]:
         """Admission for one fetch someone asked for: set-up, new nodes, `update_entity`.
@@ -145,7 +175,7 @@ class OasisFeed:
                 return self.admit()
             sent = True
             self.budget_left(dt_util.utcnow())
-            self._requests_this_interval += 1
+            self._count()
             return True
 
         return admit
@@ -174,18 +204,30 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             async_get_clientsession(hass), base_url=base_url, pacer=self._feed.pacer
         )
         self.owners: dict[str, set[str]] = {}
+        self.started = False
+        self.fetched_nodes: set[str] = set()
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_secondary: CALLBACK_TYPE | None = None
         self._unsub_refresh_soon: CALLBACK_TYPE | None = None
         self._fifteen_tried: datetime | None = None
         self._day_ahead_tried: datetime | None = None
         self._stopped = False
+        self._got_new = False
+        # Refreshes someone asked for may go past the budget; the feed's own wakes may not.
+        self._waking = False
         self.data = self._feed.data
+        # An outage outlives coordinators: a new one neither warns again nor hides recovery.
+        self.last_update_success = not self._feed.down
 
     @property
     def last_error(self) -> Exception | None:
         """Why the instance's latest request failed; None once one succeeded."""
         return self._feed.last_error
+
+    @property
+    def lag(self) -> PublicationLag:
+        """The instance's learned OASIS publication lag."""
+        return self._feed.lag
 
     @property
     def nodes(self) -> set[str]:
@@ -197,40 +239,100 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         """Change the nodes an owner needs; the next request asks for the new union."""
         self.owners[owner] = set(nodes)
 
-    async def _async_update_data(self) -> PriceData:
-        """Fetch the newest 5-minute prices (used by refresh requests and set-up).
+    async def _async_refresh(
+        self,
+        log_failures: bool = True,
+        raise_on_auth_failed: bool = False,
+        scheduled: bool = False,
+        raise_on_entry_error: bool = False,
+    ) -> None:
+        """Every refresh, without the base class's failure lines.
 
-        Failures are not raised: DataUpdateCoordinator would log each outage a second time,
-        and entities judge freshness themselves. Set-up reads `last_error` instead.
+        The feed logs an outage once for every coordinator, wake and refresh (see
+        `_note_failure`); the base class would log it again for each coordinator.
         """
+        await super()._async_refresh(
+            log_failures=False,
+            raise_on_auth_failed=raise_on_auth_failed,
+            scheduled=scheduled,
+            raise_on_entry_error=raise_on_entry_error,
+        )
+
+    async def _async_update_data(self) -> PriceData:
+        """Fetch the newest 5-minute prices; a failure is a translated UpdateFailed."""
         try:
-            await self._fetch_realtime(dt_util.utcnow(), self._feed.asked())
+            admit = self._feed.admit if self._waking else self._feed.asked()
+            self._waking = False
+            await self._fetch_realtime(dt_util.utcnow(), admit)
         except OasisBudgetError as err:
+            # Our own limit, not an OASIS fault: not an outage, nor the end of one.
             LOGGER.debug("CAISO request skipped: %s", err)
-        except Exception as err:  # noqa: BLE001 - logged once by _note_failure
+            if self._feed.down:
+                raise _update_failed(self._feed.last_error or err) from err
+            return self.data
+        except Exception as err:
+            sent_at = self._feed.last_sent_at
+            if sent_at is not None:
+                self.lag.failed(sent_at.timestamp())
             self._note_failure(err)
-        else:
-            self._note_success()
+            raise _update_failed(err) from err
+        self._note_success()
         return self.data
 
+    @callback
+    def _async_refresh_finished(self) -> None:
+        # Entities judge freshness themselves, so an outage must still reach them: the base
+        # class skips listeners while failures repeat.
+        if not self.last_update_success:
+            self.async_update_listeners()
+        if self.started:
+            # Any answer may move the schedule on (it found the awaited interval).
+            self._schedule_next()
+
     async def _fetch_realtime(self, now: datetime, admit: Callable[[], bool]) -> bool:
-        """Fetch recent 5-minute prices; return whether the newest interval is in."""
+        """Fetch recent 5-minute prices; return whether a newer interval came in."""
+        before = self.lag.newest_end
+        nodes = self.nodes
+        # On the 5-minute grid whenever the request goes (the schedule moves it around),
+        # and one interval ahead, which real-time dispatch may already have priced.
+        boundary = _boundary(now)
         fetched = await self.client.fetch(
-            Market.RTM, self.nodes, now - LOOKBACK, now + INTERVAL, admit=admit
+            Market.RTM,
+            nodes,
+            boundary - LOOKBACK,
+            boundary + 2 * INTERVAL,
+            admit=admit,
         )
+        self.fetched_nodes = nodes
         data = self.data
         data.realtime = _merge(data.realtime, fetched, now - HISTORY)
         data.last_update = now
-        return self.has_newest(now)
+        sent_at = self._feed.last_sent_at or now
+        newest = self._newest_end()
+        learned = len(self.lag.brackets), self.lag.lag_s
+        self.lag.answered(
+            sent_at.timestamp(), None if newest is None else newest.timestamp()
+        )
+        data.publication_lag_s = self.lag.lag_s
+        if (len(self.lag.brackets), self.lag.lag_s) != learned or before is None:
+            self._feed.async_save_lag()
+        self._got_new = self.lag.newest_end != before
+        return self._got_new
+
+    def _newest_end(self) -> datetime | None:
+        """End of the newest interval every node has (None while a node has none)."""
+        ends = [
+            latest.end if (latest := self.data.latest(node)) is not None else None
+            for node in self.nodes
+        ]
+        if not ends or None in ends:
+            return None
+        return min(end for end in ends if end is not None)
 
     def has_newest(self, now: datetime) -> bool:
         """Whether every node has the interval that ended at the latest boundary."""
-        expected_end = _boundary(now)
-        return all(
-            (latest := self.data.latest(node)) is not None
-            and latest.end >= expected_end
-            for node in self.nodes
-        )
+        newest = self._newest_end()
+        return newest is not None and newest >= _boundary(now)
 
     @callback
     def _note_failure(self, err: Exception) -> None:
@@ -259,11 +361,13 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         if self._feed.down:
             self._feed.down = False
             LOGGER.info("CAISO OASIS is available again")
+        # Recovery is logged above, once for the feed; the base class would add a line.
+        self.last_update_success = True
 
     @callback
     def async_refresh_paced(self) -> None:
         """Refresh soon for new nodes, once for all owners that arrive together."""
-        if self._unsub_refresh_soon is not None:
+        if self._unsub_refresh_soon is not None or self._stopped:
             return
         delay = max(self.client.pacer.delay(), NEW_NODES_DEBOUNCE.total_seconds())
         self._unsub_refresh_soon = async_track_point_in_utc_time(
@@ -278,12 +382,13 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     @callback
     def async_start(self) -> None:
-        """Start waking at interval boundaries."""
-        self._schedule(_boundary(dt_util.utcnow()) + INTERVAL + POLL_DELAY)
+        """Start asking at the moments the learned lag gives."""
+        self.started = True
+        self._schedule_next()
 
     @callback
     def async_stop(self) -> None:
-        """Stop the timers."""
+        """Stop the timers and the base class's debounced refresh."""
         # A wake or refresh in flight cannot be cancelled here; it must not re-arm a timer.
         self._stopped = True
         for unsub in (
@@ -294,47 +399,45 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             if unsub is not None:
                 unsub()
         self._unsub_timer = self._unsub_secondary = self._unsub_refresh_soon = None
+        # async_shutdown awaits nothing: started eagerly, it is done when this returns.
+        self.hass.async_create_task(
+            self.async_shutdown(), "CAISO prices shutdown", eager_start=True
+        )
+        # What was learned since the last write survives a restart that follows.
+        self._feed.async_save_lag(0)
 
     @callback
-    def _schedule(self, when: datetime) -> None:
+    def _schedule_next(self) -> None:
         if self._stopped:
             return
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+        when = self.lag.next_request(dt_util.utcnow().timestamp())
         self._unsub_timer = async_track_point_in_utc_time(
-            self.hass, self._async_wake, when
+            self.hass, self._async_wake, dt_util.utc_from_timestamp(when)
         )
 
     async def _async_wake(self, _now: datetime) -> None:
         self._unsub_timer = None
-        now = dt_util.utcnow()
-        next_wake = _boundary(now) + INTERVAL + POLL_DELAY
         try:
-            complete = await self._fetch_realtime(now, self._feed.admit)
-        except OasisBudgetError as err:
-            # Our own limit, not an OASIS fault: the next boundary brings a fresh budget.
-            LOGGER.debug("CAISO request skipped: %s", err)
-        except Exception as err:  # noqa: BLE001 - logged once by _note_failure
-            # Not async_set_update_error: entities judge freshness themselves, and the
-            # outage gets exactly one log line from _note_failure.
-            self._note_failure(err)
-            self.async_update_listeners()
-        else:
-            self._note_success()
-            if not complete and self._feed.budget_left(dt_util.utcnow()) > 0:
-                next_wake = now + RETRY_DELAY
-            elif (
-                complete
+            self._waking = True
+            await self.async_refresh()
+            now = dt_util.utcnow()
+            if (
+                self.last_update_success
+                and self._got_new
                 and not self._stopped
+                and self._unsub_secondary is None
                 and self._secondary_due(now)[0] is not None
             ):
                 # A separate, later request keeps the 5 s rule without ever sleeping.
                 self._unsub_secondary = async_track_point_in_utc_time(
                     self.hass, self._async_fetch_secondary, now + SECONDARY_DELAY
                 )
-            self.async_set_updated_data(self.data)
         finally:
             # Whatever went wrong, the feed wakes again: a broken timer chain would leave
             # the DR side deciding on prices that never update.
-            self._schedule(next_wake)
+            self._schedule_next()
 
     async def _async_fetch_secondary(self, _now: datetime) -> None:
         """One 15-minute or day-ahead request, within the interval's budget."""
@@ -402,6 +505,12 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             "owners": len(self.owners),
             "requests_made": self.client.requests_made,
             "feed_down": self._feed.down,
+            "publication_lag": self.lag.diagnostics()
+            | {
+                "next_request": dt_util.utc_from_timestamp(
+                    self.lag.next_request(now.timestamp())
+                ).isoformat()
+            },
             "last_update": self.data.last_update.isoformat()
             if self.data.last_update
             else None,
@@ -429,27 +538,38 @@ async def async_acquire_price_coordinator(
 ) -> CaisoPriceCoordinator:
     """Take a share of the price coordinator, creating it for the first owner.
 
-    A new coordinator starts from the prices the instance already has (a reload keeps them)
-    and asks OASIS only when the newest interval is missing. Raises UpdateFailed when OASIS is
-    down and `require_data` is set. Owners that must run through an outage (the DR side has
-    cars to resume) pass False and get a coordinator that keeps trying at its interval.
+    The coordinator is stored and the owner registered before anything is awaited, so owners
+    that set up side by side share one coordinator; the first refresh runs once, under the
+    feed's lock, and later owners wait for it. A new coordinator starts from the prices the
+    instance already has (a reload keeps them) and asks OASIS only when the newest interval
+    is missing. Raises UpdateFailed when OASIS is down and `require_data` is set (the share
+    is given back). Owners that must run through an outage (the DR side has cars to resume)
+    pass False and get a coordinator that keeps trying.
     """
-    if (coordinator := hass.data.get(DATA_PRICES)) is not None:
-        known = coordinator.nodes
-        coordinator.async_set_nodes(owner, nodes)
-        if not nodes <= known:
-            coordinator.async_refresh_paced()
-        return coordinator
-    coordinator = CaisoPriceCoordinator(
-        hass, hass.data.get(DATA_OASIS_URL, DEFAULT_BASE_URL)
-    )
+    if (coordinator := hass.data.get(DATA_PRICES)) is None:
+        coordinator = hass.data[DATA_PRICES] = CaisoPriceCoordinator(
+            hass, hass.data.get(DATA_OASIS_URL, DEFAULT_BASE_URL)
+        )
     coordinator.async_set_nodes(owner, nodes)
-    if not coordinator.has_newest(dt_util.utcnow()):
-        await coordinator.async_refresh()
+    feed = async_get_feed(hass)
+    if feed.store is None:
+        feed.store = Store(hass, LAG_STORAGE_VERSION, LAG_STORAGE_KEY)
+    async with feed.lock:
+        if coordinator is not hass.data.get(DATA_PRICES):
+            # Released while we waited (every other owner failed or unloaded): start over.
+            return await async_acquire_price_coordinator(
+                hass, owner, nodes, require_data=require_data
+            )
+        if not coordinator.started:
+            await feed.async_load_lag()
+            if not coordinator.has_newest(dt_util.utcnow()):
+                await coordinator.async_refresh()
+            coordinator.async_start()
+        elif not nodes <= coordinator.fetched_nodes:
+            coordinator.async_refresh_paced()
     if require_data and (error := coordinator.last_error) is not None:
-        raise UpdateFailed(str(error))
-    hass.data[DATA_PRICES] = coordinator
-    coordinator.async_start()
+        async_release_price_coordinator(hass, owner)
+        raise _update_failed(error)
     return coordinator
 
 
@@ -460,5 +580,13 @@ def async_release_price_coordinator(hass: HomeAssistant, owner: str) -> None:
         return
     coordinator.owners.pop(owner, None)
     if not coordinator.owners:
-        coordinator.async_stop()
         del hass.data[DATA_PRICES]
+        coordinator.async_stop()
+
+
+def _update_failed(err: Exception) -> UpdateFailed:
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="oasis_unavailable",
+        translation_placeholders={"error": str(err)},
+    )

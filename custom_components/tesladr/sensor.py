@@ -34,7 +34,7 @@ from .entity import (
     async_setup_car_entities,
 )
 from .models import TesladrConfigEntry
-from .price_coordinator import PriceData
+from .price_coordinator import CaisoPriceCoordinator, PriceData
 from .prices import PricesRuntimeData
 from .vehicles import ChargeState
 
@@ -55,6 +55,10 @@ async def async_setup_entry(
             CaisoPriceSensor(runtime.coordinator, node, description)
             for node in runtime.nodes
             for description in PRICE_SENSORS
+        )
+        # One OASIS feed serves every node: its lag shows once, on the first node's device.
+        async_add_entities(
+            [CaisoFeedSensor(runtime.coordinator, runtime.nodes[0], PUBLICATION_LAG)]
         )
         return
     async_setup_car_entities(
@@ -379,6 +383,19 @@ PRICE_SENSORS: tuple[CaisoPriceSensorDescription, ...] = (
 )
 
 
+PUBLICATION_LAG = CaisoPriceSensorDescription(
+    key="oasis_publication_lag",
+    translation_key="oasis_publication_lag",
+    device_class=SensorDeviceClass.DURATION,
+    native_unit_of_measurement=UnitOfTime.SECONDS,
+    state_class=SensorStateClass.MEASUREMENT,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    suggested_display_precision=0,
+    value_fn=lambda data, _node, _now: data.publication_lag_s,
+    always_available=True,
+)
+
+
 class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
     """A price of one node."""
 
@@ -406,3 +423,22 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
         return self.entity_description.attr_fn(
             self.coordinator.data, self.node, dt_util.utcnow()
         )
+
+
+class CaisoFeedSensor(CaisoPriceSensor):
+    """A sensor of the instance's OASIS feed (not of a node), such as its learned lag."""
+
+    def __init__(
+        self,
+        coordinator: CaisoPriceCoordinator,
+        node: str,
+        description: CaisoPriceSensorDescription,
+    ) -> None:
+        """Shown on a node's device; its id does not follow the node."""
+        super().__init__(coordinator, node, description)
+        self._attr_unique_id = description.key
+
+    @property
+    def available(self) -> bool:
+        """Known from the first answer on (or from what a restart restored)."""
+        return self.coordinator.data.publication_lag_s is not None

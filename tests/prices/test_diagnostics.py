@@ -36,7 +36,12 @@ async def test_price_diagnostics_keys(
         "owners",
         "requests_made",
         "feed_down",
+        "publication_lag",
         "last_update",
         "latest",
     }
     assert result["last_update"] == "2026-07-01T20:00:20+00:00"
+    # One answer is no bracket yet: the default lag, and the next request from it.
+    lag = result["publication_lag"]
+    assert lag["lag_s"] == 15.0 and lag["learned"] is False
+    assert lag["next_request"] == "2026-07-01T20:05:15+00:00"
