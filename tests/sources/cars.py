@@ -311,6 +311,9 @@ class TeslemetryCar(LinkedCar):
             "DetailedChargeState": f"DetailedChargeState{charge['charging_state']}",
             "ACChargingPower": charge["charger_power"],
             "ACChargingEnergyIn": charge["charge_energy_added"],
+            # Measured at the battery for AC and DC sessions alike (Teslemetry in Home
+            # Assistant 2026.11 reads the energy added from it).
+            "DCChargingEnergyIn": charge["charge_energy_added"],
             "BatteryLevel": charge["battery_level"],
             "Soc": charge["usable_battery_level"],
             "ChargeLimitSoc": charge["charge_limit_soc"],

@@ -290,11 +290,14 @@ async def async_setup_tesla_custom(car: CustomCar) -> None:
             entry, list(PLATFORM_ENTITIES)
         )
 
+    # A HACS integration, so a custom one (built_in=False): Home Assistant 2026.11 refuses a
+    # boolean from a core integration's async_setup_entry, and tesla_custom returns one.
     mock_integration(
         hass,
         MockModule(
             DOMAIN, async_setup_entry=setup_entry, async_unload_entry=unload_entry
         ),
+        built_in=False,
     )
     for platform, classes in PLATFORM_ENTITIES.items():
 
