@@ -1,0 +1,31 @@
+"""Every word the DR status sensor can show has a translation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from custom_components.tesladr.dr import Reason
+from custom_components.tesladr.dr_coordinator import STATUS_OPTIONS
+from custom_components.tesladr.select import PRICING_NODE
+
+STRINGS = json.loads(
+    (
+        Path(__file__).parents[1] / "custom_components/tesladr/translations/en.json"
+    ).read_text()
+)
+
+
+def test_dr_status_reason_attribute_is_translated() -> None:
+    """Each policy reason, and command_failed, reads as words in the UI."""
+    status = STRINGS["entity"]["sensor"]["dr_status"]
+    reasons = status["state_attributes"]["reason"]["state"]
+    assert set(reasons) == {str(reason) for reason in Reason} | {"command_failed"}
+    assert set(status["state"]) == set(STATUS_OPTIONS)
+    assert all(word and "_" not in word for word in reasons.values())
+
+
+def test_pricing_node_select_options_are_translated() -> None:
+    """The select's options are lower-case keys, each with a label."""
+    labels = STRINGS["entity"]["select"]["pricing_node_choice"]["state"]
+    assert set(labels) == set(PRICING_NODE.options or [])
