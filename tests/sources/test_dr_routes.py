@@ -13,6 +13,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -479,3 +480,51 @@ async def test_diagnostics_of_a_linked_car(
     assert dr_car["status"] == "paused"
     assert dr_car["utility"] == "PG&E"
     assert "last_update_success" not in result
+
+
+async def test_generic_charger_command_error_shows_its_reason(
+    hass: HomeAssistant,
+    garage: tuple[Charger, MockConfigEntry],
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The charger's own action fails: its message is the DR status's command error."""
+    _, entry = garage
+
+    async def stuck(_call: Any) -> None:
+        raise HomeAssistantError("relay stuck")
+
+    hass.services.async_register("input_boolean", "turn_off", stuck)
+    prices.set(0, 300, 300)
+    await advance_to(hass, freezer, PAUSED_AT)
+    status = hass.states.get(dr_entity(hass, entry, "sensor", "dr_status"))
+    assert status is not None
+    assert status.state == "command_failed"
+    assert "relay stuck" in status.attributes["command_error"]
+
+
+async def test_generic_charger_unavailable_mid_event_does_not_strand_it(
+    hass: HomeAssistant,
+    garage: tuple[Charger, MockConfigEntry],
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Unavailable (its integration reloading) when the price falls: resumed once back."""
+    driver, entry = garage
+    status = dr_entity(hass, entry, "sensor", "dr_status")
+    prices.set(0, 300, 90)
+    await advance_to(hass, freezer, PAUSED_AT)
+    hass.states.async_set("switch.garage_charger", STATE_UNAVAILABLE)
+    await advance_to(hass, freezer, at(10).replace(second=30))
+    assert driver.relay_changes == ["off"]
+    assert state(hass, status) == "paused"
+    # Back: the template renders its switch again; the start is retried 5 minutes later.
+    await hass.services.async_call(
+        "homeassistant",
+        "update_entity",
+        {"entity_id": "switch.garage_charger"},
+        blocking=True,
+    )
+    await advance_to(hass, freezer, at(15).replace(second=30))
+    assert driver.relay_changes == ["off", "on"]
+    assert state(hass, status) == "monitoring"
