@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--path", default="/tesladr-demo/demo")
     parser.add_argument("--output", type=Path, default=Path("docs/demo-dashboard.png"))
     parser.add_argument("--width", type=int, default=1400)
-    parser.add_argument("--height", type=int, default=1250)
+    parser.add_argument("--height", type=int, default=1650)
     parser.add_argument("--settle", type=float, default=8.0)
     parser.add_argument(
         "--wait-for",

@@ -2,7 +2,8 @@
 
 Onboards it with the demo owner (so the UI opens at the login page), creates the CAISO prices
 entry and the Tesla account entry through the real config flows, pointed at the demo's fakes
-(tests/demo_servers.py), and schedules the price spike. Safe to run again: done steps and
+(tests/demo_servers.py), links the helper-made garage charger (the generic route), and
+schedules the price spike. Safe to run again: done steps and
 existing entries are left alone.
 
 `./scripts/develop` runs `python -m tests.demo_setup`; tests/test_demo.py and scripts/screenshot
@@ -33,6 +34,15 @@ NODE = "TH_NP15_GEN-APND"
 THRESHOLD = 100
 CLIENT_ID_TESLA = "tesladr-demo"
 PRICES_TITLE = "CAISO prices"
+# The demo's second car: a charger switch made of helpers (config/configuration.yaml), added
+# through the config flow's "any charger switch" step. No location: it is priced at home (NP15).
+CHARGER_TITLE = "Garage charger"
+CHARGER_ENTITIES = {
+    "switch": "switch.garage_charger",
+    "charger_power": "sensor.garage_charger_power",
+    "plugged_in": "binary_sensor.garage_charger_plug",
+    "battery": "sensor.garage_car_battery",
+}
 PACIFIC = ZoneInfo("America/Los_Angeles")
 # Integrations onboarding sets up that fetch from the internet (weather, TTS, radio directory).
 ONLINE_DOMAINS = frozenset({"google_translate", "met", "radio_browser"})
@@ -248,7 +258,7 @@ def _wait_loaded(ha: Http, title: str, timeout: float) -> dict[str, Any] | None:
 def ensure_entries(
     ha: Http, tesla_url: str, *, scan_minutes: int | None = 1, timeout: float = 60.0
 ) -> None:
-    """Create the prices and account entries unless they exist and load."""
+    """Create the prices, account and garage charger entries unless they exist and load."""
     demo_tesla = Http(tesla_url)
     account = demo_tesla.get("/demo/account")
     titles = {entry["title"]: entry for entry in entries(ha)}
@@ -279,7 +289,14 @@ def ensure_entries(
         )
         if scan_minutes is not None:
             _set_scan_minutes(ha, result["result"]["entry_id"], scan_minutes)
-    for title in (PRICES_TITLE, account["email"]):
+    if CHARGER_TITLE not in titles:
+        wait_until(
+            "the garage charger's helpers",
+            lambda: all(state(ha, e) for e in CHARGER_ENTITIES.values()),
+            timeout,
+        )
+        _flow(ha, "charger", CHARGER_ENTITIES)
+    for title in (PRICES_TITLE, account["email"], CHARGER_TITLE):
         entry = _wait_loaded(ha, title, timeout)
         if entry is None or entry["state"] != "loaded":
             raise DemoSetupError(f"entry {title} did not load: {entry}")
@@ -440,7 +457,8 @@ def main() -> None:
         f"  tesladr demo ready in {time.monotonic() - started:.0f} s: open {args.ha}\n"
         f"  log in as {USERNAME} / {PASSWORD}, then the 'tesladr demo' dashboard.\n"
         f"  Price spike published at {when}; Home Assistant reads it about 15 s later,\n"
-        "  pauses the Model 3, and resumes it when the next interval's price is low.\n"
+        "  pauses the Model 3 and the garage charger, and resumes both when the next\n"
+        "  interval's price is low.\n"
         "  Ctrl-C stops Home Assistant and the fakes.\n",
         flush=True,
     )

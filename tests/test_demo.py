@@ -8,7 +8,8 @@ the price coordinator and so runs the demand-response evaluation. Everything is 
 Home Assistant's REST API, as a user's automation or dashboard would see it.
 
 The configuration is the demo's minus the UI (frontend, history): the tests' requirements do not
-include the frontend package, and the REST API is all this test needs.
+include the frontend package, and the REST API is all this test needs. The garage charger's
+helpers are copied from config/configuration.yaml.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 import yaml
 
 from tests.demo_setup import (
+    CHARGER_ENTITIES,
     DemoSetupError,
     Http,
     ensure_entries,
@@ -42,6 +44,13 @@ PRICE = "sensor.caiso_prices_np15_hub_real_time_price"
 DR_STATUS = "sensor.model_3_dr_status"
 CHARGING = "switch.model_3_charging"
 CHARGER_POWER = "sensor.model_3_charger_power"
+# The second car, on the generic route: a template switch over an input_boolean relay.
+GARAGE_DR_STATUS = "sensor.garage_charger_dr_status"
+GARAGE_RELAY = "input_boolean.garage_relay"
+GARAGE_SWITCH = CHARGER_ENTITIES["switch"]
+GARAGE_POWER = CHARGER_ENTITIES["charger_power"]
+# The demo's helper-made charger, taken as it is from the demo's configuration.
+HELPER_DOMAINS = ("input_boolean", "input_number", "template")
 # Bounded waits (seconds): start-up, then each reaction. The price coordinator keeps 5 s between
 # OASIS requests and its refresh requests are debounced, so a reaction can take a few requests.
 START_TIMEOUT = 120.0
@@ -125,7 +134,9 @@ class Demo:
                 time.sleep(0.5)
         pytest.fail(
             f"{what} not seen within {REACTION_TIMEOUT:.0f} s: price {self.value(PRICE)}, "
-            f"DR status {self.state(DR_STATUS)}, charging {self.value(CHARGING)}\n"
+            f"DR status {self.state(DR_STATUS)}, charging {self.value(CHARGING)}, "
+            f"garage DR status {self.state(GARAGE_DR_STATUS)}, "
+            f"relay {self.value(GARAGE_RELAY)}\n"
             f"Home Assistant log:\n{self.log_tail()}"
         )
 
@@ -146,8 +157,11 @@ def demo(tmp_path: Path, socket_enabled: None) -> Iterator[Demo]:
     ha_port, oasis_port, tesla_port = _free_ports(3)
     config = tmp_path / "config"
     config.mkdir()
+    demo_config = yaml.safe_load((ROOT / "config" / "configuration.yaml").read_text())
+    helpers = {domain: demo_config[domain] for domain in HELPER_DOMAINS}
     (config / "configuration.yaml").write_text(
         CONFIGURATION.format(oasis_port=oasis_port)
+        + yaml.safe_dump(helpers, sort_keys=False)
     )
     pin_http_config(config, ha_port)
     (config / "custom_components").symlink_to(ROOT / "custom_components")
@@ -211,8 +225,28 @@ def _dashboard_entities(node: Any) -> set[str]:
     return set()
 
 
+def _garage_paused(demo: Demo) -> bool:
+    return (
+        demo.value(GARAGE_DR_STATUS) == "paused"
+        and demo.value(GARAGE_RELAY) == "off"
+        and demo.value(GARAGE_SWITCH) == "off"
+        and demo.value(GARAGE_POWER) in {"0", "0.0"}
+    )
+
+
+def _garage_charging(demo: Demo) -> bool:
+    return (
+        demo.value(GARAGE_DR_STATUS) == "monitoring"
+        and demo.value(GARAGE_RELAY) == "on"
+        and float(demo.value(GARAGE_POWER) or "nan") > 0
+    )
+
+
 def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
-    """A price spike pauses the demo car through DR; the fall-back resumes it."""
+    """A price spike pauses both demo cars through DR; the fall-back resumes them.
+
+    The Model 3 on its Tesla account, the garage charger through its switch (generic route).
+    """
     # Set up as a user finds it: onboarded, price visible and low, the car charging.
     onboarding = Http(demo.ha.base).get("/api/onboarding")
     assert all(step["done"] for step in onboarding)
@@ -227,21 +261,28 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
     assert _dashboard_entities(dashboard) - existing == set()
 
     assert demo.value(DR_STATUS) == "monitoring"
+    wait_until("the garage charger charging", lambda: _garage_charging(demo), 30.0)
     demo.play(
         250.0,
         lambda: (
             demo.value(DR_STATUS) == "paused"
             and demo.value(CHARGING) == "off"
             and demo.value(CHARGER_POWER) in {"0", "0.0"}
+            and _garage_paused(demo)
         ),
         "the pause",
     )
     # Every decision carries a reason.
-    paused = demo.state(DR_STATUS)
-    assert paused is not None and paused["attributes"].get("reason")
+    for status in (DR_STATUS, GARAGE_DR_STATUS):
+        paused = demo.state(status)
+        assert paused is not None and paused["attributes"].get("reason")
 
     demo.play(
         40.0,
-        lambda: demo.value(DR_STATUS) == "monitoring" and demo.value(CHARGING) == "on",
+        lambda: (
+            demo.value(DR_STATUS) == "monitoring"
+            and demo.value(CHARGING) == "on"
+            and _garage_charging(demo)
+        ),
         "the resume",
     )
