@@ -284,8 +284,9 @@ class EntityChargeControl:
                 return CommandResult(ok=False, reason=UNCONFIRMED, state=before)
             self._start_sent = None
             return replace(_start_result(before), sent_at=sent)
-        if not before.stale and before.charging:
-            # The owner (or the car's schedule) started it already.
+        if not before.stale and before.state is VehicleState.ONLINE and before.charging:
+            # The owner (or the car's schedule) started it already; a sleeping car's last
+            # values do not count.
             return CommandResult(ok=True, reason="is_charging", state=before)
         woken = False
         if self.source in WAKE_BEFORE_START and before.state is not VehicleState.ONLINE:
