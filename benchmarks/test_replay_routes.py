@@ -9,7 +9,8 @@ account entry whose one car lives on tesladr's own fake Tesla server, and one li
 route. Time steps from timer to timer as in test_replay, so every integration reads its car on
 its own poll interval (Tesla Fleet 10 min, Teslemetry 60 s, Tessie 10 s; the tesla_custom
 stand-in is given that integration's default 660 s). Only 16:00-20:30 Pacific is simulated:
-every event of the day falls inside it, and the full day would mostly time Tessie's 10 s poll.
+every event of the day falls inside it, and the full day would mostly time Tessie's 10 s poll
+(REPLAY_ROUTES_END=17.5, in Pacific hours, ends it earlier when trying something out).
 """
 
 from __future__ import annotations
@@ -471,7 +472,9 @@ async def replay_routes(
     return {
         "benchmark": "replay_routes",
         "day": day.name,
-        "window_pacific": f"{WINDOW[0]:02.0f}:00-20:30",
+        "window_pacific": "-".join(
+            f"{int(hour):02d}:{round(hour % 1 * 60):02d}" for hour in WINDOW
+        ),
         "poll_s": {
             "tesla_fleet": 600,
             "teslemetry": 60,
