@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fake_oasis"]
+# pyproject's addopts keeps pytest from loading the Home Assistant plugin by entry point (see
+# tests/conftest.py for why); the benchmarks, outside tests/, load it here.
+pytest_plugins = ["pytest_homeassistant_custom_component.plugins", "tests.fake_oasis"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

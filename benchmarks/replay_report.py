@@ -143,25 +143,118 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+ROUTE_NAMES = {
+    "tesla_fleet": "Tesla Fleet",
+    "teslemetry": "Teslemetry",
+    "tessie": "Tessie",
+    "tesla_custom": "Tesla Custom",
+    "generic": "charger switch",
+}
+
+
+def _per_event(route: dict[str, Any], name: str) -> str:
+    return _fmt(route["service_calls_per_event"].get(name, 0.0))
+
+
+def routes_table(row: dict[str, Any]) -> str:
+    """One column per linked route: what tesladr asked of the car's own integration."""
+    routes = row["routes"]
+    poll = row["poll_s"]
+
+    def requests(route: dict[str, Any]) -> str:
+        found = route["cloud_requests"]
+        return ", ".join(f"{k} {n}" for k, n in found.items()) if found else "–"
+
+    def commands(route: dict[str, Any]) -> str:
+        found = route["cloud_commands"]
+        return ", ".join(f"{k} {n}" for k, n in found.items()) if found else "–"
+
+    lines: list[tuple[str, Any]] = [
+        (
+            "poll interval of the integration",
+            lambda r, k: f"{poll[k]} s" if poll[k] else "push",
+        ),
+        ("events", lambda r, k: str(r["events"])),
+        (
+            "tesladr's Tesla API calls for the car",
+            lambda r, k: str(row["tesladr_tesla_requests_for_linked_cars"]),
+        ),
+        (
+            "switch service calls per event",
+            lambda r, k: _fmt(r["switch_calls_per_event"]),
+        ),
+        (
+            "… turn_off / turn_on",
+            lambda r, k: (
+                f"{_per_event(r, 'switch.turn_off')} / {_per_event(r, 'switch.turn_on')}"
+            ),
+        ),
+        (
+            "update_entity calls per event",
+            lambda r, k: _per_event(r, "homeassistant.update_entity"),
+        ),
+        ("wakes (button.press) per event", lambda r, k: _per_event(r, "button.press")),
+        (
+            "service calls outside events",
+            lambda r, k: str(r["service_calls_outside_events"]),
+        ),
+        (
+            "reaction to turn_off, s: p50 / p95 / max",
+            lambda r, k: _three(r["reaction_to_turn_off_s"]),
+        ),
+        (
+            "reaction to signal stopped, s: p50 / p95 / max",
+            lambda r, k: _three(r["reaction_to_signal_stopped_s"]),
+        ),
+        ("commands the fake cloud received", lambda r, k: commands(r)),
+        (
+            "requests the fake cloud received (the owner's bill)",
+            lambda r, k: requests(r),
+        ),
+        ("not consumed, kWh", lambda r, k: f"{r['kwh_not_consumed']:.1f}"),
+    ]
+    out = [
+        (
+            f"\nLinked routes ({row['day']}, {row['window_pacific']} Pacific; one car per "
+            f"route, beside one account car; run {row['run']['wall_s']:.0f} s wall)\n"
+        ),
+        "| | " + " | ".join(ROUTE_NAMES.get(k, k) for k in routes) + " |",
+        "| --- |" + " --- |" * len(routes),
+    ]
+    out.extend(
+        f"| {label} | " + " | ".join(cell(r, k) for k, r in routes.items()) + " |"
+        for label, cell in lines
+    )
+    return "\n".join(out)
+
+
 def main() -> None:
-    """Read JSON lines, print the table and one JSON line with every run."""
+    """Read JSON lines, print the tables and one JSON line with every run."""
     rows = []
+    route_rows = []
     for line in sys.stdin:
         start = line.find('{"benchmark": "replay_run"')
         if start >= 0:
             rows.append(json.loads(line[start:]))
-    if not rows:
+        start = line.find('{"benchmark": "replay_routes"')
+        if start >= 0:
+            route_rows.append(json.loads(line[start:]))
+    if not rows and not route_rows:
         sys.exit("no replay runs in the input")
-    print(table(rows))
-    print(
-        "\nFleet API prices: "
-        + ", ".join(f"{kind} {per} per USD" for kind, per in CALLS_PER_USD.items())
-        + f"; a month is {DAYS_PER_MONTH} days; the {MONTHLY_CREDIT_USD:g} USD monthly"
-        " credit is applied once per account in the second figure.\n"
-    )
-    for row in rows:
+    if rows:
+        print(table(rows))
+    for row in route_rows:
+        print(routes_table(row))
+    if rows:
+        print(
+            "\nFleet API prices: "
+            + ", ".join(f"{kind} {per} per USD" for kind, per in CALLS_PER_USD.items())
+            + f"; a month is {DAYS_PER_MONTH} days; the {MONTHLY_CREDIT_USD:g} USD monthly"
+            " credit is applied once per account in the second figure.\n"
+        )
+    for row in [*rows, *route_rows]:
         row.pop("log_first", None)
-    print(json.dumps({"benchmark": "replay", "runs": rows}))
+    print(json.dumps({"benchmark": "replay", "runs": rows, "route_runs": route_rows}))
 
 
 if __name__ == "__main__":
