@@ -7,6 +7,7 @@ counted per car by kind (data, command, wake) so tests and benchmarks can check 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,18 @@ UNAVAILABLE = {
     "error": 'vehicle unavailable: {:error=>"vehicle unavailable:"}',
     "error_description": "",
 }
+
+
+def id_token(subject: str) -> str:
+    """An unsigned OpenID token (JWT) for the account `subject`, shaped like Tesla's."""
+
+    def part(value: dict[str, Any]) -> str:
+        raw = json.dumps(value, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    header = {"alg": "none", "typ": "JWT"}
+    claims = {"sub": subject}
+    return f"{part(header)}.{part(claims)}."
 
 
 @dataclass
@@ -94,6 +107,8 @@ class FakeTesla:
     cars: dict[str, FakeCar] = field(default_factory=dict)
     refresh_token: str = "refresh-0"
     access_token: str = "access-0"
+    # The account's id, the `sub` of the id_token in every token reply (a UUID at Tesla).
+    account_id: str = "5a6f1c3e-2b7d-4e8f-9a0b-1c2d3e4f5a6b"
     calls: Counter[tuple[str, str]] = field(
         default_factory=Counter
     )  # (vin or "account", kind)
@@ -184,7 +199,7 @@ class FakeTesla:
             {
                 "access_token": self.access_token,
                 "refresh_token": self.refresh_token,
-                "id_token": "id-token",
+                "id_token": id_token(self.account_id),
                 "expires_in": 28800,
                 "token_type": "Bearer",
             }
