@@ -114,6 +114,13 @@ class FakeTesla:
     )  # (vin or "account", kind)
     token_refreshes: int = 0
     delay: float = 0.0  # seconds every API reply waits (a slow API)
+    # Loop turns every API reply waits: a slow API under a frozen clock, where a timed wait
+    # would never end.
+    slow_turns: int = 0
+    # (vin or "account", kind, start, end) of every API call, numbered by arrival and answer:
+    # shows which calls overlapped without timing the test.
+    spans: list[tuple[str, str, int, int]] = field(default_factory=list)
+    _ticks: int = 0
     _faults: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
     _pending_wake: dict[str, int] = field(default_factory=dict)
     # Reasons the car gives for refusing its next charge commands (`result: false`).
@@ -209,14 +216,22 @@ class FakeTesla:
         self, request: web.Request, vin: str, kind: str
     ) -> web.Response | None:
         self.calls[vin, kind] += 1
+        started = self._tick()
         if self.delay:
             await asyncio.sleep(self.delay)
+        for _ in range(self.slow_turns):
+            await asyncio.sleep(0)
+        self.spans.append((vin, kind, started, self._tick()))
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":
             return self._json({"response": None, "error": "invalid bearer token"}, 401)
         if self._faults:
             status, body = self._faults.popleft()
             return self._json(body, status)
         return None
+
+    def _tick(self) -> int:
+        self._ticks += 1
+        return self._ticks
 
     def _car(self, request: web.Request) -> FakeCar:
         # Like the Fleet API, a car is addressed by its id or its VIN.
