@@ -7,6 +7,7 @@ counted per car by kind (data, command, wake) so tests and benchmarks can check 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,18 @@ UNAVAILABLE = {
     "error": 'vehicle unavailable: {:error=>"vehicle unavailable:"}',
     "error_description": "",
 }
+
+
+def id_token(subject: str) -> str:
+    """An unsigned OpenID token (JWT) for the account `subject`, shaped like Tesla's."""
+
+    def part(value: dict[str, Any]) -> str:
+        raw = json.dumps(value, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    header = {"alg": "none", "typ": "JWT"}
+    claims = {"sub": subject}
+    return f"{part(header)}.{part(claims)}."
 
 
 @dataclass
@@ -94,11 +107,20 @@ class FakeTesla:
     cars: dict[str, FakeCar] = field(default_factory=dict)
     refresh_token: str = "refresh-0"
     access_token: str = "access-0"
+    # The account's id, the `sub` of the id_token in every token reply (a UUID at Tesla).
+    account_id: str = "5a6f1c3e-2b7d-4e8f-9a0b-1c2d3e4f5a6b"
     calls: Counter[tuple[str, str]] = field(
         default_factory=Counter
     )  # (vin or "account", kind)
     token_refreshes: int = 0
     delay: float = 0.0  # seconds every API reply waits (a slow API)
+    # Loop turns every API reply waits: a slow API under a frozen clock, where a timed wait
+    # would never end.
+    slow_turns: int = 0
+    # (vin or "account", kind, start, end) of every API call, numbered by arrival and answer:
+    # shows which calls overlapped without timing the test.
+    spans: list[tuple[str, str, int, int]] = field(default_factory=list)
+    _ticks: int = 0
     _faults: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
     _pending_wake: dict[str, int] = field(default_factory=dict)
     # Reasons the car gives for refusing its next charge commands (`result: false`).
@@ -184,7 +206,7 @@ class FakeTesla:
             {
                 "access_token": self.access_token,
                 "refresh_token": self.refresh_token,
-                "id_token": "id-token",
+                "id_token": id_token(self.account_id),
                 "expires_in": 28800,
                 "token_type": "Bearer",
             }
@@ -194,14 +216,22 @@ class FakeTesla:
         self, request: web.Request, vin: str, kind: str
     ) -> web.Response | None:
         self.calls[vin, kind] += 1
+        started = self._tick()
         if self.delay:
             await asyncio.sleep(self.delay)
+        for _ in range(self.slow_turns):
+            await asyncio.sleep(0)
+        self.spans.append((vin, kind, started, self._tick()))
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":
             return self._json({"response": None, "error": "invalid bearer token"}, 401)
         if self._faults:
             status, body = self._faults.popleft()
             return self._json(body, status)
         return None
+
+    def _tick(self) -> int:
+        self._ticks += 1
+        return self._ticks
 
     def _car(self, request: web.Request) -> FakeCar:
         # Like the Fleet API, a car is addressed by its id or its VIN.

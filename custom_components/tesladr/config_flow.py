@@ -68,6 +68,7 @@ from .const import (
     POLLING_POLICIES,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
+from .identity import ACCOUNT_ID_MINOR_VERSION, account_id, async_adopt_account_id
 from .prices import default_node
 from .sources import (
     SOURCE_DOMAINS,
@@ -93,73 +94,97 @@ ADVANCED_KEYS = (
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
 
-def _account_schema(defaults: dict[str, Any]) -> probatio.Schema:
+def _account_schema(*, with_email: bool, proxy: bool) -> probatio.Schema:
+    """The account form, its advanced section open when a proxy is set.
+
+    What the user typed (or the entry holds) comes back as suggested values, so a field can
+    also be emptied again.
+    """
+    email = {probatio.Required(CONF_EMAIL): str} if with_email else {}
     return probatio.Schema(
         {
-            probatio.Required(CONF_EMAIL, default=defaults.get(CONF_EMAIL, "")): str,
+            **email,
             probatio.Required(CONF_REFRESH_TOKEN): PASSWORD,
             probatio.Required(CONF_ADVANCED): section(
                 probatio.Schema(
                     {
                         probatio.Optional(
-                            CONF_AUTH_DOMAIN,
-                            default=defaults.get(CONF_AUTH_DOMAIN, DEFAULT_AUTH_DOMAIN),
+                            CONF_AUTH_DOMAIN, default=DEFAULT_AUTH_DOMAIN
                         ): str,
+                        probatio.Optional(CONF_API_PROXY_URL): str,
+                        probatio.Optional(CONF_API_PROXY_CERT): str,
                         probatio.Optional(
-                            CONF_API_PROXY_URL,
-                            default=defaults.get(CONF_API_PROXY_URL, ""),
-                        ): str,
-                        probatio.Optional(
-                            CONF_API_PROXY_CERT,
-                            default=defaults.get(CONF_API_PROXY_CERT, ""),
-                        ): str,
-                        probatio.Optional(
-                            CONF_CLIENT_ID,
-                            default=defaults.get(CONF_CLIENT_ID, DEFAULT_CLIENT_ID),
+                            CONF_CLIENT_ID, default=DEFAULT_CLIENT_ID
                         ): str,
                     }
                 ),
-                {"collapsed": not defaults.get(CONF_API_PROXY_URL)},
+                {"collapsed": not proxy},
             ),
         }
     )
 
 
+def _form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat entry data in the form's shape, without the refresh token.
+
+    A token that was sent is spent or refused, so it is never offered again.
+    """
+    return {
+        CONF_EMAIL: data.get(CONF_EMAIL, ""),
+        CONF_ADVANCED: {key: data[key] for key in ADVANCED_KEYS if data.get(key)},
+    }
+
+
+def _has_proxy(values: Mapping[str, Any]) -> bool:
+    return bool(values.get(CONF_ADVANCED, {}).get(CONF_API_PROXY_URL))
+
+
 async def _validate_account(
     hass: Any, data: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Read the product list with the given credentials; return rotated tokens or errors."""
+) -> tuple[dict[str, Any], str, dict[str, str]]:
+    """Read the product list with the given credentials.
+
+    Returns the data with the rotated tokens, the account's id, and the form errors. The data
+    never holds an access token here, so the library always refreshes and the reply's id_token
+    tells the account.
+    """
     try:
         controller = await async_create_controller(hass, data)
     except ProxyCertError:
-        return data, {"base": "invalid_proxy_cert"}
+        return data, "", {"base": "invalid_proxy_cert"}
     try:
         await TeslaChargeControl(controller).list_vehicles()
     except VehicleAuthError:
-        return data, {"base": "invalid_auth"}
+        return data, "", {"base": "invalid_auth"}
     except VehicleForbiddenError:
-        return data, {"base": "fleet_required"}
+        return data, "", {"base": "fleet_required"}
     except VehicleRateLimitedError:
-        return data, {"base": "rate_limited"}
+        return data, "", {"base": "rate_limited"}
     except VehicleError:
-        return data, {"base": "cannot_connect"}
+        return data, "", {"base": "cannot_connect"}
     except Exception:  # noqa: BLE001 - the library can raise anything; show "unknown"
-        return data, {"base": "unknown"}
+        return data, "", {"base": "unknown"}
     tokens = controller.get_tokens()
+    if (account := account_id(tokens.get("id_token"))) is None:
+        return data, "", {"base": "no_account_id"}
     # Tesla rotates refresh tokens on use: keep the new one, the given one is spent.
-    return {
-        **data,
-        CONF_REFRESH_TOKEN: tokens["refresh_token"],
-        CONF_ACCESS_TOKEN: tokens["access_token"],
-        CONF_EXPIRATION: tokens.get("expiration", 0),
-    }, {}
+    return (
+        {
+            **data,
+            CONF_REFRESH_TOKEN: tokens["refresh_token"],
+            CONF_ACCESS_TOKEN: tokens["access_token"],
+            CONF_EXPIRATION: tokens.get("expiration", 0),
+        },
+        account,
+        {},
+    )
 
 
 def _flatten(user_input: dict[str, Any]) -> dict[str, Any]:
     advanced = user_input.get(CONF_ADVANCED, {})
     return {
         CONF_ENTRY_TYPE: ENTRY_TYPE_ACCOUNT,
-        CONF_EMAIL: user_input[CONF_EMAIL].strip(),
+        CONF_EMAIL: user_input.get(CONF_EMAIL, "").strip(),
         CONF_REFRESH_TOKEN: user_input[CONF_REFRESH_TOKEN].strip(),
         **{key: (advanced.get(key) or "").strip() for key in ADVANCED_KEYS},
     }
@@ -264,6 +289,9 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     """Handle a config flow for tesladr."""
 
     VERSION = 1
+    # 1.2: an account entry's unique id is the Tesla account's id, no longer the e-mail.
+    # Older entries take it at their next token refresh (identity.async_adopt_account_id).
+    MINOR_VERSION = ACCOUNT_ID_MINOR_VERSION
 
     @classmethod
     @callback
@@ -284,16 +312,23 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Add a Tesla account: email, refresh token, and the Fleet API proxy if used."""
         errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
         if user_input is not None:
-            data = _flatten(user_input)
-            await self.async_set_unique_id(data[CONF_EMAIL].lower())
-            self._abort_if_unique_id_configured()
-            data, errors = await _validate_account(self.hass, data)
+            data, account, errors = await _validate_account(
+                self.hass, _flatten(user_input)
+            )
             if not errors:
+                # The same account under another spelling of its e-mail is still the same.
+                await self.async_set_unique_id(account)
+                self._abort_if_unique_id_configured()
                 return self.async_create_entry(title=data[CONF_EMAIL], data=data)
+            values = _form_values(data)
         return self.async_show_form(
             step_id="account",
-            data_schema=_account_schema(user_input or {}),
+            data_schema=self.add_suggested_values_to_schema(
+                _account_schema(with_email=True, proxy=_has_proxy(values)),
+                values,
+            ),
             errors=errors,
         )
 
@@ -316,9 +351,9 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_ACCESS_TOKEN: None,
                 CONF_EXPIRATION: 0,
             }
-            data, errors = await _validate_account(self.hass, data)
+            data, account, errors = await _validate_account(self.hass, data)
             if not errors:
-                return self.async_update_reload_and_abort(entry, data=data)
+                return await self._async_update_account(entry, account, data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=probatio.Schema(
@@ -415,13 +450,9 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Add the single CAISO prices entry."""
         # Account entries share the domain, so the manifest's single_config_entry can't
-        # express "one prices entry"; look for one by its type instead.
-        if any(
-            existing.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_PRICES
-            for existing in self._async_current_entries(include_ignore=False)
-        ):
-            return self.async_abort(reason="single_instance_allowed")
+        # express "one prices entry"; the prices entry's fixed unique id does.
         await self.async_set_unique_id(PRICES_UNIQUE_ID)
+        self._abort_if_unique_id_configured(error="single_instance_allowed")
         errors: dict[str, str] = {}
         if user_input is not None:
             if not (errors := _nodes_error(user_input)):
@@ -466,16 +497,34 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change an account's refresh token or Fleet API proxy settings."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
+        values = _form_values(entry.data)
         if user_input is not None:
             data = {**_flatten(user_input), CONF_EMAIL: entry.data[CONF_EMAIL]}
-            data, errors = await _validate_account(self.hass, data)
+            data, account, errors = await _validate_account(self.hass, data)
             if not errors:
-                return self.async_update_reload_and_abort(entry, data=data)
+                return await self._async_update_account(entry, account, data)
+            values = _form_values(data)
         return self.async_show_form(
             step_id="reconfigure_account",
-            data_schema=_account_schema(dict(entry.data)),
+            data_schema=self.add_suggested_values_to_schema(
+                _account_schema(with_email=False, proxy=_has_proxy(values)),
+                values,
+            ),
             errors=errors,
         )
+
+    async def _async_update_account(
+        self, entry: ConfigEntry, account: str, data: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Store new credentials of the entry's own account; refuse another account's."""
+        # An entry made before account ids were known takes the account of its new token.
+        async_adopt_account_id(self.hass, entry, account)
+        await self.async_set_unique_id(account)
+        self._abort_if_unique_id_mismatch(
+            reason="wrong_account",
+            description_placeholders={"email": entry.data[CONF_EMAIL]},
+        )
+        return self.async_update_reload_and_abort(entry, data=data)
 
 
 class PricesOptionsFlow(OptionsFlowWithReload):

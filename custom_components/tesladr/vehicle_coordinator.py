@@ -34,6 +34,7 @@ from .const import (
     LOGGER,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
+from .identity import account_id, async_adopt_account_id
 from .vehicles import (
     ChargeState,
     CommandResult,
@@ -301,4 +302,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
                 CONF_ACCESS_TOKEN: tokens["access_token"],
                 CONF_EXPIRATION: tokens.get("expiration", 0),
             },
+        )
+        async_adopt_account_id(
+            self.hass, self.config_entry, account_id(tokens.get("id_token"))
         )

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
 
+from custom_components.tesladr.dr import CarDrState
 from custom_components.tesladr.dr_coordinator import EVENT_DR
-from custom_components.tesladr.dr_store import storage_key
+from custom_components.tesladr.dr_store import LEDGER_SAVE_DELAY, storage_key
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import account_entry
 
-from .conftest import CHARGING, STATUS, PriceTable, advance_to, at, state
+from .conftest import (
+    CHARGING,
+    SLEEPING,
+    STATUS,
+    STATUS_Y,
+    PriceTable,
+    advance_to,
+    at,
+    state,
+)
 
 
 async def test_unplugging_while_paused_ends_the_event_without_a_start(
@@ -108,3 +120,110 @@ async def test_unreadable_stored_settings_fall_back_to_defaults(
     await hass.async_block_till_done()
     assert state(hass, "number.model_3_aggressiveness") == "50"
     assert "Stored DR settings of a car were invalid" in caplog.text
+
+
+def stored_car(state: Any) -> dict[str, Any]:
+    """A DR store holding the Model 3 with valid settings and the given state."""
+    return {
+        "version": 1,
+        "minor_version": 1,
+        "key": storage_key("account01"),
+        "data": {"cars": {CHARGING: {"settings": {}, "state": state}}, "ledger": {}},
+    }
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"paused_by_dr": "yes", "overridden": False, "skipped": False},
+        {"paused_by_dr": 1, "overridden": 0, "skipped": 0},
+        {"paused_by_dr": True, "overridden": False, "skipped": False, "extra": 1},
+        ["paused_by_dr"],
+        None,
+    ],
+    ids=["string", "integers", "extra", "list", "null"],
+)
+async def test_unreadable_stored_car_state_starts_afresh(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    caplog: pytest.LogCaptureFixture,
+    stored: Any,
+) -> None:
+    """Stored car state that is not three flags: a clean state and one warning.
+
+    A truthy non-boolean "paused_by_dr" taken at face value would show a car as paused and
+    later send it a start the owner never asked for.
+    """
+    hass_storage[storage_key("account01")] = stored_car(stored)
+    entry = account_entry(tesla)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.dr.car(CHARGING).state == CarDrState()
+    assert state(hass, STATUS) == "monitoring"
+    warnings = [
+        r for r in caplog.records if "Stored DR state of a car" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert tesla.count(CHARGING, "command") == 0
+
+
+async def test_an_accounted_interval_alone_is_saved_after_a_delay(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    account: MockConfigEntry,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The pause is written at once; the next interval's value only after the delay."""
+    key = storage_key(account.entry_id)
+    ledger = account.runtime_data.dr.ledger
+    prices.set(0, *[300.0] * 6)
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    assert state(hass, STATUS) == "paused"
+    written = hass_storage[key]["data"]["ledger"]
+    assert written["events"][0]["prices"] == {}  # the pause, saved at once
+    while not ledger.events[0].prices:
+        assert dt_util.utcnow() < at(15), "no interval was accounted"
+        await advance_to(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert state(hass, STATUS) == "paused"  # nothing but the ledger changed
+    assert hass_storage[key]["data"]["ledger"] == written
+    await advance_to(
+        hass, freezer, dt_util.utcnow() + timedelta(seconds=LEDGER_SAVE_DELAY)
+    )
+    saved = hass_storage[key]["data"]["ledger"]["events"][0]["prices"]
+    assert saved == ledger.events[0].prices != {}
+
+
+async def test_unload_resumes_an_accounts_cars_side_by_side(
+    hass: HomeAssistant,
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Two paused cars and a slow Tesla: the two starts are in flight together."""
+    tesla.cars[SLEEPING].state = "online"
+    tesla.cars[SLEEPING].charging_state = "Charging"
+    entry = account_entry(tesla)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    prices.set(0, *[300.0] * 6)
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    assert (state(hass, STATUS), state(hass, STATUS_Y)) == ("paused", "paused")
+    tesla.spans.clear()
+    tesla.slow_turns = 200
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert tesla.cars[SLEEPING].charging_state == "Charging"
+    starts = {
+        vin: (begin, end) for vin, kind, begin, end in tesla.spans if kind == "command"
+    }
+    assert starts.keys() == {CHARGING, SLEEPING}
+    (first_begin, first_end), (second_begin, second_end) = starts.values()
+    # Each start was sent before the other one was answered.
+    assert first_begin < second_end
+    assert second_begin < first_end

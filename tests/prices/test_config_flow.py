@@ -88,6 +88,32 @@ async def test_empty_node_list_is_an_error_then_recovers(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_prices_entry_is_found_by_its_unique_id(
+    hass: HomeAssistant, oasis: FakeOasis, setup_domain
+) -> None:
+    """The flow gives the entry a fixed unique id, and a second flow aborts on it."""
+    await setup_domain()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": ENTRY_TYPE_PRICES}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NODES: [NP15], CONF_THRESHOLD: 100}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "caiso_prices"
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": ENTRY_TYPE_PRICES}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "single_instance_allowed"
+
+
 async def test_second_prices_entry_aborts(hass: HomeAssistant) -> None:
     """Prices are a single instance."""
     prices_entry().add_to_hass(hass)

@@ -24,6 +24,7 @@ from tests.fake_tesla import FakeTesla
 CHARGING = "5YJ3E1EA7KF000001"
 SLEEPING = "5YJYGDEE0MF000002"
 EMAIL = "owner@example.com"
+ACCOUNT = FakeTesla.account_id  # the fake account's id, the entries' unique id
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +65,9 @@ def account_entry(fake: FakeTesla) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title=EMAIL,
-        unique_id=EMAIL,
+        unique_id=ACCOUNT,
+        version=1,
+        minor_version=2,
         data=account_data(fake),
         entry_id="account01",
     )

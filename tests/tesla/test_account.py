@@ -117,6 +117,27 @@ async def test_rate_limit_keeps_data_and_logs_once(
     assert len(warnings) == 1
 
 
+async def test_rate_limit_at_start_up_retries_the_set_up(
+    hass: HomeAssistant, tesla: FakeTesla
+) -> None:
+    """A 429 on the first refresh: no account without cars, Home Assistant tries again."""
+    from .conftest import account_entry
+
+    entry = account_entry(tesla)
+    entry.add_to_hass(hass)
+    tesla.fail_next(429)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "rate_limited"
+    assert not dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert hass.states.get(POWER) is None
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(POWER).state == "7.0"  # type: ignore[union-attr]
+
+
 async def test_rate_limit_backs_off_until_a_poll_succeeds(
     hass: HomeAssistant,
     account: MockConfigEntry,

@@ -20,7 +20,9 @@ from custom_components.tesladr.const import (
 )
 from tests.fake_tesla import COMMAND_PROTOCOL_REQUIRED, FLEET_FORBIDDEN, FakeTesla
 
-from .conftest import CHARGING, EMAIL, SLEEPING, account_entry
+from .conftest import ACCOUNT, CHARGING, EMAIL, SLEEPING, account_entry
+
+OTHER_ACCOUNT = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
 
 
 def form(fake: FakeTesla, token: str | None = None) -> dict[str, Any]:
@@ -35,6 +37,13 @@ def form(fake: FakeTesla, token: str | None = None) -> dict[str, Any]:
             "client_id": "tesladr-tests",
         },
     }
+
+
+def reconfigure_form(fake: FakeTesla, token: str | None = None) -> dict[str, Any]:
+    """The reconfigure form: the same without the e-mail, which names the entry."""
+    typed = form(fake, token)
+    del typed[CONF_EMAIL]
+    return typed
 
 
 async def start(hass: HomeAssistant) -> str:
@@ -58,7 +67,9 @@ async def test_account_created_with_the_rotated_token(
     result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == EMAIL.upper()
-    assert result["result"].unique_id == EMAIL
+    # The account's own id, not the e-mail as typed.
+    assert result["result"].unique_id == tesla.account_id
+    assert result["result"].minor_version == 2
     assert result["data"][CONF_REFRESH_TOKEN] == tesla.refresh_token == "refresh-1"
     assert result["data"][CONF_API_PROXY_URL] == tesla.url
     await hass.async_block_till_done()
@@ -122,11 +133,105 @@ async def test_unexpected_error_is_unknown(
 async def test_same_account_twice_aborts(
     hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
 ) -> None:
-    """Unique per account, whatever the email's case."""
+    """Unique per Tesla account, whatever e-mail is typed; another account is welcome."""
+    assert account.unique_id == tesla.account_id
     flow_id = await start(hass)
-    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    typed = {**form(tesla), CONF_EMAIL: "Owner.Tesla@Example.com"}
+    result = await hass.config_entries.flow.async_configure(flow_id, typed)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    tesla.account_id = OTHER_ACCOUNT
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == OTHER_ACCOUNT
+
+
+def suggested(result: Any) -> dict[str, Any]:
+    """The values a re-shown account form offers: top level and its advanced section."""
+    offered: dict[str, Any] = {}
+    for key, value in result["data_schema"].schema.items():
+        fields = value.schema.schema.items() if key == "advanced" else [(key, value)]
+        for field, _ in fields:
+            if (field.description or {}).get("suggested_value") is not None:
+                offered[str(field)] = field.description["suggested_value"]
+    return offered
+
+
+async def test_account_form_keeps_what_was_typed_after_an_error(
+    hass: HomeAssistant, tesla: FakeTesla
+) -> None:
+    """Proxy URL, certificate and client id come back; the spent token does not."""
+    flow_id = await start(hass)
+    typed = form(tesla, "wrong")
+    typed["advanced"]["api_proxy_cert"] = "tesla_proxy.pem"
+    result = await hass.config_entries.flow.async_configure(flow_id, typed)
+    assert result["errors"] == {"base": "invalid_proxy_cert"}
+    assert suggested(result) == {
+        CONF_EMAIL: EMAIL.upper(),
+        "auth_domain": tesla.url,
+        "api_proxy_url": tesla.url,
+        "api_proxy_cert": "tesla_proxy.pem",
+        "client_id": "tesladr-tests",
+    }
+    section = result["data_schema"].schema["advanced"]  # type: ignore[index]
+    assert section.options["collapsed"] is False
+
+
+async def test_reauth_with_another_accounts_token_aborts(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """A valid token of another account must not replace this entry's credentials."""
+    stored = dict(account.data)
+    tesla.account_id = OTHER_ACCOUNT
+    result = await account.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REFRESH_TOKEN: tesla.refresh_token}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert result["description_placeholders"] == {"email": EMAIL}
+    assert dict(account.data) == stored
+    assert account.unique_id == ACCOUNT
+
+
+async def test_reconfigure_with_another_accounts_token_aborts(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """Reconfigure refuses another account's token the same way."""
+    stored = dict(account.data)
+    tesla.account_id = OTHER_ACCOUNT
+    result = await account.start_reconfigure_flow(hass)
+    new = reconfigure_form(tesla)
+    new["advanced"]["client_id"] = "another-app"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert dict(account.data) == stored
+    assert account.unique_id == ACCOUNT
+
+
+async def test_reconfigure_form_shows_the_entry_then_what_was_typed(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """The stored proxy settings are offered; after an error, the typed ones."""
+    result = await account.start_reconfigure_flow(hass)
+    assert suggested(result) == {
+        "auth_domain": tesla.url,
+        "api_proxy_url": tesla.url,
+        "client_id": "tesladr-tests",
+    }
+    new = reconfigure_form(tesla, "bad")
+    new["advanced"]["client_id"] = "another-app"
+    new["advanced"]["api_proxy_cert"] = "proxy.pem"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    assert result["errors"] == {"base": "invalid_proxy_cert"}
+    assert suggested(result) == {
+        "auth_domain": tesla.url,
+        "api_proxy_url": tesla.url,
+        "api_proxy_cert": "proxy.pem",
+        "client_id": "another-app",
+    }
 
 
 async def test_reauth(
@@ -161,16 +266,16 @@ async def test_reconfigure_account(
     result = await account.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure_account"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form(tesla, "bad")
+        result["flow_id"], reconfigure_form(tesla, "bad")
     )
     assert result["errors"] == {"base": "invalid_auth"}
     tesla.fail_next(404)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form(tesla)
+        result["flow_id"], reconfigure_form(tesla)
     )
     assert result["errors"] == {"base": "cannot_connect"}
     assert account.data["client_id"] == "tesladr-tests"
-    new = form(tesla)
+    new = reconfigure_form(tesla)
     new["advanced"]["client_id"] = "another-app"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
     assert result["reason"] == "reconfigure_successful"
