@@ -1,7 +1,7 @@
-"""Where a DR manager's cars come from.
+"""Where a DR coordinator's cars come from.
 
 An account entry's cars come from its vehicle coordinator (teslajsonpy); a linked car from the
-entities another integration already provides. The DR manager sees only this protocol, so its
+entities another integration already provides. The DR coordinator sees only this protocol, so its
 policy, settings, entities, ledger and events are the same whatever the route.
 """
 

@@ -269,7 +269,7 @@ class DrSensor(DrEntity, SensorEntity):
 
     @property
     def native_value(self) -> StateType:
-        """From the DR manager."""
+        """From the DR coordinator."""
         return self.entity_description.value_fn(self.coordinator, self.car_id)
 
     @property
