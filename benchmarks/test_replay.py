@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from asyncio.futures import _set_result_unless_cancelled  # type: ignore[attr-defined]
 from collections import ChainMap, Counter
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -438,13 +438,10 @@ async def replay(
     }
 
 
-async def test_replay(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    socket_enabled: None,
-    case: Case,
-) -> None:
-    """Print one JSON line for one system, one day and one fleet size."""
+async def measured(
+    hass: HomeAssistant, run: Coroutine[Any, Any, dict[str, Any]]
+) -> dict[str, Any]:
+    """Run one replay and add its log lines and its wall and CPU time to its row."""
     began = os.times()
     # The harness runs the loop in debug mode, which records a stack for every callback and
     # future: a quarter of the CPU time of a run, and nothing a user's Home Assistant pays.
@@ -452,7 +449,7 @@ async def test_replay(
     hass.loop.set_debug(False)
     try:
         with counted_logs() as counter:
-            row = await replay(hass, freezer, case)
+            row = await run
     finally:
         hass.loop.set_debug(debug)
     done = os.times()
@@ -462,4 +459,15 @@ async def test_replay(
         "wall_s": round(done.elapsed - began.elapsed, 1),
         "cpu_s": round(done.user + done.system - began.user - began.system, 1),
     }
+    return row
+
+
+async def test_replay(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    socket_enabled: None,
+    case: Case,
+) -> None:
+    """Print one JSON line for one system, one day and one fleet size."""
+    row = await measured(hass, replay(hass, freezer, case))
     print(json.dumps(row))

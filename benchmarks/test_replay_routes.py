@@ -62,7 +62,7 @@ from tests.sources.routes import (
 
 from .replay_fakes import LaggedFakeOasis, LoggedFakeTesla
 from .replay_sim import BATTERY_KWH, FleetSim, PriceDay, events, fleet, percentile
-from .test_replay import START_OFFSET, _start_tesladr, counted_logs, run_day, settle
+from .test_replay import START_OFFSET, _start_tesladr, measured, run_day, settle
 
 WINDOW = (16, float(os.environ.get("REPLAY_ROUTES_END", "20.5")))  # Pacific hours
 ROUTES = ("tesla_fleet", "teslemetry", "tessie", "tesla_custom", SOURCE_GENERIC)
@@ -518,21 +518,7 @@ async def test_replay_routes(
     mock_bluetooth: None,
 ) -> None:
     """Print one JSON line: per route, service calls per event, Tesla calls, reaction."""
-    began = os.times()
-    debug = hass.loop.get_debug()
-    hass.loop.set_debug(False)
-    try:
-        with counted_logs() as counter:
-            row = await replay_routes(hass, freezer)
-    finally:
-        hass.loop.set_debug(debug)
-    done = os.times()
-    row["log_lines"] = dict(counter.counts)
-    row["log_first"] = counter.first
-    row["run"] |= {
-        "wall_s": round(done.elapsed - began.elapsed, 1),
-        "cpu_s": round(done.user + done.system - began.user - began.system, 1),
-    }
+    row = await measured(hass, replay_routes(hass, freezer))
     print(json.dumps(row, default=str))
     if row["tesladr_tesla_requests_for_linked_cars"]:
         pytest.fail("tesladr made Tesla API calls of its own for linked cars")
