@@ -35,14 +35,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from tesla_fleet_api.const import Method
 
-from custom_components.tesladr.const import (
-    CONF_DEVICE_ID,
-    CONF_ENTITIES,
-    CONF_ENTRY_TYPE,
-    CONF_SOURCE,
-    DOMAIN,
-    ENTRY_TYPE_LINKED,
-)
 from custom_components.tesladr.sources import (
     SOURCE_GENERIC,
     Role,
@@ -52,6 +44,7 @@ from custom_components.tesladr.sources import (
 )
 from tests.sources.cars import FakeClouds, HelperCharger, LinkedCar
 from tests.sources.routes import (
+    linked_entry,
     linked_fleet_car,
     linked_tesla_custom_car,
     linked_teslemetry_car,
@@ -245,17 +238,13 @@ class RouteLog:
 def _linked_entry(
     route: str, unique_id: str, device_id: str | None, entities: dict[Role, str]
 ) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
+    return linked_entry(
+        route,
+        unique_id,
+        device_id,
+        entities,
         title=f"Linked {route}",
-        unique_id=unique_id,
         entry_id=f"linked_{route}",
-        data={
-            CONF_ENTRY_TYPE: ENTRY_TYPE_LINKED,
-            CONF_SOURCE: route,
-            CONF_DEVICE_ID: device_id,
-            CONF_ENTITIES: {str(role): rid for role, rid in entities.items()},
-        },
     )
 
 

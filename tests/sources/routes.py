@@ -29,6 +29,14 @@ from tesla_fleet_api.tesla.fleet import TeslaFleetApi
 from tesla_fleet_api.teslemetry import Teslemetry
 from tesla_fleet_api.tessie import Tessie
 
+from custom_components.tesladr.const import (
+    CONF_DEVICE_ID,
+    CONF_ENTITIES,
+    CONF_ENTRY_TYPE,
+    CONF_SOURCE,
+    DOMAIN,
+    ENTRY_TYPE_LINKED,
+)
 from custom_components.tesladr.sources import Role
 
 from .cars import (
@@ -263,3 +271,27 @@ async def template_charger(hass: HomeAssistant) -> dict[Role, str]:
         roles[role] = entry.id
     roles[Role.LOCATION] = tracker.id
     return roles
+
+
+def linked_entry(
+    source: str,
+    unique_id: str,
+    device_id: str | None,
+    entities: dict[Role, str],
+    *,
+    title: str,
+    entry_id: str,
+) -> MockConfigEntry:
+    """A linked-car entry as the config flow makes it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=unique_id,
+        entry_id=entry_id,
+        data={
+            CONF_ENTRY_TYPE: ENTRY_TYPE_LINKED,
+            CONF_SOURCE: source,
+            CONF_DEVICE_ID: device_id,
+            CONF_ENTITIES: {str(role): rid for role, rid in entities.items()},
+        },
+    )

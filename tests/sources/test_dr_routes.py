@@ -24,14 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.tesladr.const import (
-    CONF_DEVICE_ID,
-    CONF_ENTITIES,
-    CONF_ENTRY_TYPE,
-    CONF_SOURCE,
-    DOMAIN,
-    ENTRY_TYPE_LINKED,
-)
+from custom_components.tesladr.const import CONF_DEVICE_ID, CONF_ENTITIES, DOMAIN
 from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
 from custom_components.tesladr.dr_coordinator import EVENT_DR
 from custom_components.tesladr.dr_store import STORAGE_VERSION, storage_key
@@ -45,6 +38,7 @@ from tests.dr_harness import PriceTable, advance_to, at, state
 from tests.fake_oasis import FakeOasis
 
 from .cars import LinkedCar
+from .routes import linked_entry as make_linked_entry
 
 CARS = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
 PAUSED_AT = at(5).replace(second=30)  # the 17:00 interval is read at 17:05:15
@@ -66,18 +60,9 @@ def car(request: pytest.FixtureRequest, oasis: FakeOasis) -> LinkedCar:
 def linked_entry(
     source: str, unique_id: str, device_id: str | None, entities: dict[Role, str]
 ) -> MockConfigEntry:
-    """A linked-car entry as the config flow makes it."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Linked car",
-        unique_id=unique_id,
-        entry_id=ENTRY_ID,
-        data={
-            CONF_ENTRY_TYPE: ENTRY_TYPE_LINKED,
-            CONF_SOURCE: source,
-            CONF_DEVICE_ID: device_id,
-            CONF_ENTITIES: {str(role): rid for role, rid in entities.items()},
-        },
+    """The linked-car entry of these tests."""
+    return make_linked_entry(
+        source, unique_id, device_id, entities, title="Linked car", entry_id=ENTRY_ID
     )
 
 
