@@ -24,6 +24,11 @@ def _three(
     return " / ".join(_fmt(values[key]) for key in keys)
 
 
+def _per_paused(row: dict[str, Any], kind: str) -> float:
+    total = float(row["tesla"]["calls_per_car_day"][kind]) * row["cars"]
+    return total / row["dr"]["paused_car_events"]
+
+
 ROWS: list[tuple[str, Any]] = [
     ("reaction to stop, s: p50 / p95 / max", lambda r: _three(r["dr"]["reaction_s"])),
     (
@@ -54,6 +59,19 @@ ROWS: list[tuple[str, Any]] = [
         lambda r: (
             f"{r['tesla']['usd_per_car_month']:.2f} / "
             f"{r['tesla']['usd_per_car_month_after_credit']:.2f}"
+        ),
+    ),
+    (
+        "… if the product list were free",
+        lambda r: f"{r['tesla']['usd_per_car_month_free_list']:.2f}",
+    ),
+    (
+        # All of the day's calls over the events in which a car was paused.
+        "data calls / commands per paused car and event",
+        lambda r: (
+            f"{_per_paused(r, 'data'):.1f} / {_per_paused(r, 'command'):.1f}"
+            if r["dr"].get("paused_car_events")
+            else "–"
         ),
     ),
     (

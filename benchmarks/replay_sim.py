@@ -604,6 +604,14 @@ def tesla_summary(
             fleet_cost(totals) / days * DAYS_PER_MONTH / cars, 2
         ),
         "usd_per_car_month_after_credit": round(net_month / cars, 2),
+        # Should Tesla not bill the product list (its billing category is not documented).
+        "usd_per_car_month_free_list": round(
+            (fleet_cost(totals) - by_name.get("products", 0) / CALLS_PER_USD["data"])
+            / days
+            * DAYS_PER_MONTH
+            / cars,
+            2,
+        ),
         "sleeper_calls_per_car_day": {
             kind: round(count / sleepers / days, 1) for kind, count in sleeper.items()
         }
@@ -696,6 +704,7 @@ def dr_summary(
             "max": _round(max(with_latency, default=None)),
         },
         "missed_car_events": missed,
+        "paused_car_events": len(stops_per_car_event),
         "stops_per_car_event": {
             "mean": round(statistics.fmean(stops_per_car_event), 2)
             if stops_per_car_event

@@ -42,6 +42,7 @@ from custom_components.tesladr.const import (
     CONF_CLIENT_ID,
     CONF_ENTRY_TYPE,
     CONF_NODES,
+    CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
     CONF_THRESHOLD,
     DOMAIN,
@@ -210,6 +211,7 @@ async def _start_tesladr(
     oasis: LaggedFakeOasis,
     teslas: list[LoggedFakeTesla],
     day: PriceDay,
+    options: dict[str, str],
 ) -> list[MockConfigEntry]:
     """The prices entry and one account entry per fake account, as a user sets them up."""
     if not await async_setup_component(
@@ -234,6 +236,7 @@ async def _start_tesladr(
                 title=email,
                 unique_id=email,
                 data=_account_data(fake, email),
+                options=options,
                 entry_id=f"account{k:02d}",
             )
         )
@@ -261,6 +264,10 @@ class Case:
 
 
 SYSTEMS = ("tesladr", "baseline")
+# tesladr under the "fresh dashboard" polling policy (every car read at every poll), for the
+# fleets small enough to show beside the default without lengthening the run much.
+DASHBOARD = "dashboard"
+DASHBOARD_CARS = (1, 10)
 
 
 def cases(lags: list[str] | None, lag_cars: list[int]) -> list[Case]:
@@ -275,7 +282,10 @@ def cases(lags: list[str] | None, lag_cars: list[int]) -> list[Case]:
     if lags:
         return matrix
     return [
-        Case(day, cars, system) for day in DAYS for cars in CARS for system in SYSTEMS
+        Case(day, cars, system)
+        for day in DAYS
+        for cars in CARS
+        for system in SYSTEMS + ((DASHBOARD,) if cars in DASHBOARD_CARS else ())
     ] + matrix
 
 
@@ -382,7 +392,11 @@ async def replay(
     baseline: asyncio.Task[None] | None = None
     try:
         if case.system == "tesladr":
-            entries = await _start_tesladr(hass, oasis, teslas, day)
+            entries = await _start_tesladr(hass, oasis, teslas, day, {})
+        elif case.system == DASHBOARD:
+            entries = await _start_tesladr(
+                hass, oasis, teslas, day, {CONF_POLLING_POLICY: "normal"}
+            )
         else:
             baseline = await _start_baseline(hass, oasis, teslas, plans)
         charging_at, stepping = await run_day(

@@ -80,6 +80,12 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
+def polling_policy() -> str | None:
+    """The account's polling policy (None: the default); dashboard-poll tests parametrize it."""
+    return None
+
+
+@pytest.fixture
 def reference() -> Path:
     """Folder of real captured payloads; skip the test when it is not beside the project."""
     if not REFERENCE.is_dir():

@@ -38,6 +38,8 @@ class WakeUpButton(TeslaVehicleEntity, ButtonEntity):
 
     async def _wake(self, vin: str) -> CommandResult:
         awake = await self.coordinator.control.wake(vin)
+        if awake:
+            await self.coordinator.async_refresh_cars({vin})
         return CommandResult(ok=awake, reason="" if awake else "wake_timeout")
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.device_registry import AnyDeviceEntry, DeviceInfo
 
+from .dr import ReadNeed
 from .vehicles import ChargeState, CommandResult
 
 
@@ -21,6 +22,15 @@ class CarSource(Protocol):
 
     # Whether `ChargeState.owner_started_at` says who restarted charging (see dr.CarSnapshot).
     tells_overrides: bool
+
+    @property
+    def reads_on_demand(self) -> bool:
+        """Whether the source reads a car only when DR asks, so its data may be hours old.
+
+        Then DR asks for a fresh read at each price interval that may act on the car, also of
+        a car shown asleep (it may have woken and plugged in) or held paused (an owner may
+        have restarted it).
+        """
 
     @property
     def cars(self) -> Mapping[str, ChargeState]:
@@ -32,8 +42,8 @@ class CarSource(Protocol):
     async def async_refresh_cars(self, car_ids: set[str]) -> None:
         """Fresh reads where the source can give them, without resetting its own schedule."""
 
-    def async_watch(self, car_ids: set[str]) -> None:
-        """Cars DR holds paused: keep reading them, an owner restarting one must be seen."""
+    def async_set_read_needs(self, needs: Mapping[str, ReadNeed]) -> None:
+        """How closely DR needs each car read (see dr.reads); called at every evaluation."""
 
     async def async_stop(self, car_id: str) -> CommandResult:
         """Stop charging (never waking the car); raises VehicleError when it cannot be sent."""

@@ -32,10 +32,13 @@ ISSUE_FLEET_REQUIRED: Final = "fleet_api_required"
 CONF_SCAN_MINUTES: Final = "scan_interval_minutes"
 CONF_VEHICLES: Final = "vehicles"
 CONF_POLLING_POLICY: Final = "polling_policy"
-# normal: idle cars are left to sleep; connected: plugged-in cars are read at every poll;
-# always: every online car is read at every poll (keeps cars awake, costs the most).
-POLLING_POLICIES: Final = ["normal", "connected", "always"]
-DEFAULT_POLLING_POLICY: Final = "normal"
+# demand: cars are read only as closely as demand response needs (vehicle_coordinator);
+# the fresh-dashboard policies poll at the account's interval: normal leaves idle cars to
+# sleep; connected reads plugged-in cars at every poll; always reads every online car at
+# every poll (keeps cars awake, costs the most).
+POLLING_ON_DEMAND: Final = "demand"
+POLLING_POLICIES: Final = [POLLING_ON_DEMAND, "normal", "connected", "always"]
+DEFAULT_POLLING_POLICY: Final = POLLING_ON_DEMAND
 
 # A car that another integration provides (or any charger switch), driven through its entities.
 ENTRY_TYPE_LINKED: Final = "linked"

@@ -42,11 +42,13 @@ from .dr import (
     Ledger,
     Outcome,
     Price,
+    ReadNeed,
     Reason,
     SkipBudgetExceeded,
     decide,
     decide_unload,
     next_state,
+    read_need,
 )
 from .dr_store import DrStore
 from .price_coordinator import (
@@ -64,6 +66,10 @@ NO_PRICE_GRACE = timedelta(minutes=2)
 ACCOUNT_TAIL = timedelta(minutes=20)
 TICK = timedelta(minutes=1)
 RENOTIFY = timedelta(minutes=15)
+# How far ahead the 15-minute and day-ahead markets are asked whether a spike is coming.
+OUTLOOK = timedelta(minutes=15)
+# Further reasons to read a car of a source that reads only when asked (CarSource).
+READ_ON_DEMAND = {Reason.ASLEEP, Reason.WAITING_FOR_PRICE_DROP}
 DECISION_HISTORY = 20
 # Reasons for which a price above the threshold is worth a fresh read of the car.
 STATE_DEPENDENT = {
@@ -315,10 +321,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             results = await asyncio.gather(
                 *(self._evaluate_car(car_id, now) for car_id in self.managed_cars())
             )
-            # The source keeps reading the cars DR holds paused, to see an owner restart one.
-            self.source.async_watch(
-                {car_id for car_id, car in self.cars.items() if car.state.paused_by_dr}
-            )
+            self.source.async_set_read_needs(self._read_needs(now))
             accounted = self._account(now)
             if gone or any(persist for persist, _ in results):
                 await self._async_save()
@@ -330,6 +333,23 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             # periodic one for the rolling 24 h event count.
             self._notified = now
             self.async_update_listeners()
+
+    def _read_needs(self, now: datetime) -> dict[str, ReadNeed]:
+        """How closely the source must read each car for the decisions to come."""
+        needs: dict[str, ReadNeed] = {}
+        for car_id in self.managed_cars():
+            car = self.car(car_id)
+            node = car.choice.node if car.choice else self.resolve(car_id).node
+            price = self.price(node)
+            outlook = (
+                self.prices.data.outlook(node, now, now + OUTLOOK)
+                if self.prices is not None
+                else None
+            )
+            needs[car_id] = read_need(
+                car.settings, car.state, price.value if price else None, outlook
+            )
+        return needs
 
     def _forget_gone_cars(self, now: datetime) -> bool:
         """Drop the DR state of cars the source no longer has (they left the account)."""
@@ -371,14 +391,26 @@ class DrCoordinator(DataUpdateCoordinator[None]):
 
         decision = decide_now()
         if (
-            decision.reason in STATE_DEPENDENT
-            and price is not None
+            price is not None
             and car.refreshed_for != price.start
-            and self.source.cars[car_id].state is VehicleState.ONLINE
+            and (
+                (
+                    decision.reason in STATE_DEPENDENT
+                    and self.source.cars[car_id].state is VehicleState.ONLINE
+                )
+                or (
+                    self.source.reads_on_demand
+                    and decision.reason in STATE_DEPENDENT | READ_ON_DEMAND
+                )
+            )
         ):
             # The price just crossed this car's threshold: look at the car before acting.
             car.refreshed_for = price.start
             await self.source.async_refresh_cars({car_id})
+            # The read may have moved the car to another node.
+            car.choice = self.resolve(car_id)
+            if (moved := self.price(car.choice.node)) is not None:
+                price = moved
             decision = decide_now()
         car.price = price
         self._record(car, decision, now)

@@ -83,7 +83,10 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
     async def async_command(
         self, command: Callable[[str], Awaitable[CommandResult]]
     ) -> None:
-        """Send a command; failures and the car's refusals become translated errors."""
+        """Send a command; failures and the car's refusals become translated errors.
+
+        The command reads the car back into the coordinator's data itself.
+        """
         try:
             result = await command(self.vin)
         except VehicleError as err:
@@ -92,7 +95,6 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
                 translation_key="command_failed",
                 translation_placeholders={"reason": str(err)},
             ) from err
-        await self.coordinator.async_request_refresh()
         if not result.ok:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

@@ -7,6 +7,7 @@ no Tesla call of its own for such a car.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from homeassistant.helpers.device import async_entity_id_to_device
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import CONF_DEVICE_ID, CONF_ENTITIES, CONF_SOURCE, DOMAIN
+from .dr import ReadNeed
 from .dr_coordinator import DrCoordinator
 from .entity_control import EntityChargeControl
 from .sources import Role
@@ -27,6 +29,7 @@ class LinkedCarSource:
     """The car source of a linked entry: one car, read from its entities."""
 
     tells_overrides = True  # Home Assistant's Context says who turned the switch on
+    reads_on_demand = False  # the integration keeps its entities fresh on its own
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         """Read the entry's route and entities."""
@@ -94,7 +97,7 @@ class LinkedCarSource:
         """
 
     @callback
-    def async_watch(self, car_ids: set[str]) -> None:
+    def async_set_read_needs(self, needs: Mapping[str, ReadNeed]) -> None:
         """Nothing to do: the integration keeps its entities fresh on its own schedule."""
 
     async def async_stop(self, car_id: str) -> CommandResult:

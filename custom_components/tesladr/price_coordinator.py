@@ -78,6 +78,16 @@ class PriceData:
         latest = self.latest(node)
         return latest is not None and now - latest.end <= STALE_AFTER
 
+    def outlook(self, node: str, start: datetime, end: datetime) -> float | None:
+        """The highest 15-minute or day-ahead price of a node between two moments."""
+        forecast = [
+            interval.price
+            for market in (self.fifteen_minute, self.day_ahead)
+            for interval in market.get(node, ())
+            if interval.start < end and interval.end > start
+        ]
+        return max(forecast, default=None)
+
     @staticmethod
     def covering(
         intervals: list[PriceInterval], moment: datetime
@@ -494,7 +504,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         if not has_quarter and (
             self._fifteen_tried is None or self._fifteen_tried < quarter
         ):
-            return Market.RTPD, now - LOOKBACK, quarter + timedelta(minutes=30)
+            return Market.RTPD, quarter - LOOKBACK, quarter + timedelta(minutes=30)
         return None, now, now
 
     def diagnostics(self) -> dict[str, Any]:

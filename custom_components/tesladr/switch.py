@@ -64,11 +64,11 @@ class ChargingSwitch(TeslaVehicleEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start charging."""
-        await self.async_command(self.coordinator.control.start_charging)
+        await self.async_command(self.coordinator.async_start)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop charging."""
-        await self.async_command(self.coordinator.control.stop_charging)
+        await self.async_command(self.coordinator.async_stop)
 
 
 class DrSwitch(DrEntity, SwitchEntity):

@@ -1,14 +1,19 @@
 """The sleep-aware vehicle coordinator of one Tesla account.
 
-Each poll costs one product-list call for the account and one `vehicle_data` call per online
-car that is charging, just woke, or is held paused by DR; an idle online car is read once and
-then left alone long enough to fall asleep. A sleeping or offline car keeps its last data,
-marked stale, and is never woken.
+Under the default polling policy ("demand") cars are read only as closely as demand response
+needs (see `dr.reads`): the product list every few hours while every price is far from a
+threshold; at each interval while a price is near one; and `vehicle_data` at each interval of
+the cars at an event's node or held paused. The dashboard policies poll at the account's
+interval: one product-list call and one `vehicle_data` call per online car that is charging,
+just woke, or is needed by DR; an idle online car is read once and then left alone long enough
+to fall asleep. A sleeping or offline car keeps its last data, marked stale, and is never woken.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +37,10 @@ from .const import (
     DOMAIN,
     ISSUE_FLEET_REQUIRED,
     LOGGER,
+    POLLING_ON_DEMAND,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
+from .dr import ReadNeed
 from .identity import account_id, async_adopt_account_id
 from .vehicles import (
     ChargeState,
@@ -49,6 +56,16 @@ from .vehicles.tesla import TeslaChargeControl
 MAX_BACK_OFF = timedelta(hours=1)
 # A Tesla falls asleep about 15 minutes after the last request; give it a little more.
 IDLE_REST = timedelta(minutes=21)
+# "demand": the product list while no price is near a threshold. Three a day keep the
+# account's cars and their connectivity known at a tenth of a US cent a day.
+SLOW_LIST = timedelta(hours=8)
+# "demand": while a price is near a threshold, the account is listed this often.
+LIST_AGAIN = timedelta(minutes=4, seconds=30)
+# "demand": DR reads the cars it needs at each new price; when a price is late, a car needed
+# at each interval is read anyway once its last read is this old.
+READ_AGAIN = timedelta(minutes=7)
+# Cars evaluated together each ask for a list: one serves them all.
+LISTED_FRESH = timedelta(minutes=1)
 
 
 class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
@@ -67,23 +84,48 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self._interval = timedelta(
             minutes=entry.options.get(CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES)
         )
+        self.on_demand = (
+            entry.options.get(CONF_POLLING_POLICY, DEFAULT_POLLING_POLICY)
+            == POLLING_ON_DEMAND
+        )
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"Tesla {entry.title}",
-            update_interval=self._interval,
+            update_interval=self._poll_interval(),
         )
         self.controller = controller
         self.control = control
         self._rate_limits = 0  # consecutive 429 answers to polls
         self._idle_since: dict[str, datetime] = {}
-        # Cars that must be read at every poll whatever they do (DR holds them paused).
-        self.watched: set[str] = set()
+        # What DR needs of each car (see dr.reads); cars it does not name need nothing.
+        self.needs: dict[str, ReadNeed] = {}
+        self._listed_at: datetime | None = None
+        self._list_lock = asyncio.Lock()
+        self._read_at: dict[str, datetime] = {}
+        self._reads: asyncio.Task[None] | None = None
+        self._reads_held_until: datetime | None = None
+        self._read_all = False  # the next poll reads every online car (an owner asked)
+
+    async def async_request_refresh(self) -> None:
+        """A refresh asked for (`homeassistant.update_entity`) reads every online car."""
+        self._read_all = True
+        await super().async_request_refresh()
+
+    @property
+    def watched(self) -> set[str]:
+        """Cars DR needs read at each interval."""
+        return {vin for vin, need in self.needs.items() if need is ReadNeed.DATA}
+
+    def _poll_interval(self) -> timedelta:
+        if self.on_demand:
+            return max(SLOW_LIST, self._interval)
+        return self._interval
 
     async def _async_update_data(self) -> dict[str, ChargeState]:
         try:
-            states = await self.control.list_vehicles()
+            states = await self._list()
             # Cars the user does not manage are not read at all.
             managed = self.config_entry.options.get(CONF_VEHICLES)
             now = dt_util.utcnow()
@@ -92,10 +134,14 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
                 if managed is not None and vin not in managed:
                     continue
                 previous = (self.data or {}).get(vin)
+                if previous is not None and self.on_demand and not self._read_all:
+                    # DR reads the cars it needs itself (async_set_read_needs).
+                    data[vin] = _listed(previous, state)
+                    continue
                 if previous is not None and self._resting(vin, state, previous, now):
                     data[vin] = previous
                     continue
-                data[vin] = await self.control.read(vin)
+                data[vin] = await self._read(vin)
                 self._note_idle(data[vin], now)
         except VehicleAuthError as err:
             raise ConfigEntryAuthFailed(
@@ -121,6 +167,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
                 translation_placeholders={"error": str(err)},
             ) from err
         finally:
+            self._read_all = False
             self.async_persist_tokens()
         self._end_back_off()
         self._remove_gone_cars(data)
@@ -165,9 +212,12 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         growing once past the cap, so a long episode cannot overflow the timedelta.
         """
         self._rate_limits += 1
-        self.update_interval = min(
-            self._interval * 2 ** min(self._rate_limits, 16),
-            max(MAX_BACK_OFF, self._interval),
+        self.update_interval = max(
+            self._poll_interval(),
+            min(
+                self._interval * 2 ** min(self._rate_limits, 16),
+                max(MAX_BACK_OFF, self._interval),
+            ),
         )
         if self._rate_limits == 1:
             LOGGER.warning(
@@ -185,11 +235,16 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             self._interval,
         )
         self._rate_limits = 0
-        self.update_interval = self._interval
+        self.update_interval = self._poll_interval()
 
     # The car source DR drives (see car_source.CarSource).
 
     tells_overrides = False  # the owner API does not say who started charging
+
+    @property
+    def reads_on_demand(self) -> bool:
+        """Under "demand", DR asks for the reads it needs (see CarSource)."""
+        return bool(self.on_demand)
 
     @property
     def cars(self) -> dict[str, ChargeState]:
@@ -197,26 +252,105 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         return self.data or {}
 
     @callback
-    def async_watch(self, car_ids: set[str]) -> None:
-        """Cars DR holds paused are read at every poll."""
-        self.watched = car_ids
+    def async_set_read_needs(self, needs: Mapping[str, ReadNeed]) -> None:
+        """Read the cars as closely as DR needs.
+
+        The dashboard policies read the DATA cars at every poll. Under "demand" DR reads them
+        at each new price; here they are read only when a price is late. The account is
+        listed at each interval only while a car near its threshold was last seen asleep or
+        offline (it may wake and plug in): for a car listed online a list tells nothing that
+        the read at the crossing does not.
+        """
+        self.needs = dict(needs)
+        if not self.on_demand or (self._reads is not None and not self._reads.done()):
+            return
+        now = dt_util.utcnow()
+        if self._reads_held_until is not None and now < self._reads_held_until:
+            return
+        due = {
+            vin
+            for vin in self.watched & self.cars.keys()
+            if (read_at := self._read_at.get(vin)) is None
+            or now - read_at >= READ_AGAIN
+        }
+        # DR itself reads the cars at an event's node at each new price (reads_on_demand);
+        # near a threshold it does not, so the list runs here at each interval.
+        asleep = {
+            need
+            for vin, need in self.needs.items()
+            if need
+            and vin in self.cars
+            and self.cars[vin].state is not VehicleState.ONLINE
+        }
+        relist = (
+            ReadNeed.STATE in asleep and self._listed_before(now - LIST_AGAIN)
+        ) or (ReadNeed.DATA in asleep and self._listed_before(now - READ_AGAIN))
+        if due or relist:
+            self._reads = self.config_entry.async_create_background_task(
+                self.hass, self._async_read_needed(due, relist), "tesladr car reads"
+            )
+
+    def _listed_before(self, moment: datetime) -> bool:
+        return self._listed_at is None or self._listed_at < moment
+
+    async def _async_read_needed(self, due: set[str], relist: bool) -> None:
+        """List the account and read the due cars, as a refresh does; errors hold off reads."""
+        try:
+            await self._async_read_cars(due, relist=relist)
+        except VehicleError as err:
+            # Once an interval, not at every evaluation; the next poll reports the error.
+            self._reads_held_until = dt_util.utcnow() + LIST_AGAIN
+            LOGGER.debug("Reads for demand response failed: %s", err)
+            if isinstance(err, VehicleAuthError):
+                self.config_entry.async_start_reauth(self.hass)
 
     async def async_refresh_cars(self, car_ids: set[str]) -> None:
         """Re-read some cars now (DR asks when a price crosses a threshold).
+
+        A car last listed asleep may have woken since: the account is listed first then.
+        """
+        asleep = any(
+            self.cars[vin].state is not VehicleState.ONLINE
+            for vin in car_ids & self.cars.keys()
+        )
+        try:
+            await self._async_read_cars(car_ids, relist=asleep)
+        except VehicleError as err:
+            LOGGER.debug("Immediate refresh of %d cars failed: %s", len(car_ids), err)
+
+    async def _async_read_cars(self, car_ids: set[str], *, relist: bool) -> None:
+        """Read cars outside a poll (listing the account first when asked and it is old).
 
         The fresh states are merged into the data as it is when the reads are done: several
         refreshes may run side by side, and none may put back what another just read.
         """
         fresh: dict[str, ChargeState] = {}
         try:
+            if relist:
+                # Cars evaluated side by side each ask: one list serves them all.
+                async with self._list_lock:
+                    if self._listed_before(dt_util.utcnow() - LISTED_FRESH):
+                        states = await self._list()
+                        fresh = {
+                            vin: _listed(car, states[vin])
+                            for vin, car in self.cars.items()
+                            if vin in states and vin not in car_ids
+                        }
             for vin in car_ids & self.cars.keys():
-                fresh[vin] = await self.control.read(vin)
-        except VehicleError as err:
-            LOGGER.debug("Immediate refresh of %d cars failed: %s", len(car_ids), err)
-            return
+                fresh[vin] = await self._read(vin)
         finally:
             self.async_persist_tokens()
         self._async_merge(fresh)
+
+    async def _list(self) -> dict[str, VehicleState]:
+        states = await self.control.list_vehicles()
+        self._listed_at = dt_util.utcnow()
+        return states
+
+    async def _read(self, vin: str) -> ChargeState:
+        car = await self.control.read(vin)
+        self._read_at[vin] = dt_util.utcnow()
+        return car
 
     async def async_stop(self, car_id: str) -> CommandResult:
         """Stop charging through the account; the read-back is merged."""
@@ -267,6 +401,12 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         )
         return device.id if device else None
 
+    async def async_shutdown(self) -> None:
+        """Cancel DR's reads in flight with the coordinator."""
+        if self._reads is not None:
+            self._reads.cancel()
+        await super().async_shutdown()
+
     def _remove_gone_cars(self, data: dict[str, ChargeState]) -> None:
         """Drop the devices of cars that left the account."""
         registry = dr.async_get(self.hass)
@@ -306,3 +446,8 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         async_adopt_account_id(
             self.hass, self.config_entry, account_id(tokens.get("id_token"))
         )
+
+
+def _listed(car: ChargeState, state: VehicleState) -> ChargeState:
+    """A car's last data under the connectivity the product list gives now."""
+    return car if car.state is state else replace(car, state=state, stale=True)

@@ -38,10 +38,10 @@ def tesla(fake_tesla: FakeTesla) -> FakeTesla:
 
 @pytest.fixture
 async def account(
-    hass: HomeAssistant, oasis: FakeOasis, tesla: FakeTesla
+    hass: HomeAssistant, oasis: FakeOasis, tesla: FakeTesla, polling_policy: str | None
 ) -> MockConfigEntry:
     """A loaded account entry with demand response running."""
-    entry = account_entry(tesla)
+    entry = account_entry(tesla, polling_policy)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

@@ -39,6 +39,7 @@ async def advance_exact(
         await hass.async_block_till_done(wait_background_tasks=True)
 
 
+@pytest.mark.parametrize("polling_policy", ["normal"])
 async def test_spike_rereads_do_not_starve_the_poll(
     hass: HomeAssistant,
     account: MockConfigEntry,
@@ -64,3 +65,29 @@ async def test_spike_rereads_do_not_starve_the_poll(
     polls = tesla.count("account", "data") - lists_before
     # One product list every 5 minutes of the 75, give or take the first.
     assert polls >= 14
+
+
+async def test_on_demand_a_spike_reads_the_car_at_each_interval(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Under "demand" the car is read at each new price above the threshold, once.
+
+    Nothing else polls it (the product list runs every few hours), so without those reads a
+    car whose schedule starts it during the spike would go unseen until the next list.
+    """
+    prices.set(0, *[300.0] * 16)
+    reads_before = tesla.count(CHARGING, "data")
+    lists_before = tesla.count("account", "data")
+    await advance_exact(hass, freezer, at(45))
+    assert state(hass, STATUS) == "monitoring"
+    reads = tesla.count(CHARGING, "data") - reads_before
+    # Nine new intervals were published by minute 45 (the first at about minute 5).
+    assert 8 <= reads <= 10
+    tesla.cars[CHARGING].charging_state = "Charging"
+    await advance_exact(hass, freezer, at(50) + timedelta(minutes=1))
+    assert state(hass, STATUS) == "paused"
+    assert tesla.count("account", "data") - lists_before == 0

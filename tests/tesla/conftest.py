@@ -14,6 +14,7 @@ from custom_components.tesladr.const import (
     CONF_AUTH_DOMAIN,
     CONF_CLIENT_ID,
     CONF_ENTRY_TYPE,
+    CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
     DOMAIN,
     ENTRY_TYPE_ACCOUNT,
@@ -60,8 +61,10 @@ def account_data(fake: FakeTesla) -> dict[str, str]:
     }
 
 
-def account_entry(fake: FakeTesla) -> MockConfigEntry:
-    """An account entry for the fake (not yet added)."""
+def account_entry(
+    fake: FakeTesla, polling_policy: str | None = None
+) -> MockConfigEntry:
+    """An account entry for the fake (not yet added), under the default polling policy."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=EMAIL,
@@ -69,14 +72,17 @@ def account_entry(fake: FakeTesla) -> MockConfigEntry:
         version=1,
         minor_version=2,
         data=account_data(fake),
+        options={CONF_POLLING_POLICY: polling_policy} if polling_policy else {},
         entry_id="account01",
     )
 
 
 @pytest.fixture
-async def account(hass: HomeAssistant, tesla: FakeTesla) -> MockConfigEntry:
+async def account(
+    hass: HomeAssistant, tesla: FakeTesla, polling_policy: str | None
+) -> MockConfigEntry:
     """A loaded account entry."""
-    entry = account_entry(tesla)
+    entry = account_entry(tesla, polling_policy)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

@@ -51,6 +51,7 @@ async def test_entities_of_an_online_and_a_sleeping_car(
     assert hass.states.get("sensor.model_y_battery").state == "unknown"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("polling_policy", ["normal"])
 async def test_a_sleeping_car_is_never_woken_or_read_over_a_day(
     hass: HomeAssistant,
     account: MockConfigEntry,
@@ -138,6 +139,7 @@ async def test_rate_limit_at_start_up_retries_the_set_up(
     assert hass.states.get(POWER).state == "7.0"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("polling_policy", ["normal"])
 async def test_rate_limit_backs_off_until_a_poll_succeeds(
     hass: HomeAssistant,
     account: MockConfigEntry,
@@ -380,6 +382,7 @@ async def test_slow_api_times_out_into_a_failed_poll(
     assert not account.runtime_data.coordinator.last_update_success
 
 
+@pytest.mark.parametrize("polling_policy", ["normal"])
 async def test_an_idle_online_car_is_left_to_fall_asleep(
     hass: HomeAssistant,
     account: MockConfigEntry,
@@ -413,21 +416,18 @@ async def test_an_idle_online_car_is_left_to_fall_asleep(
 
 
 @pytest.mark.parametrize(
-    ("policy", "rests"), [("normal", True), ("connected", False), ("always", False)]
+    ("polling_policy", "rests"),
+    [("normal", True), ("connected", False), ("always", False)],
 )
 async def test_polling_policy_keeps_reading_idle_cars(
     hass: HomeAssistant,
     account: MockConfigEntry,
     tesla: FakeTesla,
     freezer: FrozenDateTimeFactory,
-    policy: str,
     rests: bool,
 ) -> None:
     """A plugged-in idle car rests under "normal", is read every poll otherwise."""
     tesla.cars[CHARGING].charging_state = "Stopped"  # plugged in, not charging
-    hass.config_entries.async_update_entry(
-        account, options={**account.options, "polling_policy": policy}
-    )
     await poll(hass, account)
     reads = tesla.count(CHARGING, "data")
     for _ in range(3):

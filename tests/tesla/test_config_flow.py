@@ -293,11 +293,16 @@ async def test_account_options_choose_cars_and_interval(
     defaults = {str(key): key.default() for key in schema}
     assert defaults == {
         "scan_interval_minutes": 5,
-        "polling_policy": "normal",
+        "polling_policy": "demand",
         "vehicles": [CHARGING, SLEEPING],
     }
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"scan_interval_minutes": 10, "vehicles": [SLEEPING]}
+        result["flow_id"],
+        {
+            "scan_interval_minutes": 10,
+            "polling_policy": "normal",
+            "vehicles": [SLEEPING],
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -331,7 +336,7 @@ async def test_account_options_while_the_entry_is_not_loaded(
     defaults = {str(key): key.default() for key in schema}
     assert defaults == {
         "scan_interval_minutes": 5,
-        "polling_policy": "normal",
+        "polling_policy": "demand",
         "vehicles": [CHARGING, SLEEPING],
     }
     selector = next(value for key, value in schema.items() if key == "vehicles")
@@ -346,7 +351,7 @@ async def test_account_options_while_the_entry_is_not_loaded(
     await hass.async_block_till_done()
     assert account.options == {
         "scan_interval_minutes": 15,
-        "polling_policy": "normal",
+        "polling_policy": "demand",
         "vehicles": [CHARGING],
     }
 

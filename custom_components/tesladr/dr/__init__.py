@@ -18,6 +18,7 @@ from .policy import (
     decide_unload,
     next_state,
 )
+from .reads import ReadNeed, read_need
 
 __all__ = [
     "STALE_AFTER",
@@ -30,9 +31,11 @@ __all__ = [
     "Ledger",
     "Outcome",
     "Price",
+    "ReadNeed",
     "Reason",
     "SkipBudgetExceeded",
     "decide",
     "decide_unload",
     "next_state",
+    "read_need",
 ]
