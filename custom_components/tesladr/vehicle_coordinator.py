@@ -15,6 +15,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
+import math
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -107,6 +109,8 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self._reads: asyncio.Task[None] | None = None
         self._reads_held_until: datetime | None = None
         self._read_all = False  # the next poll reads every online car (an owner asked)
+        self._merges = 0  # reads merged outside polls so far
+        self._merged: dict[str, int] = {}  # the merge that last brought each car
 
     async def async_request_refresh(self) -> None:
         """A refresh asked for (`homeassistant.update_entity`) reads every online car."""
@@ -124,6 +128,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         return self._interval
 
     async def _async_update_data(self) -> dict[str, ChargeState]:
+        since = self._merges
         try:
             states = await self._list()
             # Cars the user does not manage are not read at all.
@@ -170,6 +175,9 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             self._read_all = False
             self.async_persist_tokens()
         self._end_back_off()
+        for vin, merge in self._merged.items():
+            if merge > since and vin in data:
+                data[vin] = self.cars[vin]  # merged while this poll ran: newer
         self._remove_gone_cars(data)
         ir.async_delete_issue(
             self.hass, DOMAIN, f"{ISSUE_FLEET_REQUIRED}_{self.config_entry.entry_id}"
@@ -324,6 +332,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         The fresh states are merged into the data as it is when the reads are done: several
         refreshes may run side by side, and none may put back what another just read.
         """
+        since = self._merges
         fresh: dict[str, ChargeState] = {}
         try:
             if relist:
@@ -331,16 +340,19 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
                 async with self._list_lock:
                     if self._listed_before(dt_util.utcnow() - LISTED_FRESH):
                         states = await self._list()
-                        fresh = {
-                            vin: _listed(car, states[vin])
-                            for vin, car in self.cars.items()
-                            if vin in states and vin not in car_ids
-                        }
+                        self._async_merge(
+                            {
+                                vin: _listed(car, states[vin])
+                                for vin, car in self.cars.items()
+                                if vin in states and vin not in car_ids
+                            },
+                            read=False,
+                        )
             for vin in car_ids & self.cars.keys():
                 fresh[vin] = await self._read(vin)
         finally:
             self.async_persist_tokens()
-        self._async_merge(fresh)
+        self._async_merge(fresh, since)
 
     async def _list(self) -> dict[str, VehicleState]:
         states = await self.control.list_vehicles()
@@ -357,8 +369,14 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         return await self._async_command(self.control.stop_charging, car_id)
 
     async def async_start(self, car_id: str) -> CommandResult:
-        """Start charging through the account (waking the car); the read-back is merged."""
-        return await self._async_command(self.control.start_charging, car_id)
+        """Start charging through the account (waking the car); the read-back is merged.
+
+        Under "demand" an accepted start is not read back: nothing DR decides next depends on
+        it, and it would be one billed read per car and event.
+        """
+        return await self._async_command(
+            partial(self.control.start_charging, read_back=not self.on_demand), car_id
+        )
 
     async def _async_command(
         self, command: Callable[[str], Awaitable[CommandResult]], vin: str
@@ -372,16 +390,34 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         return result
 
     @callback
-    def _async_merge(self, fresh: dict[str, ChargeState]) -> None:
+    def _async_merge(
+        self,
+        fresh: dict[str, ChargeState],
+        since: float = math.inf,
+        *,
+        read: bool = True,
+    ) -> None:
         """Take reads made outside a poll without moving the poll.
+
+        A read that started before another merge of the same car (`since`: the merge count
+        when it started) is older than what that merge brought, a command's read-back say,
+        and is dropped: putting it back would show a car DR just stopped as charging. A list
+        (`read=False`) only changes connectivity and does not make other reads older.
 
         `async_set_updated_data` would reschedule the next poll from now: reads on DR's behalf
         during a spike would push the product list (and with it an owner's restart or a car
         waking up) ever later.
         """
-        fresh = {vin: car for vin, car in fresh.items() if vin in self.cars}
+        fresh = {
+            vin: car
+            for vin, car in fresh.items()
+            if vin in self.cars and self._merged.get(vin, 0) <= since
+        }
         if not fresh:
             return
+        if read:
+            self._merges += 1
+            self._merged.update(dict.fromkeys(fresh, self._merges))
         self.data = {**self.cars, **fresh}
         self.async_update_listeners()
 

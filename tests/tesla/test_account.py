@@ -434,3 +434,44 @@ async def test_polling_policy_keeps_reading_idle_cars(
         freezer.tick(timedelta(minutes=5))
         await poll(hass, account)
     assert (tesla.count(CHARGING, "data") == reads) is rests
+
+
+@pytest.mark.parametrize("read_during", ["refresh", "poll"])
+async def test_a_read_older_than_a_stop_does_not_put_charging_back(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    monkeypatch: pytest.MonkeyPatch,
+    read_during: str,
+) -> None:
+    """A read answered before a stop but merged after it is older than the stop's read-back.
+
+    Putting it back would show the car DR just stopped as charging again: DR would take
+    that for the owner's override and leave the car stopped for the rest of the event.
+    """
+    coordinator = account.runtime_data.coordinator
+    control = coordinator.control
+    real_read = control.read
+    answered, release = asyncio.Event(), asyncio.Event()
+
+    async def read_then_wait(vin: str) -> object:
+        car = await real_read(vin)
+        answered.set()
+        await release.wait()
+        return car
+
+    monkeypatch.setattr(control, "read", read_then_wait)
+    if read_during == "refresh":
+        reading = hass.async_create_task(coordinator.async_refresh_cars({CHARGING}))
+    else:
+        coordinator._read_all = True  # noqa: SLF001 - a poll that reads the car
+        reading = hass.async_create_task(coordinator.async_refresh())
+    await answered.wait()
+    monkeypatch.setattr(control, "read", real_read)
+    result = await coordinator.async_stop(CHARGING)
+    assert result.ok
+    assert not coordinator.cars[CHARGING].charging
+    release.set()
+    await reading
+    assert not coordinator.cars[CHARGING].charging
+    assert tesla.cars[CHARGING].charging_state == "Stopped"

@@ -186,15 +186,27 @@ class TeslaChargeControl:
             return CommandResult(ok=False, reason="still_charging", state=after)
         return replace(result, state=after)
 
-    async def start_charging(self, vin: str) -> CommandResult:
-        """Wake the car (bounded), then start charging."""
+    async def start_charging(
+        self, vin: str, *, read_back: bool = True
+    ) -> CommandResult:
+        """Wake the car (bounded), then start charging.
+
+        Without `read_back` an accepted start is taken at its word: the last data, marked
+        stale, as "Starting" (the state Tesla reports while charging begins).
+        """
         if not await self.wake(vin):
             return CommandResult(ok=False, reason="wake_timeout")
         reply = (await self._api("START_CHARGE", vin))["response"]
         result = CommandResult(
             bool(reply.get("result")), str(reply.get("reason") or "")
         )
-        return replace(result, state=await self.read(vin))
+        if read_back:
+            return replace(result, state=await self.read(vin))
+        if not result.ok or (last := self._last.get(vin)) is None:
+            return result
+        started = replace(last, charging_state="Starting", stale=True)
+        self._last[vin] = started
+        return replace(result, state=started)
 
     async def wake(self, vin: str) -> bool:
         """Wake a car and wait (bounded) until it is online; False when it stays asleep."""
