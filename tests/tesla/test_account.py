@@ -464,7 +464,7 @@ async def test_a_read_older_than_a_stop_does_not_put_charging_back(
     if read_during == "refresh":
         reading = hass.async_create_task(coordinator.async_refresh_cars({CHARGING}))
     else:
-        coordinator._read_all = True  # noqa: SLF001 - a poll that reads the car
+        coordinator._read_all = True  # the poll an owner asks for: it reads the car
         reading = hass.async_create_task(coordinator.async_refresh())
     await answered.wait()
     monkeypatch.setattr(control, "read", real_read)
