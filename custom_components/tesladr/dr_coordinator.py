@@ -66,8 +66,6 @@ NO_PRICE_GRACE = timedelta(minutes=2)
 ACCOUNT_TAIL = timedelta(minutes=20)
 TICK = timedelta(minutes=1)
 RENOTIFY = timedelta(minutes=15)
-# How far ahead the 15-minute and day-ahead markets are asked whether a spike is coming.
-OUTLOOK = timedelta(minutes=15)
 # Further reasons to read a car of a source that reads only when asked (CarSource).
 READ_ON_DEMAND = {Reason.ASLEEP, Reason.WAITING_FOR_PRICE_DROP}
 DECISION_HISTORY = 20
@@ -321,7 +319,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             results = await asyncio.gather(
                 *(self._evaluate_car(car_id, now) for car_id in self.managed_cars())
             )
-            self.source.async_set_read_needs(self._read_needs(now))
+            self.source.async_set_read_needs(self._read_needs())
             accounted = self._account(now)
             if gone or any(persist for persist, _ in results):
                 await self._async_save()
@@ -334,20 +332,15 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             self._notified = now
             self.async_update_listeners()
 
-    def _read_needs(self, now: datetime) -> dict[str, ReadNeed]:
+    def _read_needs(self) -> dict[str, ReadNeed]:
         """How closely the source must read each car for the decisions to come."""
         needs: dict[str, ReadNeed] = {}
         for car_id in self.managed_cars():
             car = self.car(car_id)
             node = car.choice.node if car.choice else self.resolve(car_id).node
             price = self.price(node)
-            outlook = (
-                self.prices.data.outlook(node, now, now + OUTLOOK)
-                if self.prices is not None
-                else None
-            )
             needs[car_id] = read_need(
-                car.settings, car.state, price.value if price else None, outlook
+                car.settings, car.state, price.value if price else None
             )
         return needs
 

@@ -78,23 +78,6 @@ class PriceData:
         latest = self.latest(node)
         return latest is not None and now - latest.end <= STALE_AFTER
 
-    def outlook(self, node: str, start: datetime, end: datetime) -> float | None:
-        """The highest forecast price of a node between two moments.
-
-        The 15-minute market's where it has intervals there: it is cleared minutes ahead,
-        the day-ahead market a day ahead, so an hour priced high the day before is no reason
-        to expect a spike once the 15-minute market says otherwise.
-        """
-        for market in (self.fifteen_minute, self.day_ahead):
-            forecast = [
-                interval.price
-                for interval in market.get(node, ())
-                if interval.start < end and interval.end > start
-            ]
-            if forecast:
-                return max(forecast)
-        return None
-
     @staticmethod
     def covering(
         intervals: list[PriceInterval], moment: datetime

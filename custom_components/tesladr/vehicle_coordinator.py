@@ -1,9 +1,9 @@
 """The sleep-aware vehicle coordinator of one Tesla account.
 
 Under the default polling policy ("demand") cars are read only as closely as demand response
-needs (see `dr.reads`): the product list every few hours while every price is far from a
-threshold; at each interval while a price is near one; and `vehicle_data` at each interval of
-the cars at an event's node or held paused. The dashboard policies poll at the account's
+needs (see `dr.reads`): the product list every 8 hours while no price is above a threshold,
+and, at each new price of an event, the product list (when a car was last seen asleep) and
+`vehicle_data` of the cars at the event's node or held paused. The dashboard policies poll at the account's
 interval: one product-list call and one `vehicle_data` call per online car that is charging,
 just woke, or is needed by DR; an idle online car is read once and then left alone long enough
 to fall asleep. A sleeping or offline car keeps its last data, marked stale, and is never woken.
@@ -61,8 +61,8 @@ IDLE_REST = timedelta(minutes=21)
 # "demand": the product list while no price is near a threshold. Three a day keep the
 # account's cars and their connectivity known at a tenth of a US cent a day.
 SLOW_LIST = timedelta(hours=8)
-# "demand": while a price is near a threshold, the account is listed this often.
-LIST_AGAIN = timedelta(minutes=4, seconds=30)
+# "demand": after a failed read for DR, the next one waits this long.
+READS_HELD = timedelta(minutes=4, seconds=30)
 # "demand": DR reads the cars it needs at each new price; when a price is late, a car needed
 # at each interval is read anyway once its last read is this old.
 READ_AGAIN = timedelta(minutes=7)
@@ -263,11 +263,9 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
     def async_set_read_needs(self, needs: Mapping[str, ReadNeed]) -> None:
         """Read the cars as closely as DR needs.
 
-        The dashboard policies read the DATA cars at every poll. Under "demand" DR reads them
-        at each new price; here they are read only when a price is late. The account is
-        listed at each interval only while a car near its threshold was last seen asleep or
-        offline (it may wake and plug in): for a car listed online a list tells nothing that
-        the read at the crossing does not.
+        The dashboard policies read the DATA cars at every poll. Under "demand" DR lists and
+        reads them at each new price; here they are read (and a car last seen asleep looked
+        up in the product list) only when a price is late.
         """
         self.needs = dict(needs)
         if not self.on_demand or (self._reads is not None and not self._reads.done()):
@@ -281,18 +279,14 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             if (read_at := self._read_at.get(vin)) is None
             or now - read_at >= READ_AGAIN
         }
-        # DR itself reads the cars at an event's node at each new price (reads_on_demand);
-        # near a threshold it does not, so the list runs here at each interval.
-        asleep = {
+        # DR itself lists and reads the cars at an event's node at each new price
+        # (reads_on_demand); when a price is late, a car last seen asleep is looked up here.
+        relist = self._listed_before(now - READ_AGAIN) and any(
             need
-            for vin, need in self.needs.items()
-            if need
             and vin in self.cars
             and self.cars[vin].state is not VehicleState.ONLINE
-        }
-        relist = (
-            ReadNeed.STATE in asleep and self._listed_before(now - LIST_AGAIN)
-        ) or (ReadNeed.DATA in asleep and self._listed_before(now - READ_AGAIN))
+            for vin, need in self.needs.items()
+        )
         if due or relist:
             self._reads = self.config_entry.async_create_background_task(
                 self.hass, self._async_read_needed(due, relist), "tesladr car reads"
@@ -307,7 +301,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             await self._async_read_cars(due, relist=relist)
         except VehicleError as err:
             # Once an interval, not at every evaluation; the next poll reports the error.
-            self._reads_held_until = dt_util.utcnow() + LIST_AGAIN
+            self._reads_held_until = dt_util.utcnow() + READS_HELD
             LOGGER.debug("Reads for demand response failed: %s", err)
             if isinstance(err, VehicleAuthError):
                 self.config_entry.async_start_reauth(self.hass)

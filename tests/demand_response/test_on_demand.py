@@ -54,29 +54,7 @@ async def test_calm_prices_read_no_car_and_list_the_account_slowly(
     assert tesla.count(SLEEPING, "data") == 0
 
 
-async def test_a_price_near_the_threshold_lists_the_account_at_each_interval(
-    hass: HomeAssistant,
-    account: MockConfigEntry,
-    tesla: FakeTesla,
-    prices: PriceTable,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """At 92 (within 10 of T = 100) the sleeping Model Y may wake: list every interval.
-
-    The charging Model 3 was last seen online, so listing it would tell nothing: it is not
-    read until the price crosses. Back at the calm price the lists stop.
-    """
-    prices.set(10, *[92.0] * 6)  # 17:10 … 17:35
-    before = lists(tesla), tesla.count(CHARGING, "data")
-    await advance_to(hass, freezer, at(45))
-    near = lists(tesla) - before[0]
-    assert 5 <= near <= 7
-    assert tesla.count(CHARGING, "data") == before[1]
-    await advance_to(hass, freezer, at(90))
-    assert lists(tesla) - before[0] == near
-
-
-async def test_a_forecast_spike_lists_the_account_before_it_comes(
+async def test_prices_near_the_threshold_or_a_forecast_spike_read_nothing(
     hass: HomeAssistant,
     account: MockConfigEntry,
     oasis: FakeOasis,
@@ -84,18 +62,18 @@ async def test_a_forecast_spike_lists_the_account_before_it_comes(
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """The 15-minute market expects 300 at 17:45 while 5-minute prices are calm.
+    """99 for half an hour and 300 expected by the 15-minute market: no read, no list.
 
-    The 17:45 interval comes with the 17:30 fetch of the 15-minute market; from then on the
-    sleeping Model Y is listed at each interval.
+    The spike that comes is read at its crossing: the Model 3 is paused at once.
     """
+    prices.set(10, *[99.0] * 6, 300.0)  # 17:10 … 17:35, then 17:40
     for node in NODES:
         oasis.prices[Market.RTPD, node, at(45)] = 300.0
-    before = lists(tesla)
-    await advance_to(hass, freezer, at(30))
-    assert lists(tesla) == before
-    await advance_to(hass, freezer, at(45))
-    assert lists(tesla) - before >= 2
+    before = lists(tesla), tesla.count(CHARGING, "data")
+    await advance_to(hass, freezer, at(40))
+    assert (lists(tesla), tesla.count(CHARGING, "data")) == before
+    await advance_to(hass, freezer, at(45) + timedelta(seconds=30))
+    assert state(hass, STATUS) == "paused"
 
 
 async def test_a_car_listed_asleep_that_woke_is_paused_at_the_crossing(

@@ -23,61 +23,51 @@ STATES = st.builds(
 
 
 @pytest.mark.parametrize(
-    ("price", "outlook", "need"),
+    ("price", "need"),
     [
-        (40.0, None, ReadNeed.NONE),
-        (89.9, 95.0, ReadNeed.NONE),  # a forecast below the threshold says nothing
-        (90.0, None, ReadNeed.STATE),  # within 10 of T_on = 100
-        (40.0, 300.0, ReadNeed.STATE),  # the forecast expects a spike
-        (100.0, None, ReadNeed.STATE),  # DR pauses above T_on, not at it
-        (100.5, None, ReadNeed.DATA),
-        (None, 300.0, ReadNeed.NONE),  # no 5-minute price: DR cannot act
+        (40.0, ReadNeed.NONE),
+        (99.0, ReadNeed.NONE),  # near the threshold: the crossing's own read will tell
+        (100.0, ReadNeed.NONE),  # DR pauses above T_on, not at it
+        (100.5, ReadNeed.DATA),
+        (None, ReadNeed.NONE),  # no 5-minute price: DR cannot act
     ],
 )
-def test_examples_at_the_default_threshold(
-    price: float | None, outlook: float | None, need: ReadNeed
-) -> None:
+def test_examples_at_the_default_threshold(price: float | None, need: ReadNeed) -> None:
     """T = 100, A = 50."""
-    assert read_need(DrSettings(), CarDrState(), price, outlook) is need
+    assert read_need(DrSettings(), CarDrState(), price) is need
 
 
-def test_a_high_threshold_is_approached_by_a_tenth_of_it() -> None:
-    """T_on = 500: near from 450."""
-    settings = DrSettings(threshold=500.0)
-    assert read_need(settings, CarDrState(), 449.0, None) is ReadNeed.NONE
-    assert read_need(settings, CarDrState(), 451.0, None) is ReadNeed.STATE
+def test_the_start_threshold_follows_the_aggressiveness() -> None:
+    """T = 100, A = 100: T_on = 50."""
+    settings = DrSettings(aggressiveness=100)
+    assert read_need(settings, CarDrState(), 49.0) is ReadNeed.NONE
+    assert read_need(settings, CarDrState(), 51.0) is ReadNeed.DATA
 
 
-@given(SETTINGS, STATES, PRICES, st.none() | PRICES)
+@given(SETTINGS, STATES, st.none() | PRICES)
 def test_a_paused_car_is_always_read(
-    settings: DrSettings, state: CarDrState, price: float, outlook: float | None
+    settings: DrSettings, state: CarDrState, price: float | None
 ) -> None:
-    """An owner restarting a car DR holds must be seen, whatever the prices say."""
+    """An owner restarting a car DR holds must be seen, whatever the price says."""
     paused = CarDrState(paused_by_dr=True, skipped=state.skipped)
-    assert read_need(settings, paused, price, outlook) is ReadNeed.DATA
+    assert read_need(settings, paused, price) is ReadNeed.DATA
 
 
-@given(SETTINGS, STATES, PRICES, PRICES, st.none() | PRICES)
+@given(SETTINGS, STATES, PRICES, PRICES)
 def test_a_higher_price_never_needs_less(
-    settings: DrSettings,
-    state: CarDrState,
-    low: float,
-    high: float,
-    outlook: float | None,
+    settings: DrSettings, state: CarDrState, low: float, high: float
 ) -> None:
     """Monotonic in the price: the need cannot fall as the price rises."""
     low, high = sorted((low, high))
-    assert read_need(settings, state, low, outlook) <= read_need(
-        settings, state, high, outlook
-    )
+    assert read_need(settings, state, low) <= read_need(settings, state, high)
 
 
-@given(SETTINGS, PRICES, st.none() | PRICES)
+@given(SETTINGS, PRICES)
 def test_a_car_dr_will_not_pause_needs_nothing(
-    settings: DrSettings, price: float, outlook: float | None
+    settings: DrSettings, price: float
 ) -> None:
     """Opted out, overridden or skipped for the event: no read is worth its cost."""
     for state in (CarDrState(overridden=True), CarDrState(skipped=True)):
-        assert read_need(settings, state, price, outlook) is ReadNeed.NONE
+        assert read_need(settings, state, price) is ReadNeed.NONE
     off = DrSettings(enabled=False, threshold=settings.threshold)
-    assert read_need(off, CarDrState(), price, outlook) is ReadNeed.NONE
+    assert read_need(off, CarDrState(), price) is ReadNeed.NONE
