@@ -13,20 +13,12 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
-import probatio
 
 from .account import async_setup_account, async_unload_account
-from .const import (
-    CONF_ENTRY_TYPE,
-    CONF_OASIS_URL,
-    DOMAIN,
-    ENTRY_TYPE_ACCOUNT,
-    ENTRY_TYPE_PRICES,
-)
+from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_ACCOUNT, ENTRY_TYPE_PRICES
 from .dr_store import DrStore
 from .linked import async_setup_linked, async_unload_linked
 from .models import TesladrConfigEntry
-from .price_coordinator import DATA_OASIS_URL
 from .prices import async_setup_prices, async_unload_prices
 from .services import async_setup_services
 
@@ -40,17 +32,11 @@ CAR_PLATFORMS: list[Platform] = [
     Platform.SWITCH,
 ]
 
-# Only for tests and the offline demo: point the OASIS client at a local fake.
-CONFIG_SCHEMA = probatio.Schema(
-    {DOMAIN: probatio.Schema({probatio.Optional(CONF_OASIS_URL): cv.url})},
-    extra=probatio.ALLOW_EXTRA,
-)
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Read the optional developer settings from YAML."""
-    if url := config.get(DOMAIN, {}).get(CONF_OASIS_URL):
-        hass.data[DATA_OASIS_URL] = url
+    """Register the services, once for every entry."""
     async_setup_services(hass)
     return True
 
