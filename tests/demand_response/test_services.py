@@ -17,7 +17,12 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.tesladr.const import DOMAIN
+from custom_components.tesladr.const import (
+    CONF_ENTRY_TYPE,
+    CONF_NODES,
+    DOMAIN,
+    ENTRY_TYPE_PRICES,
+)
 from custom_components.tesladr.dr_coordinator import EVENT_DR
 from custom_components.tesladr.logbook import async_describe_events
 from tests.fake_tesla import FakeTesla
@@ -142,6 +147,44 @@ async def test_services_reject_devices_that_are_not_loaded_cars(
             return_response=True,
         )
     assert unloaded.value.translation_key == "car_not_loaded"
+
+
+async def test_services_look_past_prices_and_other_devices(
+    hass: HomeAssistant, account: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """A node's device is not a car; a car device no loaded entry manages is not loaded.
+
+    The prices entry is loaded beside the account, so the look-up passes over it too.
+    """
+    prices = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="caiso_prices",
+        data={CONF_ENTRY_TYPE: ENTRY_TYPE_PRICES},
+        options={CONF_NODES: ["TH_NP15_GEN-APND"]},
+    )
+    prices.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(prices.entry_id)
+    await hass.async_block_till_done()
+    node = device_registry.async_get_device_by_identifier(
+        (DOMAIN, "node_TH_NP15_GEN-APND"), prices.entry_id
+    )
+    assert node is not None
+    with pytest.raises(ServiceValidationError) as not_a_car:
+        await hass.services.async_call(
+            DOMAIN, "skip_event", {"device_id": node.id}, blocking=True
+        )
+    assert not_a_car.value.translation_key == "not_a_car"
+
+    left = device_registry.async_get_or_create(
+        config_entry_id=account.entry_id,
+        identifiers={(DOMAIN, "5YJ3E1EA0LF000009")},
+        name="Old car",
+    )
+    with pytest.raises(ServiceValidationError) as unmanaged:
+        await hass.services.async_call(
+            DOMAIN, "skip_event", {"device_id": left.id}, blocking=True
+        )
+    assert unmanaged.value.translation_key == "car_not_loaded"
 
 
 async def test_get_events_returns_the_ledger_of_a_period(

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -541,3 +542,27 @@ async def test_the_linked_car_keeps_its_device_an_unused_one_can_go(
     response = await client.remove_device(unused.id)
     assert response["success"]
     assert device_registry.async_get(unused.id) is None
+
+
+async def test_a_failed_set_up_stops_following_the_car(
+    hass: HomeAssistant,
+    oasis: FakeOasis,
+    charger: dict[Role, str],
+    hass_storage: dict[str, Any],
+) -> None:
+    """DR data from a newer tesladr (a downgrade) fails the set-up; nothing keeps listening."""
+    entry = linked_entry(SOURCE_GENERIC, charger[Role.SWITCH], None, charger)
+    hass_storage[storage_key(ENTRY_ID)] = {
+        "version": STORAGE_VERSION + 1,
+        "minor_version": 1,
+        "key": storage_key(ENTRY_ID),
+        "data": {},
+    }
+    listening = hass.bus.async_listeners().get(er.EVENT_ENTITY_REGISTRY_UPDATED, 0)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert (
+        hass.bus.async_listeners().get(er.EVENT_ENTITY_REGISTRY_UPDATED, 0) == listening
+    )
