@@ -342,3 +342,25 @@ async def test_a_car_far_from_caiso_is_never_paused(
     await account.runtime_data.dr.async_update_settings(CHARGING, node=None)
     await hass.async_block_till_done()
     assert account.runtime_data.dr.resolve_node(CHARGING) == ("TH_NP15_GEN-APND", False)
+
+
+async def test_choosing_a_pricing_node_and_back_to_auto(
+    hass: HomeAssistant, account: MockConfigEntry
+) -> None:
+    """The select moves the car to the chosen node; auto returns it to the nearest."""
+    select = "select.model_3_pricing_node_setting"
+    assert state(hass, select) == "auto"
+    assert state(hass, "sensor.model_3_pricing_node") == "TH_NP15_GEN-APND"
+    for option, node in (("dlap_pgae-apnd", "DLAP_PGAE-APND"), ("auto", None)):
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {ATTR_ENTITY_ID: select, "option": option},
+            blocking=True,
+        )
+        await hass.async_block_till_done()
+        assert state(hass, select) == option
+        assert account.runtime_data.dr.car(CHARGING).settings.node == node
+        assert state(hass, "sensor.model_3_pricing_node") == (
+            node or "TH_NP15_GEN-APND"
+        )
