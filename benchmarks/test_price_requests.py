@@ -58,7 +58,7 @@ async def test_requests_per_interval(
     fake_oasis.clock = dt_util.utcnow
     fake_oasis.price_fn = lambda market, node, start: 40.0
     fake_oasis.publish_lag = timedelta(seconds=20)
-    await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": fake_oasis.url}})
+    await async_setup_component(hass, DOMAIN, {})
     intervals = HOURS * 12
     for entries in (1, 3, 10):
         owners = {

@@ -49,6 +49,7 @@ from custom_components.tesladr.const import (
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_PRICES,
 )
+from tests.fake_oasis import point_tesladr_at
 
 from .naive_baseline import NaiveAccount, NaiveBaseline
 from .replay_fakes import LaggedFakeOasis, LoggedFakeTesla
@@ -214,9 +215,7 @@ async def _start_tesladr(
     options: dict[str, str],
 ) -> list[MockConfigEntry]:
     """The prices entry and one account entry per fake account, as a user sets them up."""
-    if not await async_setup_component(
-        hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}}
-    ):
+    if not await async_setup_component(hass, DOMAIN, {}):
         pytest.fail("tesladr did not set up")
     entries = [
         MockConfigEntry(
@@ -240,10 +239,12 @@ async def _start_tesladr(
                 entry_id=f"account{k:02d}",
             )
         )
-    for entry in entries:
-        entry.add_to_hass(hass)
-        if not await hass.config_entries.async_setup(entry.entry_id):
-            pytest.fail(f"entry {entry.entry_id} did not set up")
+    # The price coordinator takes the OASIS address as the first entry sets up.
+    with point_tesladr_at(oasis.url):
+        for entry in entries:
+            entry.add_to_hass(hass)
+            if not await hass.config_entries.async_setup(entry.entry_id):
+                pytest.fail(f"entry {entry.entry_id} did not set up")
     return entries
 
 

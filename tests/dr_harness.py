@@ -60,9 +60,7 @@ async def oasis(
     freezer.move_to(START)
     fake_oasis.clock = dt_util.utcnow
     fake_oasis.price_fn = prices.price
-    assert await async_setup_component(
-        hass, DOMAIN, {DOMAIN: {"oasis_url": fake_oasis.url}}
-    )
+    assert await async_setup_component(hass, DOMAIN, {})
     return fake_oasis
 
 

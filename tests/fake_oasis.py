@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import io
 from typing import Literal
+from unittest.mock import patch
 import zipfile
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 import pytest
 
+from custom_components.tesladr import price_coordinator
 from custom_components.tesladr.caiso import Market
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -269,10 +272,23 @@ class FakeOasis:
                 return web.Response(status=500, text="Internal Server Error")
 
 
+@contextmanager
+def point_tesladr_at(url: str) -> Iterator[None]:
+    """Send tesladr's OASIS requests to `url` (a fake on 127.0.0.1) while the block runs.
+
+    The one way tests, benchmarks and the offline demo (tests/demo_hass.py) reach a fake
+    OASIS: tesladr reads the address each time it makes a client, as its price coordinator
+    starts or its config flow checks OASIS.
+    """
+    with patch.object(price_coordinator, "OASIS_URL", url):
+        yield
+
+
 @pytest.fixture
 async def fake_oasis(socket_enabled: None) -> AsyncIterator[FakeOasis]:
-    """A started fake OASIS on 127.0.0.1 (sockets stay limited to loopback)."""
+    """A started fake OASIS on 127.0.0.1 that tesladr asks (sockets stay on loopback)."""
     fake = FakeOasis()
     await fake.start()
-    yield fake
+    with point_tesladr_at(fake.url):
+        yield fake
     await fake.stop()

@@ -69,8 +69,6 @@ homeassistant:
 api:
 config:
 onboarding:
-tesladr:
-  oasis_url: http://127.0.0.1:{oasis_port}/oasisapi/SingleZip
 logger:
   default: warning
   logs:
@@ -160,8 +158,7 @@ def demo(tmp_path: Path, socket_enabled: None) -> Iterator[Demo]:
     demo_config = yaml.safe_load((ROOT / "config" / "configuration.yaml").read_text())
     helpers = {domain: demo_config[domain] for domain in HELPER_DOMAINS}
     (config / "configuration.yaml").write_text(
-        CONFIGURATION.format(oasis_port=oasis_port)
-        + yaml.safe_dump(helpers, sort_keys=False)
+        CONFIGURATION + yaml.safe_dump(helpers, sort_keys=False)
     )
     pin_http_config(config, ha_port)
     (config / "custom_components").symlink_to(ROOT / "custom_components")
@@ -189,7 +186,15 @@ def demo(tmp_path: Path, socket_enabled: None) -> Iterator[Demo]:
             "--repeat-minutes",
             "0",
         )
-        spawn("hass.out", "homeassistant", "--config", str(config), "--skip-pip")
+        spawn(
+            "hass.out",
+            "tests.demo_hass",
+            "--oasis",
+            f"http://127.0.0.1:{oasis_port}/oasisapi/SingleZip",
+            "--config",
+            str(config),
+            "--skip-pip",
+        )
         oasis = Http(f"http://127.0.0.1:{oasis_port}")
         tesla_url = f"http://127.0.0.1:{tesla_port}"
         wait_until("the demo servers", lambda: oasis.get("/demo/status"), 30.0)

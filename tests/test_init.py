@@ -22,9 +22,7 @@ async def test_setup_and_unload_entry(
 ) -> None:
     """An entry loads against the fake OASIS and unloads cleanly."""
     fake_oasis.price_fn = lambda market, node, start: 42.0
-    assert await async_setup_component(
-        hass, DOMAIN, {DOMAIN: {"oasis_url": fake_oasis.url}}
-    )
+    assert await async_setup_component(hass, DOMAIN, {})
     entry = MockConfigEntry(
         domain=DOMAIN,
         data={CONF_ENTRY_TYPE: ENTRY_TYPE_PRICES},
@@ -43,9 +41,3 @@ async def test_setup_and_unload_entry(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert DATA_PRICES not in hass.data
-
-
-async def test_yaml_without_tesladr_section(hass: HomeAssistant) -> None:
-    """The domain sets up without YAML; the real OASIS URL stays the default."""
-    assert await async_setup_component(hass, DOMAIN, {})
-    assert "tesladr_oasis_url" not in hass.data

@@ -8,26 +8,23 @@ tells the kinds apart.
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
-import probatio
 
 from .account import async_setup_account, async_unload_account
-from .const import (
-    CONF_ENTRY_TYPE,
-    CONF_OASIS_URL,
-    DOMAIN,
-    ENTRY_TYPE_ACCOUNT,
-    ENTRY_TYPE_PRICES,
-)
+from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_ACCOUNT, ENTRY_TYPE_PRICES
 from .dr_store import DrStore
 from .linked import async_setup_linked, async_unload_linked
 from .models import TesladrConfigEntry
-from .price_coordinator import DATA_OASIS_URL
-from .prices import async_setup_prices, async_unload_prices
+from .prices import (
+    PricesRuntimeData,
+    async_setup_prices,
+    async_unload_prices,
+    nodes_in_use,
+)
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -40,17 +37,11 @@ CAR_PLATFORMS: list[Platform] = [
     Platform.SWITCH,
 ]
 
-# Only for tests and the offline demo: point the OASIS client at a local fake.
-CONFIG_SCHEMA = probatio.Schema(
-    {DOMAIN: probatio.Schema({probatio.Optional(CONF_OASIS_URL): cv.url})},
-    extra=probatio.ALLOW_EXTRA,
-)
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Read the optional developer settings from YAML."""
-    if url := config.get(DOMAIN, {}).get(CONF_OASIS_URL):
-        hass.data[DATA_OASIS_URL] = url
+    """Register the services, once for every entry."""
     async_setup_services(hass)
     return True
 
@@ -92,3 +83,22 @@ async def async_remove_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> 
     """Forget a removed car entry's DR settings, state and ledger (its cars were resumed)."""
     if entry.data[CONF_ENTRY_TYPE] != ENTRY_TYPE_PRICES:
         await DrStore(hass, entry.entry_id).async_remove()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: TesladrConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a device tesladr no longer uses, never one it uses.
+
+    A node's device is in use while the prices options choose the node; a car's while the
+    loaded entry manages the car. A car entry that is not loaded cannot tell which cars its
+    account still has, so it keeps them.
+    """
+    if entry.state is ConfigEntryState.LOADED and not isinstance(
+        runtime := entry.runtime_data, PricesRuntimeData
+    ):
+        source = runtime.dr.source
+        return device.id not in {source.device_id(car_id) for car_id in source.cars}
+    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
+        return not device.identifiers & nodes_in_use(entry)
+    return False

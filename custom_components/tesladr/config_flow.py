@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -14,7 +15,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_EMAIL
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
@@ -35,10 +36,11 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.util import dt as dt_util
 import probatio
 
 from .account import ProxyCertError, async_create_controller
-from .caiso import NODES
+from .caiso import NODES, Market, OasisError
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_ADVANCED,
@@ -65,10 +67,12 @@ from .const import (
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_LINKED,
     ENTRY_TYPE_PRICES,
+    LOGGER,
     POLLING_POLICIES,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from .identity import ACCOUNT_ID_MINOR_VERSION, account_id, async_adopt_account_id
+from .price_coordinator import async_oasis_client
 from .prices import default_node
 from .sources import (
     SOURCE_DOMAINS,
@@ -226,6 +230,23 @@ def _prices_schema(nodes: list[str], threshold: float) -> probatio.Schema:
 
 def _nodes_error(user_input: dict[str, Any]) -> dict[str, str]:
     return {} if user_input.get(CONF_NODES) else {CONF_NODES: "no_nodes"}
+
+
+# The last few 5-minute intervals: a small answer, and one OASIS has (or has just published).
+OASIS_CHECK_SPAN = timedelta(minutes=15)
+
+
+async def _oasis_error(hass: HomeAssistant, nodes: list[str]) -> dict[str, str]:
+    """Ask OASIS once for the chosen nodes' latest prices; the form errors when it fails."""
+    end = dt_util.utcnow()
+    try:
+        await async_oasis_client(hass).fetch(
+            Market.RTM, nodes, end - OASIS_CHECK_SPAN, end
+        )
+    except OasisError as err:
+        LOGGER.debug("CAISO OASIS did not answer the set-up check: %s", err)
+        return {"base": "cannot_connect"}
+    return {}
 
 
 LINKED_CAR_SCHEMA = probatio.Schema(
@@ -455,7 +476,10 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured(error="single_instance_allowed")
         errors: dict[str, str] = {}
         if user_input is not None:
-            if not (errors := _nodes_error(user_input)):
+            errors = _nodes_error(user_input) or await _oasis_error(
+                self.hass, user_input[CONF_NODES]
+            )
+            if not errors:
                 return self.async_create_entry(
                     title="CAISO prices",
                     data={CONF_ENTRY_TYPE: ENTRY_TYPE_PRICES},

@@ -13,7 +13,6 @@ ENTRY_TYPE_PRICES: Final = "prices"
 
 CONF_NODES: Final = "nodes"
 CONF_THRESHOLD: Final = "threshold"
-CONF_OASIS_URL: Final = "oasis_url"
 DEFAULT_THRESHOLD: Final = 100.0
 ENTRY_TYPE_ACCOUNT: Final = "account"
 

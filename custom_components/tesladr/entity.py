@@ -20,7 +20,7 @@ from .const import DOMAIN
 from .dr_coordinator import CarDr, DrCoordinator
 from .models import TesladrConfigEntry
 from .price_coordinator import CaisoPriceCoordinator
-from .prices import PricesRuntimeData
+from .prices import PricesRuntimeData, node_identifier
 from .vehicle_coordinator import TeslaVehicleCoordinator
 from .vehicles import ChargeState, CommandResult, VehicleError
 
@@ -43,7 +43,7 @@ class CaisoPriceEntity(CoordinatorEntity[CaisoPriceCoordinator]):
         self._attr_unique_id = f"{node}_{description.key}"
         label = NODES[node].label if node in NODES else node
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"node_{node}")},
+            identifiers={node_identifier(node)},
             name=f"CAISO prices {label}",
             manufacturer="California ISO",
             model="OASIS pricing node",

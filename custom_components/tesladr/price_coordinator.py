@@ -37,8 +37,10 @@ from .caiso.lag import PublicationLag
 from .const import DOMAIN, LOGGER
 
 DATA_PRICES: HassKey[CaisoPriceCoordinator] = HassKey(f"{DOMAIN}_prices")
-DATA_OASIS_URL: HassKey[str] = HassKey(f"{DOMAIN}_oasis_url")
 DATA_FEED: HassKey[OasisFeed] = HassKey(f"{DOMAIN}_oasis_feed")
+# Where OASIS answers; read whenever a client is made, so the tests and the offline demo can
+# point it at their fake on 127.0.0.1 (tests/fake_oasis.py: `point_tesladr_at`).
+OASIS_URL = DEFAULT_BASE_URL
 
 INTERVAL = timedelta(minutes=5)
 LAG_STORAGE_KEY = f"{DOMAIN}.oasis_publication_lag"
@@ -193,16 +195,24 @@ def async_get_feed(hass: HomeAssistant) -> OasisFeed:
     return feed
 
 
+@callback
+def async_oasis_client(hass: HomeAssistant) -> OasisClient:
+    """An OASIS client on the shared session, paced with every other request of the instance."""
+    return OasisClient(
+        async_get_clientsession(hass),
+        base_url=OASIS_URL,
+        pacer=async_get_feed(hass).pacer,
+    )
+
+
 class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     """Shared CAISO price feed; see the module docstring."""
 
-    def __init__(self, hass: HomeAssistant, base_url: str) -> None:
+    def __init__(self, hass: HomeAssistant) -> None:
         """Create the coordinator; it schedules itself, so no update_interval."""
         super().__init__(hass, LOGGER, config_entry=None, name="CAISO prices")
         self._feed = async_get_feed(hass)
-        self.client = OasisClient(
-            async_get_clientsession(hass), base_url=base_url, pacer=self._feed.pacer
-        )
+        self.client = async_oasis_client(hass)
         self.owners: dict[str, set[str]] = {}
         self.started = False
         self.fetched_nodes: set[str] = set()
@@ -547,9 +557,7 @@ async def async_acquire_price_coordinator(
     pass False and get a coordinator that keeps trying.
     """
     if (coordinator := hass.data.get(DATA_PRICES)) is None:
-        coordinator = hass.data[DATA_PRICES] = CaisoPriceCoordinator(
-            hass, hass.data.get(DATA_OASIS_URL, DEFAULT_BASE_URL)
-        )
+        coordinator = hass.data[DATA_PRICES] = CaisoPriceCoordinator(hass)
     coordinator.async_set_nodes(owner, nodes)
     feed = async_get_feed(hass)
     if feed.store is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .caiso import DEFAULT_NODE, nearest_node
@@ -27,6 +28,16 @@ class PricesRuntimeData:
     threshold: float
 
 
+def node_identifier(node: str) -> tuple[str, str]:
+    """The device identifier of a node's "CAISO prices" device."""
+    return (DOMAIN, f"node_{node}")
+
+
+def nodes_in_use(entry: ConfigEntry) -> set[tuple[str, str]]:
+    """Device identifiers of the nodes the entry's options choose."""
+    return {node_identifier(node) for node in entry.options.get(CONF_NODES, [])}
+
+
 def default_node(hass: HomeAssistant) -> str:
     """The node nearest Home Assistant's home, or NP15 when home is outside CAISO."""
     node = nearest_node(hass.config.latitude, hass.config.longitude)
@@ -38,6 +49,12 @@ async def async_setup_prices(
 ) -> PricesRuntimeData:
     """Acquire the shared price coordinator for this entry's nodes."""
     nodes = list(entry.options.get(CONF_NODES) or [default_node(hass)])
+    # Options and reconfigure reload the entry: a node taken out loses its device here.
+    registry = dr.async_get(hass)
+    wanted = {node_identifier(node) for node in nodes}
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not device.identifiers & wanted:
+            registry.async_remove_device(device.id)
     try:
         coordinator = await async_acquire_price_coordinator(
             hass, entry.entry_id, set(nodes)

@@ -44,6 +44,22 @@ async def test_pacer_does_not_wait_after_a_long_pause() -> None:
     assert waits == [3.0]
 
 
+async def test_delay_tells_the_wait_until_the_next_slot() -> None:
+    """Nothing to wait for before the first request; then the rest of the gap, never < 0."""
+    now = [100.0]
+
+    async def sleep(_seconds: float) -> None:
+        """Not reached: these requests go at once."""
+
+    pacer = RequestPacer(clock=lambda: now[0], sleep=sleep)
+    assert pacer.delay() == 0.0
+    await pacer.wait()
+    now[0] = 101.5
+    assert pacer.delay() == pytest.approx(3.5)
+    now[0] = 112.0
+    assert pacer.delay() == 0.0
+
+
 def test_process_wide_pacer_uses_five_seconds() -> None:
     """The shared pacer enforces CAISO's 5 s rule."""
     assert PACER.min_gap == 5.0

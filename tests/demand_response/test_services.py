@@ -17,7 +17,12 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.tesladr.const import DOMAIN
+from custom_components.tesladr.const import (
+    CONF_ENTRY_TYPE,
+    CONF_NODES,
+    DOMAIN,
+    ENTRY_TYPE_PRICES,
+)
 from custom_components.tesladr.dr_coordinator import EVENT_DR
 from custom_components.tesladr.logbook import async_describe_events
 from tests.fake_tesla import FakeTesla
@@ -142,6 +147,44 @@ async def test_services_reject_devices_that_are_not_loaded_cars(
             return_response=True,
         )
     assert unloaded.value.translation_key == "car_not_loaded"
+
+
+async def test_services_look_past_prices_and_other_devices(
+    hass: HomeAssistant, account: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """A node's device is not a car; a car device no loaded entry manages is not loaded.
+
+    The prices entry is loaded beside the account, so the look-up passes over it too.
+    """
+    prices = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="caiso_prices",
+        data={CONF_ENTRY_TYPE: ENTRY_TYPE_PRICES},
+        options={CONF_NODES: ["TH_NP15_GEN-APND"]},
+    )
+    prices.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(prices.entry_id)
+    await hass.async_block_till_done()
+    node = device_registry.async_get_device_by_identifier(
+        (DOMAIN, "node_TH_NP15_GEN-APND"), prices.entry_id
+    )
+    assert node is not None
+    with pytest.raises(ServiceValidationError) as not_a_car:
+        await hass.services.async_call(
+            DOMAIN, "skip_event", {"device_id": node.id}, blocking=True
+        )
+    assert not_a_car.value.translation_key == "not_a_car"
+
+    left = device_registry.async_get_or_create(
+        config_entry_id=account.entry_id,
+        identifiers={(DOMAIN, "5YJ3E1EA0LF000009")},
+        name="Old car",
+    )
+    with pytest.raises(ServiceValidationError) as unmanaged:
+        await hass.services.async_call(
+            DOMAIN, "skip_event", {"device_id": left.id}, blocking=True
+        )
+    assert unmanaged.value.translation_key == "car_not_loaded"
 
 
 async def test_get_events_returns_the_ledger_of_a_period(
@@ -299,3 +342,25 @@ async def test_a_car_far_from_caiso_is_never_paused(
     await account.runtime_data.dr.async_update_settings(CHARGING, node=None)
     await hass.async_block_till_done()
     assert account.runtime_data.dr.resolve_node(CHARGING) == ("TH_NP15_GEN-APND", False)
+
+
+async def test_choosing_a_pricing_node_and_back_to_auto(
+    hass: HomeAssistant, account: MockConfigEntry
+) -> None:
+    """The select moves the car to the chosen node; auto returns it to the nearest."""
+    select = "select.model_3_pricing_node_setting"
+    assert state(hass, select) == "auto"
+    assert state(hass, "sensor.model_3_pricing_node") == "TH_NP15_GEN-APND"
+    for option, node in (("dlap_pgae-apnd", "DLAP_PGAE-APND"), ("auto", None)):
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {ATTR_ENTITY_ID: select, "option": option},
+            blocking=True,
+        )
+        await hass.async_block_till_done()
+        assert state(hass, select) == option
+        assert account.runtime_data.dr.car(CHARGING).settings.node == node
+        assert state(hass, "sensor.model_3_pricing_node") == (
+            node or "TH_NP15_GEN-APND"
+        )

@@ -52,9 +52,7 @@ def setup_domain(hass: HomeAssistant, oasis: FakeOasis) -> Callable[[], object]:
     """Configure the domain to use the fake OASIS."""
 
     async def _setup() -> None:
-        assert await async_setup_component(
-            hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}}
-        )
+        assert await async_setup_component(hass, DOMAIN, {})
 
     return _setup
 
@@ -76,7 +74,7 @@ def prices_entry(
 @pytest.fixture
 async def loaded_entry(hass: HomeAssistant, oasis: FakeOasis) -> MockConfigEntry:
     """A loaded prices entry with NP15 and SP15."""
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
+    assert await async_setup_component(hass, DOMAIN, {})
     entry = prices_entry([NP15, SP15], threshold=35.0)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.tesladr.caiso import Market
 from custom_components.tesladr.const import (
     CONF_ENTRY_TYPE,
     CONF_NODES,
@@ -14,7 +16,7 @@ from custom_components.tesladr.const import (
     DOMAIN,
     ENTRY_TYPE_PRICES,
 )
-from tests.fake_oasis import FakeOasis
+from tests.fake_oasis import FakeOasis, Fault
 
 from .conftest import NP15, SP15, prices_entry
 
@@ -86,6 +88,56 @@ async def test_empty_node_list_is_an_error_then_recovers(
         result["flow_id"], {CONF_NODES: [NP15], CONF_THRESHOLD: 100}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize("fault", ["http_500", "corrupt", "html", 1001])
+async def test_prices_step_checks_that_oasis_answers(
+    hass: HomeAssistant, oasis: FakeOasis, setup_domain, fault: Fault
+) -> None:
+    """The chosen nodes are asked for once; a failing OASIS is a form error, then it works."""
+    await setup_domain()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": ENTRY_TYPE_PRICES}
+    )
+    oasis.fail_next(fault)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NODES: [SP15, NP15], CONF_THRESHOLD: 100}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    (check,) = oasis.requests
+    assert check.market is Market.RTM
+    assert sorted(check.nodes) == [NP15, SP15]
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NODES: [SP15, NP15], CONF_THRESHOLD: 100}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert oasis.requests[1].nodes == check.nodes
+
+
+async def test_prices_step_when_oasis_is_unreachable(
+    hass: HomeAssistant, oasis: FakeOasis, setup_domain
+) -> None:
+    """Nothing listening at the address: the same form error, and no entry."""
+    await setup_domain()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": ENTRY_TYPE_PRICES}
+    )
+    await oasis.stop()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NODES: [NP15], CONF_THRESHOLD: 100}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert not hass.config_entries.async_entries(DOMAIN)
 
 
 async def test_prices_entry_is_found_by_its_unique_id(

@@ -194,7 +194,7 @@ async def test_owners_share_one_request_and_the_last_closes(
     hass: HomeAssistant, oasis: FakeOasis, freezer: FrozenDateTimeFactory
 ) -> None:
     """Three owners, one request with the union of their nodes; released with the last."""
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
+    assert await async_setup_component(hass, DOMAIN, {})
     first = await async_acquire_price_coordinator(hass, "a", {NP15})
     second = await async_acquire_price_coordinator(hass, "b", {SP15})
     third = await async_acquire_price_coordinator(hass, "c", {NP15})
@@ -225,7 +225,7 @@ async def test_setup_retries_when_oasis_is_down(
     hass: HomeAssistant, oasis: FakeOasis
 ) -> None:
     """No first prices → the entry is retried later, with a translated reason."""
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
+    assert await async_setup_component(hass, DOMAIN, {})
     oasis.fail_next("html")
     entry = prices_entry()
     entry.add_to_hass(hass)
@@ -493,7 +493,7 @@ async def test_setup_retries_through_an_outage_warn_once(
 ) -> None:
     """Each set-up retry builds a new coordinator; one warning, and still the budget."""
     caplog.set_level(logging.INFO, logger="custom_components.tesladr")
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
+    assert await async_setup_component(hass, DOMAIN, {})
     oasis.fail_next("html", times=3)
     entry = prices_entry()
     entry.add_to_hass(hass)

@@ -74,9 +74,7 @@ async def test_entries_set_up_side_by_side_share_one_coordinator(
     entries = [prices_entry([SP15]), first, second]
     for entry in entries:
         entry.add_to_hass(hass)
-    setup = hass.async_create_task(
-        async_setup_component(hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}})
-    )
+    setup = hass.async_create_task(async_setup_component(hass, DOMAIN, {}))
     # Every entry reaches the price feed while its first answer is still held.
     try:
         # The loop's clock is frozen here: yield to it (and its sockets) instead of sleeping.
@@ -150,7 +148,7 @@ async def test_failed_first_fetch_is_a_translated_update_failed(
     """The coordinator's own refresh raises UpdateFailed with the translation key."""
     await setup_domain()
     oasis.fail_next("http_500")
-    coordinator = CaisoPriceCoordinator(hass, oasis.url)
+    coordinator = CaisoPriceCoordinator(hass)
     coordinator.async_set_nodes("owner", {NP15})
     await coordinator.async_refresh()
     assert coordinator.last_update_success is False

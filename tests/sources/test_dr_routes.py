@@ -11,10 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -23,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     MockUser,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.tesladr.const import CONF_DEVICE_ID, CONF_ENTITIES, DOMAIN
 from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
@@ -513,3 +515,54 @@ async def test_generic_charger_unavailable_mid_event_does_not_strand_it(
     await advance_to(hass, freezer, at(15).replace(second=30))
     assert driver.relay_changes == ["off", "on"]
     assert state(hass, status) == "monitoring"
+
+
+async def test_the_linked_car_keeps_its_device_an_unused_one_can_go(
+    hass: HomeAssistant,
+    garage: tuple[Charger, MockConfigEntry],
+    device_registry: dr.DeviceRegistry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The device the car's DR entities are on is refused; another of the entry is deleted."""
+    _, entry = garage
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    source = entry.runtime_data.dr.source
+    in_use = source.device_id(next(iter(source.cars)))
+    assert in_use is not None
+    response = await client.remove_device(in_use)
+    assert not response["success"]
+    assert device_registry.async_get(in_use) is not None
+
+    unused = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, "old")},
+        name="Old charger",
+    )
+    response = await client.remove_device(unused.id)
+    assert response["success"]
+    assert device_registry.async_get(unused.id) is None
+
+
+async def test_a_failed_set_up_stops_following_the_car(
+    hass: HomeAssistant,
+    oasis: FakeOasis,
+    charger: dict[Role, str],
+    hass_storage: dict[str, Any],
+) -> None:
+    """DR data from a newer tesladr (a downgrade) fails the set-up; nothing keeps listening."""
+    entry = linked_entry(SOURCE_GENERIC, charger[Role.SWITCH], None, charger)
+    hass_storage[storage_key(ENTRY_ID)] = {
+        "version": STORAGE_VERSION + 1,
+        "minor_version": 1,
+        "key": storage_key(ENTRY_ID),
+        "data": {},
+    }
+    listening = hass.bus.async_listeners().get(er.EVENT_ENTITY_REGISTRY_UPDATED, 0)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert (
+        hass.bus.async_listeners().get(er.EVENT_ENTITY_REGISTRY_UPDATED, 0) == listening
+    )

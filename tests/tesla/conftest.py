@@ -35,9 +35,7 @@ async def oasis_domain(
     """Account entries join the price feed: point it at a fake OASIS with calm prices."""
     fake_oasis.clock = dt_util.utcnow
     fake_oasis.price_fn = lambda *_: 40.0
-    assert await async_setup_component(
-        hass, DOMAIN, {DOMAIN: {"oasis_url": fake_oasis.url}}
-    )
+    assert await async_setup_component(hass, DOMAIN, {})
     return fake_oasis
 
 

@@ -130,6 +130,22 @@ async def test_unexpected_error_is_unknown(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_token_reply_without_an_account_id_is_an_error(
+    hass: HomeAssistant, tesla: FakeTesla
+) -> None:
+    """An id_token without a subject names no account: a form error, no entry."""
+    flow_id = await start(hass)
+    tesla.account_id = ""
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "no_account_id"}
+    assert not hass.config_entries.async_entries(DOMAIN)
+    tesla.account_id = ACCOUNT
+    result = await hass.config_entries.flow.async_configure(flow_id, form(tesla))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == ACCOUNT
+
+
 async def test_same_account_twice_aborts(
     hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
 ) -> None:
