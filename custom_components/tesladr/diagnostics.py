@@ -60,6 +60,7 @@ async def async_get_config_entry_diagnostics(
         ]
         if (vehicles := runtime.vehicles) is not None:
             result["last_update_success"] = vehicles.last_update_success
+            result["reads"] = vehicles.diagnostics()
         result["demand_response"] = runtime.dr.diagnostics()
     if (prices := hass.data.get(DATA_PRICES)) is not None:
         result["prices"] = prices.diagnostics()

@@ -431,6 +431,17 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         )
         return device.id if device else None
 
+    def diagnostics(self) -> dict[str, Any]:
+        """How the account is read now (no VINs: counts only)."""
+        return {
+            "on_demand": self.on_demand,
+            "update_interval_s": (
+                self.update_interval.total_seconds() if self.update_interval else None
+            ),
+            "cars_read_at_each_price": len(self.watched),
+            "last_list": self._listed_at.isoformat() if self._listed_at else None,
+        }
+
     async def async_shutdown(self) -> None:
         """Cancel DR's reads in flight with the coordinator."""
         if self._reads is not None:

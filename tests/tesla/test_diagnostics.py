@@ -44,6 +44,12 @@ async def test_account_diagnostics_redact(
     assert cars["Model 3"]["vin"] == "**REDACTED**"
     assert cars["Model Y"]["stale"] is True
     assert result["last_update_success"] is True
+    # Under the default policy no car is read at each price while prices are calm, and the
+    # account is listed every 8 hours.
+    assert result["reads"]["on_demand"] is True
+    assert result["reads"]["update_interval_s"] == 8 * 3600
+    assert result["reads"]["cars_read_at_each_price"] == 0
+    assert result["reads"]["last_list"] is not None
     # The account shares the price feed and reports it, with its DR state per car.
     # The sleeping car was never read: it is priced at the home location (the test home
     # is San Diego, SP15).
