@@ -212,7 +212,7 @@ async def _start_tesladr(
     oasis: LaggedFakeOasis,
     teslas: list[LoggedFakeTesla],
     day: PriceDay,
-    options: dict[str, str],
+    options: dict[str, str] | None = None,
 ) -> list[MockConfigEntry]:
     """The prices entry and one account entry per fake account, as a user sets them up."""
     if not await async_setup_component(hass, DOMAIN, {}):
@@ -235,7 +235,7 @@ async def _start_tesladr(
                 title=email,
                 unique_id=email,
                 data=_account_data(fake, email),
-                options=options,
+                options=options or {},
                 entry_id=f"account{k:02d}",
             )
         )
@@ -393,7 +393,7 @@ async def replay(
     baseline: asyncio.Task[None] | None = None
     try:
         if case.system == "tesladr":
-            entries = await _start_tesladr(hass, oasis, teslas, day, {})
+            entries = await _start_tesladr(hass, oasis, teslas, day)
         elif case.system == DASHBOARD:
             entries = await _start_tesladr(
                 hass, oasis, teslas, day, {CONF_POLLING_POLICY: "normal"}
