@@ -213,23 +213,45 @@ def paused_too_long(
     return now > max(stale_at, since) + STALE_GRACE
 
 
-def oasis_violations(times: list[datetime], violations: Violations) -> None:
-    """The 5 s rule and the per-interval budget over all requests of the run."""
+def oasis_violations(
+    times: list[datetime], violations: Violations, restarts: list[datetime]
+) -> int:
+    """The 5 s rule over all requests, the per-interval budget per Home Assistant run.
+
+    A restarted Home Assistant cannot know what the stopped one asked in the same interval,
+    and the design lets the request of a set-up go past the budget; intervals that exceed
+    it only when both runs' requests are counted are returned, not counted as violations.
+    """
     ordered = sorted(times)
+    across = 0
+    for start, count in Counter(_floor(moment) for moment in ordered).items():
+        if count <= OASIS_MAX_PER_INTERVAL:
+            continue
+        runs = Counter(
+            sum(1 for restart in restarts if restart <= moment)
+            for moment in ordered
+            if _floor(moment) == start
+        )
+        if max(runs.values()) <= OASIS_MAX_PER_INTERVAL:
+            across += 1
     for before, after in itertools.pairwise(ordered):
         if after - before < OASIS_MIN_GAP:
             violations.add(
                 "oasis_gap_under_5s",
                 f"{before.isoformat()} then {(after - before).total_seconds():.1f} s later",
             )
-    per_interval = Counter(_floor(moment) for moment in ordered)
-    for start, count in sorted(per_interval.items()):
+    per_run = Counter(
+        (_floor(moment), sum(1 for restart in restarts if restart <= moment))
+        for moment in ordered
+    )
+    for (start, _run), count in sorted(per_run.items()):
         if count > OASIS_MAX_PER_INTERVAL:
             inside = [m.strftime("%H:%M:%S") for m in ordered if _floor(m) == start]
             violations.add(
                 "oasis_over_3_per_interval",
                 f"{count} requests in {start.isoformat()}: {' '.join(inside)}",
             )
+    return across
 
 
 def ledger_violation(ledger_kwh: float, cars_kwh: float) -> bool:
@@ -351,6 +373,14 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines.extend(
         f"  {name:32}" + "".join(f"{row['violations'][name]:>14}" for row in rows)
         for name in INVARIANTS
+    )
+    lines.append(
+        f"  {'(shown) >3/interval only across':32}"
+        + "".join(f"{row['oasis_over_3_only_across_restarts']:>14}" for row in rows)
+    )
+    lines.append(
+        f"  {'(shown) unavailable ERROR lines':32}"
+        + "".join(f"{sum(row['unavailable_logged'].values()):>14}" for row in rows)
     )
     lines.append("DR outcome (faulty / fault-free)")
     for key, label in DR_COLUMNS:
