@@ -14,7 +14,8 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
 
-from benchmarks.fault_week import INVARIANTS, KINDS
+from benchmarks.fault_week import INVARIANTS, KINDS, PACIFIC, schedule
+from benchmarks.replay_sim import generated_day
 from benchmarks.test_fault_week import run_week
 
 SEED = 1
@@ -40,3 +41,17 @@ async def test_a_day_of_faults_breaks_no_invariant(
     assert row["faults_total"] >= len(KINDS) - len(row["faults_not_applicable"])
     assert row["dr"]["pauses"] > 0
     assert row["violations"] == dict.fromkeys(INVARIANTS, 0), row["violation_examples"]
+
+
+def test_a_seed_gives_one_schedule_with_every_kind_each_day() -> None:
+    """The same seed replays the same faults; each day has every kind and a joint moment."""
+    first = generated_day().start
+    week = schedule(SEED, first, 7)
+    assert week == schedule(SEED, first, 7)
+    assert week != schedule(SEED + 1, first, 7)
+    for day in range(7):
+        local = (first.astimezone(PACIFIC).date().toordinal()) + day
+        todays = [f for f in week if f.at.astimezone(PACIFIC).toordinal() == local]
+        assert {f.kind for f in todays} == {kind.name for kind in KINDS}
+        moments = [f.at for f in todays]
+        assert any(moments.count(moment) >= 3 for moment in moments)
