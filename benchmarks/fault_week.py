@@ -405,7 +405,12 @@ def _cell(value: Any) -> str:
 
 def report(lines: list[str]) -> str:
     """The table and one JSON line of all seeds, from the runs' JSON lines."""
-    rows = [json.loads(line) for line in lines if line.startswith("{")]
+    # pytest's progress dots may precede a line.
+    rows = [
+        json.loads(line[line.index("{") :])
+        for line in lines
+        if line.lstrip(".").startswith('{"benchmark"')
+    ]
     rows = [row for row in rows if row.get("benchmark") == "fault_week"]
     free = next((row["dr"] for row in rows if row.get("fault_free")), None)
     rows = [row | {"dr_fault_free": free} for row in rows if not row.get("fault_free")]

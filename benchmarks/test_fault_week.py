@@ -1181,7 +1181,7 @@ async def test_fault_week(
             hass_storage,
             seed,
             days,
-            trace_memory=os.environ.get("FAULT_TRACE_MEMORY", "1") != "0",
+            trace_memory=os.environ.get("FAULT_TRACE_MEMORY") == "1",
         )
     row["log_lines"] = dict(counter.counts)
     row["log_first"] = counter.first
