@@ -111,6 +111,8 @@ class CarDr:
     # reloading, a car asleep) must not move the car to the home location's node.
     place: tuple[float, float] | None = None
     refreshed_for: datetime | None = None
+    # When the source last read the car still paused: an owner's restart came after it.
+    seen_paused_at: datetime | None = None
     history: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=DECISION_HISTORY)
     )
@@ -369,6 +371,9 @@ class DrCoordinator(DataUpdateCoordinator[None]):
 
     async def _decide_and_act(self, car_id: str, car: CarDr, now: datetime) -> None:
         car.choice = self.resolve(car_id)
+        read = self.source.cars[car_id]
+        if car.state.paused_by_dr and not read.charging and read.updated_at:
+            car.seen_paused_at = read.updated_at
         price = self.price(car.choice.node)
         if price is None and now - self._started < NO_PRICE_GRACE:
             return
@@ -413,7 +418,10 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             case Action.RESUME:
                 await self._resume(car_id, car, decision, now)
             case Action.RELEASE:
-                self.ledger.end(car_id, now, OUTCOMES[decision.reason])
+                ended = now
+                if decision.reason is Reason.USER_OVERRIDE:
+                    ended = self._override_at(car_id, car, now)
+                self.ledger.end(car_id, ended, OUTCOMES[decision.reason])
                 car.state = next_state(car.state, decision, price, car.settings, now)
                 if decision.reason is Reason.USER_OVERRIDE:
                     self._fire("overridden", car_id, car, decision.reason)
@@ -427,6 +435,22 @@ class DrCoordinator(DataUpdateCoordinator[None]):
                 ):
                     # The event is over for this car: a later one gets fresh attempts.
                     car.attempts.reset()
+
+    def _override_at(self, car_id: str, car: CarDr, now: datetime) -> datetime:
+        """When the owner restarted charging, for the ledger.
+
+        A source that cannot tell is read every poll while the car is paused: the restart
+        came between the read that saw the car paused and the one that saw it charging;
+        halfway is the estimate that counts neither the whole gap nor none of it.
+        """
+        event = self.ledger.active(car_id)
+        seen_charging = min(self.source.cars[car_id].updated_at or now, now)
+        if event is None or car.seen_paused_at is None:
+            return now
+        last_paused = max(car.seen_paused_at, event.started)
+        if seen_charging <= last_paused:
+            return now
+        return last_paused + (seen_charging - last_paused) / 2
 
     def _record(self, car: CarDr, decision: Decision, now: datetime) -> None:
         if decision != car.decision:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 import logging
 from typing import Any
 
@@ -202,6 +203,34 @@ async def test_owner_restarting_charging_is_an_override_not_a_fight(
     await advance_to(hass, freezer, at(35).replace(second=30))
     assert state(hass, STATUS) == "paused"
     assert [e.data["type"] for e in events] == ["started", "overridden", "started"]
+
+
+async def test_an_override_ends_the_ledger_event_between_the_two_reads(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Tesla does not say when the owner restarted charging: halfway between the reads.
+
+    Ending the event when the read that saw the car charging came in would count the energy
+    the car drew since the restart as not drawn (found by the fault week).
+    """
+    await pause_on_spike(hass, freezer, prices, tesla, *[300.0] * 6)
+    await advance_to(hass, freezer, at(12))  # the polls still see the car paused
+    tesla.cars[CHARGING].charging_state = "Charging"  # the owner, from the app
+    await advance_to(hass, freezer, at(25))
+    status = hass.states.get(STATUS)
+    assert status is not None
+    assert status.state == "overridden"
+    event = account.runtime_data.dr.ledger.events[-1]
+    assert event.outcome == "overridden"
+    assert event.ended is not None
+    assert at(12) - timedelta(minutes=5) < event.ended < status.last_changed
+    # Intervals accounted before the restart was seen count only up to the end.
+    paused_h = (event.ended - event.started).total_seconds() / 3600
+    assert event.kwh == pytest.approx(7.0 * paused_h)
 
 
 async def test_a_car_asleep_when_the_spike_starts_is_left_asleep(

@@ -18,6 +18,8 @@ from .policy import Price
 SCHEMA_VERSION = 1
 SKIP_WINDOW = timedelta(hours=24)
 KEEP_EVENTS = timedelta(days=30)
+# The ledger accounts the 5-minute real-time intervals.
+INTERVAL = timedelta(minutes=5)
 
 
 class Outcome(StrEnum):
@@ -148,10 +150,30 @@ class Ledger:
         return event
 
     def end(self, vin: str, now: datetime, outcome: Outcome) -> DrEvent | None:
-        """Close the car's open event."""
+        """Close the car's open event.
+
+        An end before intervals already accounted in full (an override seen a poll late)
+        accounts them again up to the end.
+        """
         if (event := self.active(vin)) is not None:
             event.ended = now
             event.outcome = outcome
+            accounted = [
+                Price(value, start, start + INTERVAL)
+                for key, value in event.prices.items()
+                if (start := datetime.fromisoformat(key)) + INTERVAL > now
+            ]
+            if accounted:
+                for price in accounted:
+                    del event.prices[price.start.isoformat()]
+                event.kwh = event.usd = 0.0
+                kept = dict(event.prices)
+                event.prices.clear()
+                for key, value in kept.items():
+                    start = datetime.fromisoformat(key)
+                    event.account(Price(value, start, start + INTERVAL))
+                for price in accounted:
+                    event.account(price)
         return event
 
     def skip(self, vin: str, limit: int, now: datetime) -> None:

@@ -1,0 +1,1188 @@
+"""The fault week: real tesladr through a seeded schedule of OASIS, Tesla and Home Assistant faults.
+
+Run: ./scripts/bench faults [--seed N] [--days D]   (default: seeds 1-5, seven days each)
+The replay's generated day (benchmarks.replay_sim) repeats for every day of the week, with ten
+cars on two accounts (seven charge in the evening, two sleep plugged in, one is unplugged).
+Time moves as in the replay (benchmarks.test_replay): from one timer, car change or scheduled
+fault to the next. Every step checks the invariants of benchmarks.fault_week; each seed prints
+one JSON line, and a fault-free run of the same week prints one more for comparison.
+`benchmarks.fault_week` turns them into the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import ChainMap, Counter, deque
+from collections.abc import Callable, Coroutine
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import gc
+import json
+import logging
+import os
+import re
+import tracemalloc
+from typing import Any
+
+from aiohttp import web
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import CONF_EMAIL, EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesladr.caiso import Market
+from custom_components.tesladr.const import (
+    CONF_NODES,
+    CONF_POLLING_POLICY,
+    CONF_REFRESH_TOKEN,
+    CONF_SCAN_MINUTES,
+    CONF_THRESHOLD,
+    CONF_VEHICLES,
+    DEFAULT_POLLING_POLICY,
+    DOMAIN,
+    VEHICLE_SCAN_INTERVAL_MINUTES,
+)
+from custom_components.tesladr.dr import Ledger
+from custom_components.tesladr.dr_store import storage_key
+from custom_components.tesladr.price_coordinator import DATA_FEED, DATA_PRICES
+from tests.fake_oasis import RequestRecord
+from tests.fake_tesla import FLEET_FORBIDDEN, UNAVAILABLE
+
+from .fault_week import (
+    INTERVAL,
+    PACIFIC,
+    RECORD_GRACE,
+    Fault,
+    Recovery,
+    Violations,
+    ledger_violation,
+    memory_grows,
+    oasis_violations,
+    paused_too_long,
+    schedule,
+    summary,
+)
+from .replay_fakes import LaggedFakeOasis, LoggedFakeTesla
+from .replay_sim import (
+    DAY,
+    RESUME_BELOW,
+    THRESHOLD,
+    CarTrack,
+    FleetSim,
+    PriceDay,
+    charging_snapshot,
+    dr_summary,
+    events,
+    fleet,
+    generated_day,
+)
+from .test_replay import START_OFFSET, _account_data, counted_logs, next_timer, settle
+
+CARS = 10
+PROGRESS = os.environ.get("FAULT_PROGRESS") == "1"
+# Longer than the OASIS client's 30 s timeout.
+SLOW_ANSWER_S = 45.0
+# Real seconds a step lets the loop run while a slow answer is held back.
+SLOW_SPIN_S = 0.05
+OASIS_FAULT = {
+    "oasis_429": "throttle",
+    "oasis_throttle_page": "throttle_200",
+    "oasis_corrupt_zip": "corrupt",
+    "oasis_error_1000": 1000,
+    "oasis_error_1001": 1001,
+    "oasis_empty_body": "empty_member",
+    "oasis_html": "html",
+}
+# A fault that needs a car in a given state (paused by DR, charging) waits this long for one.
+WAIT_FOR_TARGET = timedelta(minutes=60)
+# The owner answers a reauth request this long after it appears.
+REAUTH_AFTER = timedelta(minutes=10)
+# ERROR lines that tell the owner what to do (the repair or reauth flow they lead to).
+ACTIONABLE = ("log in again", "please report")
+UNAVAILABLE_LINE = re.compile(
+    r"^Error fetching Tesla \S+ data: Tesla could not be reached"
+)
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """The fake servers' keep-alive timers outlive a run; they are harmless."""
+    return True
+
+
+async def connect_oasis(hass: HomeAssistant, oasis: LaggedFakeOasis) -> None:
+    """Point tesladr's OASIS client at the fake (the one place the run does so)."""
+    if not await async_setup_component(
+        hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}}
+    ):
+        pytest.fail("tesladr did not set up")
+
+
+# --- the fakes, with windows of faults -----------------------------------------------------
+
+
+@dataclass
+class FaultyOasis(LaggedFakeOasis):
+    """The replay's OASIS, with outages, slow answers, holes and re-priced intervals."""
+
+    down_until: datetime | None = None
+    slow_until: datetime | None = None
+    halted: bool = False  # Home Assistant is stopping: what it sends is not counted
+    while_stopped: int = 0
+    sleeping: int = 0  # slow answers being held back now
+    holes: set[datetime] = field(default_factory=set)
+    repriced: dict[datetime, tuple[datetime, float]] = field(default_factory=dict)
+
+    def _price(self, market: Market, node: str, start: datetime) -> float | None:
+        if market is Market.RTM:
+            if start in self.holes:
+                return None
+            if start in self.repriced:
+                after, price = self.repriced[start]
+                if self.clock() >= after:
+                    return price
+        return super()._price(market, node, start)
+
+    def served(self, node: str, start: datetime) -> float | None:
+        """The 5-minute price OASIS serves now for an interval, once published."""
+        if self.clock() < self.published_at(start):
+            return None
+        return self._price(Market.RTM, node, start)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        now = self.clock()
+        if self.halted:
+            self.while_stopped += 1
+            return web.Response(status=503, text="Home Assistant is stopped")
+        if self.down_until is not None and now < self.down_until:
+            self.requests.append(
+                RequestRecord(now, None, [], None, None, dict(request.query))
+            )
+            return web.Response(
+                status=503,
+                body=b"<html><body>Service Unavailable</body></html>",
+                content_type="text/html",
+            )
+        if self.slow_until is not None and now < self.slow_until:
+            self.sleeping += 1
+            try:
+                await asyncio.sleep(SLOW_ANSWER_S)
+            finally:
+                self.sleeping -= 1
+        return await super()._handle(request)
+
+
+@dataclass
+class FaultyTesla(LoggedFakeTesla):
+    """The replay's Tesla account, with outages, command faults and a command hook."""
+
+    down_until: datetime | None = None
+    halted: bool = False  # Home Assistant is stopping: nothing it sends arrives
+    command_faults: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
+    expire_on_command: bool = False
+    on_command: Callable[[str, str, str], None] | None = None  # vin, name, state before
+    on_effective: Callable[[str, str], None] | None = None  # vin, name
+
+    def unreachable(self, now: datetime) -> bool:
+        """Calls fail now, or a fault waits for the next one."""
+        return (
+            self.halted
+            or (self.down_until is not None and now < self.down_until)
+            or bool(self._faults or self.command_faults or self.command_refusals)
+            or self.expire_on_command
+            or not self.access_token.startswith("access-")
+        )
+
+    async def _guard(
+        self, request: web.Request, vin: str, kind: str
+    ) -> web.Response | None:
+        if self.halted or (
+            self.down_until is not None and self.clock() < self.down_until
+        ):
+            self.calls[vin, kind] += 1
+            return self._json({"response": None, "error": "upstream down"}, 503)
+        return await super()._guard(request, vin, kind)
+
+    async def _command(self, request: web.Request) -> web.Response:
+        car = self._car(request)
+        name = request.match_info["command"]
+        if self.on_command is not None and not self.halted:
+            self.on_command(car.vin, name, car.charging_state)
+        if self.expire_on_command:
+            # The access token expires as the command arrives: the command gets a 401.
+            self.expire_on_command = False
+            self.access_token = f"expired-{self.token_refreshes}"
+        elif (
+            self.command_faults
+            and request.headers.get("Authorization") == f"Bearer {self.access_token}"
+        ):
+            status, body = self.command_faults.popleft()
+            self.calls[car.vin, "command"] += 1
+            return self._json(body, status)
+        before = car.charging_state
+        response = await super()._command(request)
+        if car.charging_state != before and self.on_effective is not None:
+            self.on_effective(car.vin, name)
+        return response
+
+
+class WeekSim(FleetSim):
+    """The replay's fleet, where an owner may stop a car and a car may drop off the network."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As FleetSim."""
+        super().__init__(*args, **kwargs)
+        self.owner_stopped: set[str] = set()
+        self.offline_until: dict[str, datetime] = {}
+
+    def _accrue(self, track: CarTrack, start: datetime, end: datetime) -> None:
+        # A car its owner stopped is not energy DR kept from the grid.
+        if (
+            track.fake.charging_state == "Stopped"
+            and track.plan.vin in self.owner_stopped
+        ):
+            return
+        super()._accrue(track, start, end)
+
+    def advance(self, now: datetime) -> None:
+        """As FleetSim, then keep unreachable cars offline."""
+        super().advance(now)
+        for vin, until in list(self.offline_until.items()):
+            car = self.tracks[vin].fake
+            if now >= until:
+                del self.offline_until[vin]
+                car.state = "online"
+                self.tracks[vin].awake_since = now
+            else:
+                car.state = "offline"
+        self.owner_stopped = {
+            vin
+            for vin in self.owner_stopped
+            if self.tracks[vin].fake.charging_state == "Stopped"
+        }
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+class ErrorLog(logging.Handler):
+    """ERROR lines of the run; those while Home Assistant is stopping are not the owner's."""
+
+    def __init__(self) -> None:
+        """From ERROR up."""
+        super().__init__(logging.ERROR)
+        self.muted = False
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep one record."""
+        # The fakes' own server side is not Home Assistant.
+        if self.muted or record.name.startswith("aiohttp"):
+            return
+        if not record.exc_info and any(
+            hint in record.getMessage() for hint in ACTIONABLE
+        ):
+            return
+        self.records.append(record)
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+@dataclass
+class Pending:
+    """A fault whose recovery is being timed."""
+
+    fault: Fault
+    cleared: Callable[[datetime], bool]
+    cleared_at: datetime | None = None
+    price_s: float | None = None
+    dr_s: float | None = None
+
+
+@dataclass
+class Week:
+    """Home Assistant, tesladr, the fakes and the fleet of one run, and what it saw."""
+
+    hass: HomeAssistant
+    freezer: FrozenDateTimeFactory
+    storage: dict[str, Any]
+    day: PriceDay
+    oasis: FaultyOasis
+    teslas: list[FaultyTesla]
+    sim: WeekSim
+    entries: list[MockConfigEntry] = field(default_factory=list)
+    violations: Violations = field(default_factory=Violations)
+    recovery: Recovery = field(default_factory=Recovery)
+    injected: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    log: ErrorLog = field(default_factory=ErrorLog)
+    dr_paused: dict[str, datetime] = field(default_factory=dict)  # vin → pause seen
+    flagged: set[tuple[str, str]] = field(default_factory=set)
+    ended: dict[str, tuple[datetime, datetime | None]] = field(default_factory=dict)
+    reachable_since: dict[str, datetime] = field(default_factory=dict)
+    newest_end: dict[str, datetime] = field(default_factory=dict)
+    event_on: dict[str, bool] = field(default_factory=dict)
+    overridden: set[str] = field(default_factory=set)
+    retired: dict[str, tuple[float, float]] = field(default_factory=dict)
+    waiting: list[Fault] = field(default_factory=list)
+    timed: list[Pending] = field(default_factory=list)
+    later: list[tuple[datetime, Callable[[], Any]]] = field(default_factory=list)
+    ha_up: bool = True
+    ha_busy: asyncio.Task[None] | None = None
+    reauth_seen: dict[str, datetime] = field(default_factory=dict)
+    pauses: int = 0
+    readds: int = 0
+    restarts: list[datetime] = field(default_factory=list)
+    over_budget_across_restarts: int = 0
+    unavailable_lines: Counter[str] = field(default_factory=Counter)
+    applied: list[str] = field(default_factory=list)
+    threshold_flip: bool = False
+
+    # Entries
+
+    @property
+    def prices_entry(self) -> MockConfigEntry:
+        """The CAISO prices entry."""
+        return self.entries[0]
+
+    def account_entry(self, account: int) -> MockConfigEntry | None:
+        """The account's entry while it exists."""
+        email = f"owner{account:02d}@example.com"
+        return next((e for e in self.entries[1:] if e.data[CONF_EMAIL] == email), None)
+
+    def ledger(self, account: int) -> Ledger | None:
+        """The DR ledger of an account, while its entry is loaded."""
+        entry = self.account_entry(account)
+        if entry is None or not self.ha_up:
+            return None
+        runtime = getattr(entry, "runtime_data", None)
+        dr = getattr(runtime, "dr", None)
+        return (
+            dr.ledger
+            if dr is not None and entry.state is ConfigEntryState.LOADED
+            else None
+        )
+
+    def ledger_kwh(self, vin: str | None = None) -> float:
+        """The ledgers' kWh not drawn: loaded entries', as stored of others, removed ones'."""
+        total = sum(kwh for car, (kwh, _) in self.retired.items() if vin in (None, car))
+        for account in range(len(self.teslas)):
+            if (ledger := self._any_ledger(account)) is not None:
+                total += sum(
+                    ledger.totals(plan.vin)[0]
+                    for plan in self._plans(account)
+                    if vin in (None, plan.vin)
+                )
+        return total
+
+    def _any_ledger(self, account: int) -> Ledger | None:
+        if (ledger := self.ledger(account)) is not None:
+            return ledger
+        if (entry := self.account_entry(account)) is None:
+            return None
+        stored = self.storage.get(storage_key(entry.entry_id), {}).get("data", {})
+        return Ledger.from_dict(stored.get("ledger") or {})
+
+    def _plans(self, account: int) -> list[Any]:
+        return [t.plan for t in self.sim.tracks.values() if t.plan.account == account]
+
+    async def start(self) -> None:
+        """The prices entry and one account entry per fake account."""
+        await connect_oasis(self.hass, self.oasis)
+        prices = MockConfigEntry(
+            domain=DOMAIN,
+            title="CAISO prices",
+            unique_id="caiso_prices",
+            data={"entry_type": "prices"},
+            options={CONF_NODES: self.day.nodes, CONF_THRESHOLD: THRESHOLD},
+            entry_id="prices01",
+        )
+        self.entries = [prices]
+        for k, _fake in enumerate(self.teslas):
+            self.entries.append(self._new_account(k))
+        for entry in self.entries:
+            entry.add_to_hass(self.hass)
+            if not await self.hass.config_entries.async_setup(entry.entry_id):
+                pytest.fail(f"entry {entry.entry_id} did not set up")
+        for fake in self.teslas:
+            fake.on_command = self._on_command
+            fake.on_effective = self._on_effective
+
+    def _new_account(self, k: int) -> MockConfigEntry:
+        email = f"owner{k:02d}@example.com"
+        suffix = f"r{self.readds}" if self.readds else ""
+        return MockConfigEntry(
+            domain=DOMAIN,
+            title=email,
+            unique_id=email,
+            data=_account_data(self.teslas[k], email),
+            entry_id=f"account{k:02d}{suffix}",
+        )
+
+    # What the fakes see
+
+    def _on_command(self, vin: str, name: str, before: str) -> None:
+        if name == "charge_start" and before == "Stopped" and vin not in self.dr_paused:
+            self.violations.add(
+                "started_a_car_dr_did_not_pause",
+                f"{dt_util.utcnow().isoformat()} {vin}",
+            )
+
+    def _on_effective(self, vin: str, name: str) -> None:
+        if name == "charge_stop":
+            self.dr_paused[vin] = dt_util.utcnow()
+            self.pauses += 1
+
+    # Steps
+
+    async def step(self, now: datetime) -> None:
+        """Apply what is due, then check every invariant."""
+        self.sim.advance(now)
+        for due, action in [item for item in self.later if item[0] <= now]:
+            self.later.remove((due, action))
+            await action()
+        for fault in [f for f in self.waiting if f.at <= now]:
+            self.waiting.remove(fault)
+            await self.apply(fault, now)
+        now = dt_util.utcnow()
+        self.sim.advance(now)
+        self._reauth(now)
+        self._observe(now)
+        self._check(now)
+        self._time_recovery(now)
+
+    def _reauth(self, now: datetime) -> None:
+        """The owner answers a reauth request a while later with the account's good token."""
+        for flow in self.hass.config_entries.flow.async_progress_by_handler(DOMAIN):
+            context = flow["context"]
+            if context.get("source") != SOURCE_REAUTH:
+                continue
+            seen = self.reauth_seen.setdefault(flow["flow_id"], now)
+            if now - seen < REAUTH_AFTER or seen == datetime.min.replace(tzinfo=UTC):
+                continue
+            self.reauth_seen[flow["flow_id"]] = datetime.min.replace(tzinfo=UTC)
+            entry = self.hass.config_entries.async_get_entry(context["entry_id"])
+            if entry is None:
+                continue
+            fake = self.teslas[self._account_of(entry)]  # type: ignore[arg-type]
+            self.hass.async_create_task(
+                self._answer_reauth(flow["flow_id"], fake.refresh_token),
+                eager_start=False,
+            )
+
+    async def _answer_reauth(self, flow_id: str, token: str) -> None:
+        result = await self.hass.config_entries.flow.async_configure(
+            flow_id, {CONF_REFRESH_TOKEN: token}
+        )
+        if result["type"] == "form":
+            # Refused (Tesla busy, rate-limited): the owner tries again a while later.
+            self.reauth_seen[flow_id] = dt_util.utcnow()
+        elif result["type"] != "abort":
+            pytest.fail(f"reauth answered {result}")
+
+    def next_due(self) -> datetime | None:
+        """The next scheduled fault or follow-up."""
+        moments = [f.at for f in self.waiting] + [due for due, _ in self.later]
+        return min(moments, default=None)
+
+    def _observe(self, now: datetime) -> None:
+        for k, fake in enumerate(self.teslas):
+            blocked = fake.unreachable(now) or not self.ha_up
+            blocked |= self.ledger(k) is None
+            for plan in self._plans(k):
+                if blocked or plan.vin in self.sim.offline_until:
+                    self.reachable_since[plan.vin] = now
+        for account in range(len(self.teslas)):
+            entry = self.account_entry(account)
+            dr = getattr(getattr(entry, "runtime_data", None), "dr", None)
+            if dr is None or dr.prices is None or not self.ha_up:
+                continue
+            for node in self.day.nodes:
+                if (latest := dr.prices.data.latest(node)) is not None:
+                    if latest.end > self.newest_end.get(node, latest.end - INTERVAL):
+                        self.newest_end[node] = latest.end
+        for node in self.day.nodes:
+            price = self._truth(node, now)[1]
+            if price is None or price < RESUME_BELOW:
+                self.event_on[node] = False
+            elif price > THRESHOLD:
+                self.event_on[node] = True
+            if not self.event_on.get(node):
+                self.overridden -= {
+                    t.plan.vin for t in self.sim.tracks.values() if t.plan.node == node
+                }
+
+    def _truth(self, node: str, now: datetime) -> tuple[datetime | None, float | None]:
+        """End and price of the newest interval OASIS serves now."""
+        start = now.replace(second=0, microsecond=0)
+        start -= timedelta(minutes=start.minute % 5)
+        for _ in range(24):
+            start -= INTERVAL
+            if (price := self.oasis.served(node, start)) is not None:
+                return start + INTERVAL, price
+        return None, None
+
+    def _check(self, now: datetime) -> None:
+        for vin, track in self.sim.tracks.items():
+            car = track.fake
+            ledger = self.ledger(track.plan.account)
+            if vin in self.dr_paused:
+                if car.charging_state != "Stopped":
+                    paused_at = self.dr_paused.pop(vin)
+                    active = ledger.active(vin) if ledger is not None else None
+                    self.ended[vin] = (now, active.started if active else paused_at)
+                    self.flagged -= {(vin, "stale"), (vin, "unrecorded")}
+                    continue
+                since = max(self.reachable_since.get(vin, now), self.dr_paused[vin])
+                if (vin, "stale") not in self.flagged and paused_too_long(
+                    now, self.newest_end.get(track.plan.node), since
+                ):
+                    self.flagged.add((vin, "stale"))
+                    self.violations.add(
+                        "paused_on_stale_prices",
+                        f"{now.isoformat()} {vin} newest price ended "
+                        f"{self.newest_end.get(track.plan.node)}",
+                    )
+                if (
+                    ledger is not None
+                    and ledger.active(vin) is None
+                    and now - since > RECORD_GRACE
+                    and (vin, "unrecorded") not in self.flagged
+                ):
+                    self.flagged.add((vin, "unrecorded"))
+                    self.violations.add(
+                        "pause_not_recorded", f"{now.isoformat()} {vin}"
+                    )
+            if vin in self.ended and ledger is not None:
+                when, started = self.ended[vin]
+                active = ledger.active(vin)
+                if active is None or active.started != started:
+                    del self.ended[vin]
+                elif now - when > RECORD_GRACE:
+                    del self.ended[vin]
+                    self.violations.add(
+                        "pause_end_not_recorded", f"{when.isoformat()} {vin}"
+                    )
+
+    def dr_correct(self) -> bool:
+        """Every car paused exactly when the newest served price says it should be."""
+        for vin, track in self.sim.tracks.items():
+            car = track.fake
+            capable = (
+                track.segment == "home"
+                and car.charging_state in ("Charging", "Stopped")
+                and vin not in self.sim.owner_stopped
+                and vin not in self.overridden
+            )
+            should = capable and self.event_on.get(track.plan.node, False)
+            paused = car.charging_state == "Stopped" and vin in self.dr_paused
+            if should != paused:
+                return False
+        return True
+
+    def prices_current(self, now: datetime) -> bool:
+        """Tesladr holds the newest interval OASIS serves, at every node."""
+        for node in self.day.nodes:
+            end = self._truth(node, now)[0]
+            if end is not None and self.newest_end.get(node, end - INTERVAL) < end:
+                return False
+        return True
+
+    def _time_recovery(self, now: datetime) -> None:
+        price_ok = dr_ok = None
+        for pending in list(self.timed):
+            if pending.cleared_at is None:
+                if not pending.cleared(now):
+                    continue
+                pending.cleared_at = now
+            if price_ok is None:
+                price_ok, dr_ok = self.prices_current(now), self.dr_correct()
+            seconds = (now - pending.cleared_at).total_seconds()
+            if pending.price_s is None and price_ok:
+                pending.price_s = seconds
+            if pending.dr_s is None and dr_ok:
+                pending.dr_s = seconds
+            if pending.price_s is not None and pending.dr_s is not None:
+                self.timed.remove(pending)
+                self.recovery.add(pending.fault.kind, pending.price_s, pending.dr_s)
+
+    def finish(self) -> None:
+        """Close the run: faults not recovered, the ledger, the OASIS budget, the log."""
+        for pending in self.timed:
+            self.recovery.add(pending.fault.kind, pending.price_s, pending.dr_s)
+        cars_kwh = sum(t.paused_kwh for t in self.sim.tracks.values())
+        ledger_kwh = self.ledger_kwh()
+        if ledger_violation(ledger_kwh, cars_kwh):
+            per_car = {
+                vin[-3:]: (round(self.ledger_kwh(vin), 2), round(t.paused_kwh, 2))
+                for vin, t in self.sim.tracks.items()
+                if abs(self.ledger_kwh(vin) - t.paused_kwh) > 0.05
+            }
+            self.violations.add(
+                "ledger_off_by_more_than_1pct",
+                f"ledger {ledger_kwh:.2f} kWh, cars {cars_kwh:.2f} kWh; "
+                f"car: (ledger, car) {per_car}",
+            )
+        self.over_budget_across_restarts = oasis_violations(
+            [r.at for r in self.oasis.requests], self.violations, self.restarts
+        )
+        for record in self.log.records:
+            message = record.getMessage()
+            if UNAVAILABLE_LINE.match(message) and not record.exc_info:
+                # Home Assistant's coordinator logs an outage once, and its end at INFO
+                # (the quality scale's log-when-unavailable); shown, not counted.
+                self.unavailable_lines[message[:120]] += 1
+                continue
+            kind = "unhandled_exception" if record.exc_info else "error_log_line"
+            self.violations.add(kind, f"{record.name}: {message[:200]}")
+
+    # Faults
+
+    async def apply(self, fault: Fault, now: datetime) -> None:
+        """Inject one fault (or wait for a car it needs, or for the last HA fault to end)."""
+        handler = getattr(self, f"_fault_{fault.kind}", None)
+        if handler is None:
+            handler = self._fault_oasis_one_shot
+        busy = self.ha_busy is not None and not self.ha_busy.done()
+        # One Home Assistant fault at a time: an owner does not reload mid-restart.
+        cleared = None if fault.side == "ha" and busy else await handler(fault, now)
+        if cleared is None:
+            if now - fault.at < WAIT_FOR_TARGET:
+                self.waiting.append(
+                    Fault(
+                        now + timedelta(minutes=1),
+                        fault.kind,
+                        fault.duration,
+                        fault.times,
+                        fault.target,
+                        fault.detail,
+                    )
+                )
+            else:
+                self.skipped[fault.kind] += 1
+            return
+        self.injected[fault.kind] += 1
+        self.applied.append(f"{now.strftime('%d %H:%M:%S')}Z {fault.as_text()}")
+        self.timed.append(Pending(fault, cleared))
+
+    def _tesla(self, fault: Fault) -> FaultyTesla:
+        return self.teslas[fault.target % len(self.teslas)]
+
+    def _car(self, fault: Fault, ok: Callable[[str, CarTrack], bool]) -> str | None:
+        fitting = sorted(vin for vin, t in self.sim.tracks.items() if ok(vin, t))
+        return fitting[fault.target % len(fitting)] if fitting else None
+
+    def _until(self, fault: Fault) -> Callable[[datetime], bool]:
+        end = dt_util.utcnow() + fault.duration
+        return lambda now: now >= end
+
+    async def _fault_oasis_one_shot(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        self.oasis.fail_next(OASIS_FAULT[fault.kind], fault.times)  # type: ignore[arg-type]
+        return lambda _now: not self.oasis._faults  # noqa: SLF001
+
+    async def _fault_oasis_down(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool]:
+        self.oasis.down_until = now + fault.duration
+        return self._until(fault)
+
+    async def _fault_oasis_slow(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool]:
+        self.oasis.slow_until = now + fault.duration
+        return self._until(fault)
+
+    async def _fault_oasis_missing_interval(
+        self, _fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool]:
+        start = _floor(now)
+        self.oasis.holes.add(start)
+        published = self.oasis.published_at(start)
+        return lambda at: at >= published
+
+    async def _fault_oasis_repriced_interval(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool]:
+        start = _floor(now) - INTERVAL
+        old = self.day.price(self.day.nodes[0], start) or 0.0
+        # A revision that may cross the threshold either way.
+        new = round(old + (fault.target % 7 - 3) * 40.0, 2)
+        after = max(now, self.oasis.published_at(start)) + timedelta(minutes=2)
+        self.oasis.repriced[start] = (after, new)
+        return lambda at: at >= after
+
+    async def _fault_tesla_token_expired(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        fake = self._tesla(fault)
+        fake.access_token = f"expired-{fake.token_refreshes}"
+        return lambda now: not fake.unreachable(now)
+
+    async def _fault_tesla_token_race(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        fake = self._tesla(fault)
+        fake.expire_on_command = True
+        return lambda now: not fake.unreachable(now)
+
+    async def _fault_tesla_403(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        fake = self._tesla(fault)
+        fake.fail_next(403, FLEET_FORBIDDEN, fault.times)
+        return lambda now: not fake.unreachable(now)
+
+    async def _fault_tesla_429(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        fake = self._tesla(fault)
+        fake.fail_next(
+            429, {"response": None, "error": "Too Many Requests"}, fault.times
+        )
+        return lambda now: not fake.unreachable(now)
+
+    async def _fault_tesla_5xx(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        fake = self._tesla(fault)
+        fake.fail_next(int(fault.detail), None, fault.times)
+        return lambda now: not fake.unreachable(now)
+
+    async def _fault_tesla_408_command(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        fake = self._tesla(fault)
+        fake.command_faults.append((408, UNAVAILABLE))
+        return lambda now: not fake.unreachable(now)
+
+    async def _fault_tesla_refusal(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        fake = self._tesla(fault)
+        fake.command_refusals.append(fault.detail)
+        return lambda now: not fake.unreachable(now)
+
+    async def _fault_tesla_down(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool]:
+        self._tesla(fault).down_until = now + fault.duration
+        return self._until(fault)
+
+    async def _fault_car_offline(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool]:
+        vin = sorted(self.sim.tracks)[fault.target % len(self.sim.tracks)]
+        self.sim.offline_until[vin] = now + fault.duration
+        self.sim.tracks[vin].fake.state = "offline"
+        return self._until(fault)
+
+    async def _fault_owner_stop(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        vin = self._car(
+            fault,
+            lambda v, t: (
+                t.fake.charging_state == "Charging" and v not in self.dr_paused
+            ),
+        )
+        if vin is None:
+            return None
+        car = self.sim.tracks[vin].fake
+        car.charging_state = "Stopped"
+        self.sim.owner_stopped.add(vin)
+
+        async def restart() -> None:
+            if vin in self.sim.owner_stopped:
+                self.sim.owner_stopped.discard(vin)
+                car.charging_state = "Charging"
+
+        self.later.append((now + fault.duration, restart))
+        return self._until(fault)
+
+    async def _fault_owner_override(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        vin = self._car(
+            fault,
+            lambda v, t: t.fake.charging_state == "Stopped" and v in self.dr_paused,
+        )
+        if vin is None:
+            return None
+        self.sim.tracks[vin].fake.charging_state = "Charging"
+        self.overridden.add(vin)
+        return lambda _now: True
+
+    def _background(
+        self, work: Callable[[], Coroutine[Any, Any, None]]
+    ) -> Callable[[datetime], bool]:
+        """Run a Home Assistant fault beside the clock (its set-ups wait on timers)."""
+
+        task = self.hass.async_create_task(work(), eager_start=False)
+        self.ha_busy = task
+        return lambda _now: task.done()
+
+    async def _fault_ha_restart(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool]:
+        return self._background(lambda: self.restart(fault.duration))
+
+    async def _fault_entry_reload(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        if (entry := self._target_entry(fault)) is None:
+            return None
+
+        async def reload() -> None:
+            if entry.state is ConfigEntryState.LOADED:
+                await self.hass.config_entries.async_reload(entry.entry_id)
+
+        return self._background(reload)
+
+    async def _fault_options_change(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        if (entry := self._target_entry(fault)) is None:
+            return None
+        return self._background(lambda: self._change_options(entry))
+
+    async def _change_options(self, entry: MockConfigEntry) -> None:
+        if entry.state is not ConfigEntryState.LOADED:
+            return
+        flow = await self.hass.config_entries.options.async_init(entry.entry_id)
+        if entry is self.prices_entry:
+            self.threshold_flip = not self.threshold_flip
+            answer: dict[str, Any] = {
+                CONF_NODES: self.day.nodes,
+                CONF_THRESHOLD: THRESHOLD + (10 if self.threshold_flip else 0),
+            }
+        else:
+            options = entry.options
+            answer = {
+                CONF_SCAN_MINUTES: options.get(
+                    CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES
+                ),
+                CONF_POLLING_POLICY: options.get(
+                    CONF_POLLING_POLICY, DEFAULT_POLLING_POLICY
+                ),
+                CONF_VEHICLES: options.get(
+                    CONF_VEHICLES, [p.vin for p in self._plans(self._account_of(entry))]
+                ),
+            }
+        result = await self.hass.config_entries.options.async_configure(
+            flow["flow_id"], answer
+        )
+        if result["type"] != "create_entry":
+            pytest.fail(f"options flow of {entry.entry_id} answered {result}")
+
+    async def _fault_account_readd(
+        self, fault: Fault, _now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        account = fault.target % len(self.teslas)
+        if self.account_entry(account) is None:
+            return None
+
+        async def remove_and_readd() -> None:
+            entry = self.account_entry(account)
+            if entry is None or entry.state is not ConfigEntryState.LOADED:
+                return
+            ledger = entry.runtime_data.dr.ledger
+            await self.hass.config_entries.async_remove(entry.entry_id)
+            for plan in self._plans(account):
+                kwh, usd = ledger.totals(plan.vin)
+                before = self.retired.get(plan.vin, (0.0, 0.0))
+                self.retired[plan.vin] = (before[0] + kwh, before[1] + usd)
+            self.entries.remove(entry)
+            # The owner adds the account again a while later (the lock is held: no restart
+            # or reload lands in between, as the owner's own steps would not either).
+            await asyncio.sleep(fault.duration.total_seconds())
+            self.readds += 1
+            new = self._new_account(account)
+            self.entries.append(new)
+            new.add_to_hass(self.hass)
+            await self.hass.config_entries.async_setup(new.entry_id)
+
+        return self._background(remove_and_readd)
+
+    def _account_of(self, entry: MockConfigEntry) -> int:
+        return int(entry.data[CONF_EMAIL][5:7])
+
+    def _target_entry(self, fault: Fault) -> MockConfigEntry | None:
+        if fault.detail == "prices":
+            entry: MockConfigEntry | None = self.prices_entry
+        else:
+            entry = self.account_entry(fault.target % len(self.teslas))
+        return (
+            entry
+            if entry is not None and entry.state is ConfigEntryState.LOADED
+            else None
+        )
+
+    async def restart(self, downtime: timedelta) -> None:
+        """Stop Home Assistant as a restart does, keeping the Store, and start it again.
+
+        Home Assistant does not unload config entries when it stops: what DR holds paused
+        stays paused, and the final write flushes the stores. Here the entries are unloaded
+        to end their timers, but nothing they send reaches the cars and what they write is
+        replaced by what the final write left on disk.
+        """
+        hass = self.hass
+        before = self.ledger_kwh()
+        self.log.muted = True
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        disk = {
+            key: copy.deepcopy(value)
+            for key, value in self.storage.items()
+            if key.startswith(DOMAIN)
+        }
+        self.ha_up = False
+        # A stopping Home Assistant sends nothing more: the price feed's timers end first.
+        if (prices := hass.data.get(DATA_PRICES)) is not None:
+            prices.async_stop()
+        self.oasis.halted = True
+        for fake in self.teslas:
+            fake.halted = True
+        loaded = [e for e in self.entries if e.state is ConfigEntryState.LOADED]
+        for entry in reversed(loaded):
+            await hass.config_entries.async_unload(entry.entry_id)
+        for key in [k for k in self.storage if k.startswith(DOMAIN)]:
+            del self.storage[key]
+        self.storage.update(disk)
+        hass.data.pop(DATA_FEED, None)
+        hass.data.pop(DATA_PRICES, None)
+        for fake in self.teslas:
+            fake.halted = False
+        self.oasis.halted = False
+        self.log.muted = False
+        await asyncio.sleep(downtime.total_seconds())
+        self.restarts.append(dt_util.utcnow())
+        for entry in loaded:
+            await hass.config_entries.async_setup(entry.entry_id)
+        self.ha_up = True
+        after = self.ledger_kwh()
+        if after < before - 1e-6:
+            self.violations.add(
+                "ledger_lost_on_restart",
+                f"{dt_util.utcnow().isoformat()} {before:.3f} -> {after:.3f} kWh",
+            )
+
+
+def _floor(moment: datetime) -> datetime:
+    return moment.replace(
+        minute=moment.minute - moment.minute % 5, second=0, microsecond=0
+    )
+
+
+def _week_events(day: PriceDay, days: int, published_at: Any) -> list[Any]:
+    """The generated day's events on every day of the week."""
+    found = []
+    for d in range(days):
+        shifted = PriceDay(
+            day.name,
+            day.source,
+            day.start + d * DAY,
+            {
+                node: {moment + d * DAY: p for moment, p in table.items()}
+                for node, table in day.prices.items()
+            },
+        )
+        found.extend(events(shifted, published_at))
+    return found
+
+
+async def run_week(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    storage: dict[str, Any],
+    seed: int | None,
+    days: int,
+    *,
+    trace_memory: bool,
+    cars: int = CARS,
+) -> dict[str, Any]:
+    """One seed's week (None: without faults); its JSON row."""
+    day = generated_day()
+    start = day.start + START_OFFSET
+    end = start + days * DAY
+    freezer.move_to(start)
+    oasis = FaultyOasis(
+        clock=dt_util.utcnow,
+        lag_fn=PriceDay.lag,
+        price_fn=lambda _market, node, moment: day.price(node, moment),
+    )
+    plans = fleet(cars)
+    teslas = [
+        FaultyTesla(
+            clock=dt_util.utcnow, account_id=f"5a6f1c3e-2b7d-4e8f-9a0b-{k:012d}"
+        )
+        for k in range(max(plan.account for plan in plans) + 1)
+    ]
+    for plan in plans:
+        teslas[plan.account].add_car(plan.vin, plan.name)
+    await oasis.start()
+    for fake in teslas:
+        await fake.start()
+    sim = WeekSim(
+        day,
+        plans,
+        {vin: car for fake in teslas for vin, car in fake.cars.items()},
+        ChainMap[str, dict[str, datetime]](*(fake.last_call for fake in teslas)),
+        start,
+    )
+    week = Week(hass, freezer, storage, day, oasis, teslas, sim)
+    week.waiting = schedule(seed, day.start, days) if seed is not None else []
+    day_events = _week_events(day, days, oasis.published_at)
+    marks = sorted(
+        ((e.node, e.first, e.published) for e in day_events), key=lambda m: m[2]
+    )
+    charging_at: dict[tuple[str, datetime], bool] = {}
+    midnights: list[int] = []
+    next_midnight = (day.start + DAY).astimezone(UTC)
+    root = logging.getLogger()
+    root.addHandler(week.log)
+    began = os.times()
+    debug = hass.loop.get_debug()
+    hass.loop.set_debug(False)
+    if trace_memory:
+        tracemalloc.start()
+    steps = gave_up = 0
+    entries_at_end: dict[str, str] = {}
+    try:
+        await week.start()
+        while True:
+            now = dt_util.utcnow()
+            await week.step(now)
+            while marks and marks[0][2] <= now:
+                charging_at.update(charging_snapshot(sim, [marks.pop(0)]))
+            if oasis.sleeping:
+                # A slow answer keeps its request's task waiting on the socket, not on a
+                # timer: let the loop run a little real time (other requests reach the
+                # fakes), then move time on to the answer or the timeout.
+                began_spin = os.times().elapsed
+                while os.times().elapsed - began_spin < SLOW_SPIN_S:  # noqa: ASYNC110
+                    await asyncio.sleep(0)
+            else:
+                gave_up += await settle(hass)
+            if now >= next_midnight:
+                if trace_memory:
+                    gc.collect()
+                    midnights.append(tracemalloc.get_traced_memory()[0])
+                next_midnight += DAY
+            if now >= end:
+                break
+            candidates = [end, sim.next_change(), next_midnight]
+            if marks:
+                candidates.append(marks[0][2])
+            if (due := week.next_due()) is not None:
+                candidates.append(due)
+            if (timer := next_timer(hass, now)) is not None:
+                candidates.append(timer)
+            freezer.tick(max(min(candidates) - now, timedelta(microseconds=1)))
+            steps += 1
+            if PROGRESS and steps % 2000 == 0:
+                print(f"step {steps} at {now.astimezone(PACIFIC)}", flush=True)
+        ledger_kwh = week.ledger_kwh()
+        entries_at_end = {e.entry_id: e.state.value for e in week.entries}
+        week.finish()
+        if memory_grows(midnights):
+            week.violations.add("memory_growth", f"midnights {midnights}")
+    finally:
+        if trace_memory:
+            tracemalloc.stop()
+        hass.loop.set_debug(debug)
+        root.removeHandler(week.log)
+        for entry in reversed(week.entries):
+            if entry.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(entry.entry_id)
+        await settle(hass)
+        for fake in teslas:
+            await fake.stop()
+        await oasis.stop()
+    done = os.times()
+    logs = [fake.log for fake in teslas]
+    dr = dr_summary(
+        logs,
+        sim,
+        day_events,
+        charging_at,
+        list(
+            zip((r.at for r in oasis.requests if r.market), oasis.order, strict=False)
+        ),
+        sequential_accounts=False,
+    )
+    outcome = {
+        "events": dr["events"],
+        "missed_car_events": dr["missed_car_events"],
+        "pauses": week.pauses,
+        "starts": dr["starts"],
+        "kwh_not_consumed": dr["kwh_not_consumed"],
+        "ledger_kwh": round(ledger_kwh, 2),
+        "usd_not_consumed": dr["usd_not_consumed"],
+        "reaction_p50_s": dr["reaction_s"]["p50"],
+        "reaction_max_s": dr["reaction_s"]["max"],
+        "left_paused": dr["left_paused"],
+    }
+    return summary(
+        seed=seed if seed is not None else -1,
+        days=days,
+        injected=week.injected,
+        skipped=week.skipped,
+        violations=week.violations,
+        recovery=week.recovery,
+        dr=outcome,
+        fault_free=None,
+        extra={
+            "fault_free": seed is None,
+            "fault_log": week.applied,
+            "memory_at_midnight_kib": [m // 1024 for m in midnights],
+            "steps": steps,
+            "settle_gave_up": gave_up,
+            "entries_at_end": entries_at_end,
+            "oasis_requests": len(oasis.requests),
+            "oasis_sent_while_stopping": oasis.while_stopped,
+            "oasis_over_3_only_across_restarts": week.over_budget_across_restarts,
+            "unavailable_logged": dict(week.unavailable_lines),
+            "wall_s": round(done.elapsed - began.elapsed, 1),
+            "cpu_s": round(done.user + done.system - began.user - began.system, 1),
+        },
+    )
+
+
+def _seeds() -> list[int | None]:
+    seeds = [int(s) for s in os.environ.get("FAULT_SEEDS", "1,2,3,4,5").split(",")]
+    return [None, *seeds]
+
+
+@pytest.mark.parametrize(
+    "seed", _seeds(), ids=lambda s: "fault-free" if s is None else f"seed{s}"
+)
+async def test_fault_week(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    socket_enabled: None,
+    seed: int | None,
+) -> None:
+    """Print one JSON line per seed (and one for the fault-free week)."""
+    days = int(os.environ.get("FAULT_DAYS", "7"))
+    with counted_logs() as counter:
+        row = await run_week(
+            hass,
+            freezer,
+            hass_storage,
+            seed,
+            days,
+            trace_memory=os.environ.get("FAULT_TRACE_MEMORY") == "1",
+        )
+    row["log_lines"] = dict(counter.counts)
+    row["log_first"] = counter.first
+    print(json.dumps(row))
