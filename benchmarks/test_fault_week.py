@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import ChainMap, Counter, deque
 from collections.abc import Callable, Coroutine
+from contextlib import ExitStack
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,7 @@ from custom_components.tesladr.const import (
 from custom_components.tesladr.dr import Ledger
 from custom_components.tesladr.dr_store import storage_key
 from custom_components.tesladr.price_coordinator import DATA_FEED, DATA_PRICES
-from tests.fake_oasis import RequestRecord
+from tests.fake_oasis import RequestRecord, point_tesladr_at
 from tests.fake_tesla import FLEET_FORBIDDEN, UNAVAILABLE
 
 from .fault_week import (
@@ -115,11 +116,14 @@ def expected_lingering_timers() -> bool:
     return True
 
 
+# Restarts make new OASIS clients: the fake's address holds until the run ends.
+OASIS_ADDRESS = ExitStack()
+
+
 async def connect_oasis(hass: HomeAssistant, oasis: LaggedFakeOasis) -> None:
     """Point tesladr's OASIS client at the fake (the one place the run does so)."""
-    if not await async_setup_component(
-        hass, DOMAIN, {DOMAIN: {"oasis_url": oasis.url}}
-    ):
+    OASIS_ADDRESS.enter_context(point_tesladr_at(oasis.url))
+    if not await async_setup_component(hass, DOMAIN, {}):
         pytest.fail("tesladr did not set up")
 
 
@@ -1107,6 +1111,7 @@ async def run_week(
         for fake in teslas:
             await fake.stop()
         await oasis.stop()
+        OASIS_ADDRESS.close()
     done = os.times()
     logs = [fake.log for fake in teslas]
     dr = dr_summary(

@@ -59,7 +59,7 @@ class FakeCar:
     battery_level: int = 60
     charge_limit_soc: int = 90
     charger_power: float = 7.0
-    energy_added: float = 3.2
+    energy_added: float | None = 3.2
     fast_charger: bool = False
     latitude: float = 37.4419
     longitude: float = -122.143

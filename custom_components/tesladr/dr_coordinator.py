@@ -113,6 +113,7 @@ class CarDr:
     refreshed_for: datetime | None = None
     # When the source last read the car still paused: an owner's restart came after it.
     seen_paused_at: datetime | None = None
+    seen_paused_energy_kwh: float | None = None  # the car's energy added at that read
     history: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=DECISION_HISTORY)
     )
@@ -374,6 +375,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         read = self.source.cars[car_id]
         if car.state.paused_by_dr and not read.charging and read.updated_at:
             car.seen_paused_at = read.updated_at
+            car.seen_paused_energy_kwh = read.charge_energy_added_kwh
         price = self.price(car.choice.node)
         if price is None and now - self._started < NO_PRICE_GRACE:
             return
@@ -440,16 +442,28 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         """When the owner restarted charging, for the ledger.
 
         A source that cannot tell is read every poll while the car is paused: the restart
-        came between the read that saw the car paused and the one that saw it charging;
-        halfway is the estimate that counts neither the whole gap nor none of it.
+        came between the read that saw the car paused and the one that saw it charging. The
+        energy the car added in between, at its power, dates it; where the car reports
+        neither, halfway is the estimate that counts neither the whole gap nor none of it.
         """
         event = self.ledger.active(car_id)
-        seen_charging = min(self.source.cars[car_id].updated_at or now, now)
+        read = self.source.cars[car_id]
+        seen_charging = min(read.updated_at or now, now)
         if event is None or car.seen_paused_at is None:
             return now
         last_paused = max(car.seen_paused_at, event.started)
         if seen_charging <= last_paused:
             return now
+        drawn = (
+            read.charge_energy_added_kwh - car.seen_paused_energy_kwh
+            if read.charge_energy_added_kwh is not None
+            and car.seen_paused_energy_kwh is not None
+            else None
+        )
+        if drawn is not None and drawn >= 0 and read.charger_power_kw:
+            # The energy the car added since the paused read, at the power it draws now.
+            since = timedelta(hours=drawn / read.charger_power_kw)
+            return max(last_paused, seen_charging - since)
         return last_paused + (seen_charging - last_paused) / 2
 
     def _record(self, car: CarDr, decision: Decision, now: datetime) -> None:

@@ -205,21 +205,27 @@ async def test_owner_restarting_charging_is_an_override_not_a_fight(
     assert [e.data["type"] for e in events] == ["started", "overridden", "started"]
 
 
-async def test_an_override_ends_the_ledger_event_between_the_two_reads(
+@pytest.mark.parametrize("energy_reported", [True, False])
+async def test_an_override_ends_the_ledger_event_when_the_car_restarted(
     hass: HomeAssistant,
     account: MockConfigEntry,
     tesla: FakeTesla,
     prices: PriceTable,
     freezer: FrozenDateTimeFactory,
+    energy_reported: bool,
 ) -> None:
-    """Tesla does not say when the owner restarted charging: halfway between the reads.
+    """Tesla does not say when the owner restarted charging; the energy added since does.
 
     Ending the event when the read that saw the car charging came in would count the energy
-    the car drew since the restart as not drawn (found by the fault week).
+    the car drew since the restart as not drawn (found by the fault week). The car added
+    0.35 kWh at 7 kW: it restarted 3 minutes before that read. A car that reports no energy
+    added is taken to have restarted halfway between the two reads.
     """
+    car = tesla.cars[CHARGING]
     await pause_on_spike(hass, freezer, prices, tesla, *[300.0] * 6)
-    await advance_to(hass, freezer, at(12))  # the polls still see the car paused
-    tesla.cars[CHARGING].charging_state = "Charging"  # the owner, from the app
+    await advance_to(hass, freezer, at(12))  # the reads still see the car paused
+    car.charging_state = "Charging"  # the owner, from the app
+    car.energy_added = car.energy_added + 0.35 if energy_reported else None
     await advance_to(hass, freezer, at(25))
     status = hass.states.get(STATUS)
     assert status is not None
@@ -227,7 +233,12 @@ async def test_an_override_ends_the_ledger_event_between_the_two_reads(
     event = account.runtime_data.dr.ledger.events[-1]
     assert event.outcome == "overridden"
     assert event.ended is not None
-    assert at(12) - timedelta(minutes=5) < event.ended < status.last_changed
+    seen_charging = account.runtime_data.coordinator.cars[CHARGING].updated_at
+    assert seen_charging is not None
+    if energy_reported:
+        assert event.ended == seen_charging - timedelta(minutes=3)
+    else:
+        assert seen_charging - timedelta(minutes=5) < event.ended < seen_charging
     # Intervals accounted before the restart was seen count only up to the end.
     paused_h = (event.ended - event.started).total_seconds() / 3600
     assert event.kwh == pytest.approx(7.0 * paused_h)
