@@ -403,6 +403,24 @@ def test_ledger_caps_by_energy_to_limit_and_counts_partial_intervals() -> None:
     assert ledger.start("VIN0001", "N", NOW, 1, None) is event
 
 
+def test_an_end_before_accounted_intervals_accounts_them_again() -> None:
+    """An override dated back into intervals already counted in full counts them to it.
+
+    Paused at NOW through three intervals at 200, 300 and 400, the owner restarted 7.5
+    minutes in: the first interval counts whole, the second half, the third not at all.
+    """
+    ledger = Ledger()
+    event = ledger.start("VIN0001", "N", NOW, 12.0, None)
+    for index, value in enumerate((200, 300, 400)):
+        start = NOW + timedelta(minutes=5 * index)
+        event.account(Price(value, start, start + timedelta(minutes=5)))
+    assert event.kwh == pytest.approx(3.0)
+    ledger.end("VIN0001", NOW + timedelta(minutes=7, seconds=30), Outcome.OVERRIDDEN)
+    assert event.kwh == pytest.approx(1.5)
+    assert event.usd == pytest.approx(1.0 * 200 / 1000 + 0.5 * 300 / 1000)
+    assert len(event.prices) == 2
+
+
 def test_skip_budget_rolls_over_24_hours() -> None:
     """K skips per rolling 24 h; the error says when the next one is possible."""
     ledger = Ledger()
