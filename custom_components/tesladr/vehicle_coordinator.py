@@ -58,8 +58,8 @@ from .vehicles.tesla import TeslaChargeControl
 MAX_BACK_OFF = timedelta(hours=1)
 # A Tesla falls asleep about 15 minutes after the last request; give it a little more.
 IDLE_REST = timedelta(minutes=21)
-# "demand": the product list while no price is near a threshold. Three a day keep the
-# account's cars and their connectivity known at a tenth of a US cent a day.
+# "demand": the product list while no price is above a threshold. Three a day keep the
+# account's cars and their connectivity known for under a US cent a day.
 SLOW_LIST = timedelta(hours=8)
 # "demand": after a failed read for DR, the next one waits this long.
 READS_HELD = timedelta(minutes=4, seconds=30)
@@ -319,6 +319,9 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             await self._async_read_cars(car_ids, relist=asleep)
         except VehicleError as err:
             LOGGER.debug("Immediate refresh of %d cars failed: %s", len(car_ids), err)
+            if isinstance(err, VehicleAuthError):
+                # Under "demand" the next poll may be hours away: ask for the login now.
+                self.config_entry.async_start_reauth(self.hass)
 
     async def _async_read_cars(self, car_ids: set[str], *, relist: bool) -> None:
         """Read cars outside a poll (listing the account first when asked and it is old).

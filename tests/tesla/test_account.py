@@ -475,3 +475,15 @@ async def test_a_read_older_than_a_stop_does_not_put_charging_back(
     await reading
     assert not coordinator.cars[CHARGING].charging
     assert tesla.cars[CHARGING].charging_state == "Stopped"
+
+
+async def test_a_refused_login_during_a_refresh_for_dr_asks_for_reauth(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """Under "demand" the next poll may be 8 hours off: the refresh itself starts reauth."""
+    tesla.access_token = "revoked"
+    tesla.refresh_token = "issued-elsewhere"
+    await account.runtime_data.coordinator.async_refresh_cars({CHARGING})
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
