@@ -12,7 +12,7 @@ one JSON line, and a fault-free run of the same week prints one more for compari
 from __future__ import annotations
 
 import asyncio
-from collections import ChainMap, Counter, deque
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 import copy
@@ -82,7 +82,15 @@ from .replay_sim import (
     fleet,
     generated_day,
 )
-from .test_replay import START_OFFSET, _account_data, counted_logs, next_timer, settle
+from .test_replay import (
+    START_OFFSET,
+    _account_data,
+    counted_logs,
+    fleet_of,
+    next_timer,
+    settle,
+    start_fakes,
+)
 
 CARS = 10
 PROGRESS = os.environ.get("FAULT_PROGRESS") == "1"
@@ -1024,24 +1032,14 @@ async def run_week(
         price_fn=lambda _market, node, moment: day.price(node, moment),
     )
     plans = fleet(cars)
-    teslas = [
-        FaultyTesla(
-            clock=dt_util.utcnow, account_id=f"5a6f1c3e-2b7d-4e8f-9a0b-{k:012d}"
-        )
-        for k in range(max(plan.account for plan in plans) + 1)
-    ]
-    for plan in plans:
-        teslas[plan.account].add_car(plan.vin, plan.name)
-    await oasis.start()
-    for fake in teslas:
-        await fake.start()
-    sim = WeekSim(
-        day,
+    teslas = await start_fakes(
+        oasis,
         plans,
-        {vin: car for fake in teslas for vin, car in fake.cars.items()},
-        ChainMap[str, dict[str, datetime]](*(fake.last_call for fake in teslas)),
-        start,
+        lambda k: FaultyTesla(
+            clock=dt_util.utcnow, account_id=f"5a6f1c3e-2b7d-4e8f-9a0b-{k:012d}"
+        ),
     )
+    sim = WeekSim(day, plans, *fleet_of(teslas), start)
     week = Week(hass, freezer, storage, day, oasis, teslas, sim)
     week.waiting = schedule(seed, day.start, days) if seed is not None else []
     day_events = _week_events(day, days, oasis.published_at)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from asyncio.futures import _set_result_unless_cancelled  # type: ignore[attr-defined]
 from collections import ChainMap, Counter
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +50,7 @@ from custom_components.tesladr.const import (
     ENTRY_TYPE_PRICES,
 )
 from tests.fake_oasis import point_tesladr_at
+from tests.fake_tesla import FakeCar
 
 from .naive_baseline import NaiveAccount, NaiveBaseline
 from .replay_fakes import LaggedFakeOasis, LoggedFakeTesla
@@ -210,7 +211,7 @@ def _account_data(fake: LoggedFakeTesla, email: str) -> dict[str, str]:
 async def _start_tesladr(
     hass: HomeAssistant,
     oasis: LaggedFakeOasis,
-    teslas: list[LoggedFakeTesla],
+    teslas: Sequence[LoggedFakeTesla],
     day: PriceDay,
     options: dict[str, str] | None = None,
 ) -> list[MockConfigEntry]:
@@ -246,6 +247,29 @@ async def _start_tesladr(
             if not await hass.config_entries.async_setup(entry.entry_id):
                 pytest.fail(f"entry {entry.entry_id} did not set up")
     return entries
+
+
+async def start_fakes[T: LoggedFakeTesla](
+    oasis: LaggedFakeOasis, plans: list[CarPlan], make_tesla: Callable[[int], T]
+) -> list[T]:
+    """One fake Tesla server per account of the fleet, its cars added; all servers started."""
+    teslas = [make_tesla(k) for k in range(max(plan.account for plan in plans) + 1)]
+    for plan in plans:
+        teslas[plan.account].add_car(plan.vin, plan.name)
+    await oasis.start()
+    for fake in teslas:
+        await fake.start()
+    return teslas
+
+
+def fleet_of(
+    teslas: Sequence[LoggedFakeTesla],
+) -> tuple[dict[str, FakeCar], ChainMap[str, dict[str, datetime]]]:
+    """The fake cars by VIN and their last calls, as the fleet simulation takes them."""
+    return (
+        {vin: car for fake in teslas for vin, car in fake.cars.items()},
+        ChainMap[str, dict[str, datetime]](*(fake.last_call for fake in teslas)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +346,7 @@ def counted_logs() -> Iterator[LogCounter]:
 async def _start_baseline(
     hass: HomeAssistant,
     oasis: LaggedFakeOasis,
-    teslas: list[LoggedFakeTesla],
+    teslas: Sequence[LoggedFakeTesla],
     plans: list[CarPlan],
 ) -> asyncio.Task[None]:
     baseline = NaiveBaseline(
@@ -370,20 +394,13 @@ async def replay(
         price_fn=lambda _market, node, moment: day.price(node, moment),
     )
     plans = fleet(case.cars)
-    teslas = [
-        LoggedFakeTesla(clock=dt_util.utcnow)
-        for _ in range(max(plan.account for plan in plans) + 1)
-    ]
-    for plan in plans:
-        teslas[plan.account].add_car(plan.vin, plan.name)
-    await oasis.start()
-    for fake in teslas:
-        await fake.start()
+    teslas = await start_fakes(
+        oasis, plans, lambda _account: LoggedFakeTesla(clock=dt_util.utcnow)
+    )
     sim = FleetSim(
         day,
         plans,
-        {vin: car for fake in teslas for vin, car in fake.cars.items()},
-        ChainMap[str, dict[str, datetime]](*(fake.last_call for fake in teslas)),
+        *fleet_of(teslas),
         start,
         keep_awake=KEEP_AWAKE if POLLING_KEEPS_AWAKE else KEEP_AWAKE_UNLESS_POLLED,
     )
