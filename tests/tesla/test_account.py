@@ -91,13 +91,11 @@ async def test_rotated_token_survives_a_restart(
 
 
 async def test_401_starts_reauth_once(
-    hass: HomeAssistant,
-    account: MockConfigEntry,
-    tesla: FakeTesla,
-    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
 ) -> None:
-    """A refused token → a reauth flow, not an error per poll."""
+    """A refused login → a reauth flow, not an error per poll."""
     tesla.access_token = "revoked"
+    tesla.refresh_token = "issued-elsewhere"
     await poll(hass, account, times=3)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
@@ -487,3 +485,27 @@ async def test_a_refused_login_during_a_refresh_for_dr_asks_for_reauth(
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_a_refused_access_token_is_renewed_once_for_the_calls_it_failed(
+    hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
+) -> None:
+    """Tesla refuses a token the library holds valid (it expired on Tesla's clock in flight).
+
+    The refresh token is still good: the calls refused together renew it once, each call is
+    answered, the entry keeps the new token and the owner is not asked to log in.
+    """
+    coordinator = account.runtime_data.coordinator
+    tesla.access_token = "expired-on-teslas-clock"
+    before = tesla.token_refreshes
+    stop, poll_all = await asyncio.gather(
+        coordinator.async_stop(CHARGING),
+        coordinator.control.read(CHARGING),
+    )
+    await hass.async_block_till_done()
+    assert stop.ok
+    assert not poll_all.stale  # answered, not the last data kept
+    assert tesla.token_refreshes == before + 1
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+    assert account.data[CONF_REFRESH_TOKEN] == tesla.refresh_token
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)

@@ -52,6 +52,16 @@ def _error(err: Exception) -> VehicleError:
     return VehicleError(message or str(err))
 
 
+def _connection(controller: Controller) -> Any:
+    """The controller's connection, which holds the tokens.
+
+    The library has no call to renew a token before its own clock says it expired; setting the
+    connection's expiry is the one way, and `get_tokens` cannot be used to look because it
+    clears the "rotated" flag the entry's persistence reads.
+    """
+    return getattr(controller, "_Controller__connection")
+
+
 def _charge_state(vin: str, name: str, data: dict[str, Any]) -> ChargeState:
     charge = data.get("charge_state") or {}
     drive = data.get("drive_state") or {}
@@ -102,7 +112,19 @@ class TeslaChargeControl:
         if now > self.controller.get_expiration() - TOKEN_MARGIN:
             async with self._token_lock:
                 return await self._call(name, vin)
-        return await self._call(name, vin)
+        connection = _connection(self.controller)
+        refused = connection.access_token
+        try:
+            return await self._call(name, vin)
+        except VehicleAuthError:
+            # Tesla refused an access token the library still holds valid: it expired on
+            # Tesla's clock while the call was on its way, or Tesla replaced it. The refresh
+            # token may still be good, so renew once (once for all the calls refused together)
+            # before the account goes to reauth.
+            async with self._token_lock:
+                if connection.access_token == refused:
+                    connection.expiration = 0  # the library refreshes an expired token
+                return await self._call(name, vin)
 
     async def _call(self, name: str, vin: str | None) -> dict[str, Any]:
         path_vars = {"vehicle_id": self._ids[vin]} if vin else None
