@@ -52,14 +52,39 @@ def _error(err: Exception) -> VehicleError:
     return VehicleError(message or str(err))
 
 
-def _connection(controller: Controller) -> Any:
-    """The controller's connection, which holds the tokens.
+async def _renew_access_token(controller: Controller) -> None:
+    """Refresh the tokens now, once, as the library does when its clock says they expired.
 
-    The library has no call to renew a token before its own clock says it expired; setting the
-    connection's expiry is the one way, and `get_tokens` cannot be used to look because it
-    clears the "rotated" flag the entry's persistence reads.
+    The library has no call for this, and its own path retries a refused refresh for 15
+    seconds; one refused attempt is enough to ask the owner to log in again. The steps are
+    those of teslajsonpy 3.14.0's `Connection.post` (pinned in the manifest).
     """
-    return getattr(controller, "_Controller__connection")
+    connection = getattr(controller, "_Controller__connection")
+    try:
+        auth = await connection.refresh_access_token(connection.refresh_token)
+    except httpx.HTTPError as err:
+        raise VehicleError(f"cannot reach Tesla: {err!r}") from err
+    if not auth or not all(
+        auth.get(item) for item in ("access_token", "refresh_token", "expires_in")
+    ):
+        raise VehicleAuthError("Tesla refused the refresh token")
+    now = calendar.timegm(datetime.now().timetuple())
+    connection.sso_oauth = {
+        "access_token": auth["access_token"],
+        "refresh_token": auth["refresh_token"],
+        "expires_in": auth["expires_in"] + now,
+    }
+    connection.id_token = auth.get("id_token")
+    connection.refresh_token = auth["refresh_token"]
+    getattr(connection, "_Connection__sethead")(
+        access_token=auth["access_token"], expires_in=auth["expires_in"]
+    )
+    connection.token_refreshed = True
+
+
+def _access_token(controller: Controller) -> str | None:
+    token: str | None = getattr(controller, "_Controller__connection").access_token
+    return token
 
 
 def _charge_state(vin: str, name: str, data: dict[str, Any]) -> ChargeState:
@@ -112,8 +137,7 @@ class TeslaChargeControl:
         if now > self.controller.get_expiration() - TOKEN_MARGIN:
             async with self._token_lock:
                 return await self._call(name, vin)
-        connection = _connection(self.controller)
-        refused = connection.access_token
+        refused = _access_token(self.controller)
         try:
             return await self._call(name, vin)
         except VehicleAuthError:
@@ -122,8 +146,8 @@ class TeslaChargeControl:
             # token may still be good, so renew once (once for all the calls refused together)
             # before the account goes to reauth.
             async with self._token_lock:
-                if connection.access_token == refused:
-                    connection.expiration = 0  # the library refreshes an expired token
+                if _access_token(self.controller) == refused:
+                    await _renew_access_token(self.controller)
                 return await self._call(name, vin)
 
     async def _call(self, name: str, vin: str | None) -> dict[str, Any]:
