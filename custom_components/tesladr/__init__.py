@@ -11,12 +11,22 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .account import async_setup_account, async_unload_account
-from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_ACCOUNT, ENTRY_TYPE_PRICES
-from .dr_store import DrStore
+from .const import (
+    CONF_ENTRY_TYPE,
+    DOMAIN,
+    ENTRY_TYPE_ACCOUNT,
+    ENTRY_TYPE_PRICES,
+    ISSUE_LEFT_PAUSED,
+)
+from .dr_store import DrStore, left_paused_issue_id
 from .linked import async_setup_linked, async_unload_linked
 from .models import TesladrConfigEntry
 from .prices import (
@@ -81,8 +91,20 @@ async def async_unload_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> 
 
 async def async_remove_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> None:
     """Forget a removed car entry's DR settings, state and ledger (its cars were resumed)."""
-    if entry.data[CONF_ENTRY_TYPE] != ENTRY_TYPE_PRICES:
-        await DrStore(hass, entry.entry_id).async_remove()
+    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
+        return
+    paused = await DrStore(hass, entry.entry_id, entry.unique_id).async_remove()
+    if paused:
+        # Unloading could not reach these cars to resume them: the owner must know.
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            left_paused_issue_id(entry.unique_id or entry.entry_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_LEFT_PAUSED,
+            translation_placeholders={"entry": entry.title, "count": str(len(paused))},
+        )
 
 
 async def async_remove_config_entry_device(

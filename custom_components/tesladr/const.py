@@ -28,6 +28,7 @@ DEFAULT_AUTH_DOMAIN: Final = "https://auth.tesla.com"
 DEFAULT_CLIENT_ID: Final = "ownerapi"
 VEHICLE_SCAN_INTERVAL_MINUTES: Final = 5
 ISSUE_FLEET_REQUIRED: Final = "fleet_api_required"
+ISSUE_LEFT_PAUSED: Final = "left_paused"
 CONF_SCAN_MINUTES: Final = "scan_interval_minutes"
 CONF_VEHICLES: Final = "vehicles"
 CONF_POLLING_POLICY: Final = "polling_policy"

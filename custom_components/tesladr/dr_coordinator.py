@@ -18,6 +18,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -50,7 +51,7 @@ from .dr import (
     next_state,
     read_need,
 )
-from .dr_store import DrStore
+from .dr_store import DrStore, left_paused_issue_id
 from .price_coordinator import (
     CaisoPriceCoordinator,
     async_acquire_price_coordinator,
@@ -186,7 +187,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         self.cars: dict[str, CarDr] = {}
         self.ledger = Ledger()
         self.prices: CaisoPriceCoordinator | None = None
-        self._store = DrStore(hass, entry.entry_id)
+        self._store = DrStore(hass, entry.entry_id, entry.unique_id)
         self._lock = asyncio.Lock()
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
@@ -201,6 +202,14 @@ class DrCoordinator(DataUpdateCoordinator[None]):
     async def async_setup(self) -> None:
         """Restore what was persisted, join the price feed and reconcile with the cars."""
         stored, self.ledger = await self._store.async_load()
+        if self._store.adopted and self.config_entry.unique_id:
+            LOGGER.info(
+                "%s takes over the cars its removed entry left paused",
+                self.config_entry.title,
+            )
+            ir.async_delete_issue(
+                self.hass, DOMAIN, left_paused_issue_id(self.config_entry.unique_id)
+            )
         for car_id, (settings, state) in stored.items():
             self.cars[car_id] = CarDr(settings=settings, state=state)
         self._started = dt_util.utcnow()

@@ -8,6 +8,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
+from homeassistant.util import slugify
 
 from .const import DOMAIN, LOGGER
 from .dr import CarDrState, DrSettings, Ledger
@@ -20,6 +21,27 @@ LEDGER_SAVE_DELAY = 30
 def storage_key(entry_id: str) -> str:
     """Where an entry's DR settings, state and ledger are kept."""
     return f"{DOMAIN}.dr.{entry_id}"
+
+
+def left_paused_key(unique_id: str) -> str:
+    """Where a removed entry's DR data waits when it left cars paused, by the entry's identity."""
+    return f"{DOMAIN}.dr.left_paused.{slugify(unique_id)}"
+
+
+def left_paused_issue_id(unique_id: str) -> str:
+    """The repair issue telling the owner a removed entry left cars paused."""
+    return f"left_paused_{slugify(unique_id)}"
+
+
+def _paused(stored: Mapping[str, Any]) -> list[str]:
+    cars = stored.get("cars") or {}
+    return [
+        car_id
+        for car_id, data in cars.items()
+        if isinstance(data, Mapping)
+        and isinstance(data.get("state"), Mapping)
+        and data["state"].get("paused_by_dr") is True
+    ]
 
 
 def _settings(data: Any) -> DrSettings:
@@ -48,18 +70,37 @@ def _state(data: Any) -> CarDrState:
 class DrStore:
     """Load and save an entry's DR data."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """One Store per config entry."""
+    def __init__(
+        self, hass: HomeAssistant, entry_id: str, unique_id: str | None = None
+    ) -> None:
+        """One Store per config entry; `unique_id` names the entry across a re-add."""
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, storage_key(entry_id)
         )
+        self._left: Store[dict[str, Any]] | None = (
+            Store(hass, STORAGE_VERSION, left_paused_key(unique_id))
+            if unique_id
+            else None
+        )
         self._data: dict[str, Any] = {}
+        self.adopted = False
 
     async def async_load(
         self,
     ) -> tuple[dict[str, tuple[DrSettings, CarDrState]], Ledger]:
-        """Every car's settings and state, and the ledger; invalid records fall back."""
-        stored = await self._store.async_load() or {}
+        """Every car's settings and state, and the ledger; invalid records fall back.
+
+        A new entry for an account (or car) whose removed entry left cars paused takes that
+        entry's data over: DR holds those cars again and resumes them, and their events go on.
+        """
+        stored = await self._store.async_load()
+        if stored is None and self._left is not None:
+            stored = await self._left.async_load()
+            if stored is not None:
+                await self._store.async_save(stored)
+                await self._left.async_remove()
+                self.adopted = True
+        stored = stored or {}
         cars = {
             car_id: (
                 _settings(data.get("settings")),
@@ -96,6 +137,16 @@ class DrStore:
         self._data = self._snapshot(cars, ledger)
         self._store.async_delay_save(lambda: self._data, LEDGER_SAVE_DELAY)
 
-    async def async_remove(self) -> None:
-        """Forget everything (the entry was removed)."""
+    async def async_remove(self) -> list[str]:
+        """Forget everything (the entry was removed), unless a car was left paused.
+
+        Unloading resumes every car DR paused; a car it could not reach stays paused. Its
+        data is then kept under the entry's identity, for an entry added again later, and the
+        cars left paused are returned.
+        """
+        stored = await self._store.async_load() or {}
+        paused = _paused(stored)
+        if paused and self._left is not None:
+            await self._left.async_save(stored)
         await self._store.async_remove()
+        return paused

@@ -11,6 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -18,9 +19,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
-from custom_components.tesladr.dr import CarDrState, DrSettings, Ledger
+from custom_components.tesladr.dr import CarDrState, DrSettings, Ledger, Outcome
 from custom_components.tesladr.dr_coordinator import EVENT_DR
-from custom_components.tesladr.dr_store import storage_key
+from custom_components.tesladr.dr_store import left_paused_issue_id, storage_key
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import account_entry
@@ -179,6 +180,68 @@ async def test_unload_or_removal_mid_event_resumes_the_car(
         data = hass_storage[storage_key(account.entry_id)]["data"]
         assert data["cars"][CHARGING]["state"]["paused_by_dr"] is False
         assert data["ledger"]["events"][0]["outcome"] == "unloaded"
+
+
+async def test_a_car_a_removal_left_paused_is_taken_over_when_the_account_returns(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The car is out of reach as the owner removes the account mid-event: it stays stopped.
+
+    The owner is told, and the account added again holds the car as DR's, in the same event,
+    and resumes it when the price falls.
+    """
+    await pause_on_spike(hass, freezer, prices, tesla, 300, 300, 300, 40, 40, 40)
+    tesla.fail_next(408)
+    await hass.config_entries.async_remove(account.entry_id)
+    await hass.async_block_till_done()
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+    issue_id = left_paused_issue_id(account.unique_id or "")
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"entry": account.title, "count": "1"}
+    assert storage_key(account.entry_id) not in hass_storage
+
+    again = MockConfigEntry(
+        domain=DOMAIN,
+        title=account.title,
+        unique_id=account.unique_id,
+        version=account.version,
+        minor_version=account.minor_version,
+        data={**account.data, CONF_REFRESH_TOKEN: tesla.refresh_token},
+        entry_id="account02",
+    )
+    again.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(again.entry_id)
+    await hass.async_block_till_done()
+    assert state(hass, STATUS) == "paused"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await advance_to(hass, freezer, at(20).replace(second=30))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    [event] = again.runtime_data.dr.ledger.events
+    assert event.started == PAUSED_AT
+    assert event.outcome is Outcome.RESUMED
+
+
+async def test_a_removal_that_resumed_every_car_keeps_nothing(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The usual removal: nothing left behind, no repair issue, a new entry starts afresh."""
+    await pause_on_spike(hass, freezer, prices, tesla, 300, 300, 300)
+    await hass.config_entries.async_remove(account.entry_id)
+    await hass.async_block_till_done()
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert not [key for key in hass_storage if key.startswith(f"{DOMAIN}.dr")]
+    assert not ir.async_get(hass).issues
 
 
 async def test_owner_restarting_charging_is_an_override_not_a_fight(
