@@ -35,6 +35,25 @@ class CommandAttempts:
         self.stop_tried_for = None
 
 
+def _still_to_resume(result: CommandResult) -> bool:
+    """The refusal says there is nothing to resume, but the car read after it disagrees.
+
+    A car plugged in, stopped and below its limit still waits for the start: believing the
+    reason would leave it stopped with nothing holding it.
+    """
+    car = result.state
+    return (
+        car is not None
+        and not car.stale
+        and car.charging_state == "Stopped"
+        and (
+            car.battery_level is None
+            or car.charge_limit_soc is None
+            or car.battery_level < car.charge_limit_soc
+        )
+    )
+
+
 async def _run(command: Callable[[], Awaitable[CommandResult]]) -> CommandResult:
     try:
         return await command()
@@ -76,7 +95,7 @@ async def async_try_start(
     """Start, retrying a failure every RESUME_RETRY; None while a retry waits.
 
     A refusal that leaves nothing to resume (already charging, complete, unplugged) counts as
-    done. `now_or_never`: the entry goes away, so a waiting retry goes now.
+    done, unless the car read after it is still stopped below its limit. `now_or_never`: the entry goes away, so a waiting retry goes now.
     """
     if (
         not now_or_never
@@ -88,7 +107,9 @@ async def async_try_start(
     if not result.ok and result.reason == UNCONFIRMED:
         attempts.next_resume_try = None
         return result
-    if not result.ok and result.reason not in NOTHING_TO_RESUME:
+    if not result.ok and (
+        result.reason not in NOTHING_TO_RESUME or _still_to_resume(result)
+    ):
         attempts.error = result.reason or "unknown"
         attempts.next_resume_try = now + RESUME_RETRY
         return result

@@ -78,14 +78,46 @@ async def test_a_refused_start_is_retried_and_a_full_battery_ends_the_event(
     )
     assert sum("Could not resume" in r.getMessage() for r in caplog.records) == 1
     assert account.runtime_data.dr.car(CHARGING).command_error == "busy"
-    # The retry waits 5 minutes; then the car says its battery is at the limit.
-    tesla.command_refusals.append("complete")
+    # The retry waits 5 minutes; meanwhile the owner lowered the limit to the battery's level,
+    # so the car answers "complete".
+    car = tesla.cars[CHARGING]
+    car.charge_limit_soc = car.battery_level
     await advance_to(hass, freezer, at(14))
     assert tesla.count(CHARGING, "command") == 2
     await advance_to(hass, freezer, at(16))
     assert tesla.count(CHARGING, "command") == 3
+    assert car.charging_state == "Stopped"
     assert state(hass, STATUS) == "monitoring"
     assert account.runtime_data.dr.ledger.events[0].outcome == "resumed"
+
+
+@pytest.mark.parametrize("reason", ["complete", "disconnected", "is_charging"])
+async def test_a_refusal_the_car_contradicts_is_not_taken_for_a_resume(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+    reason: str,
+) -> None:
+    """A start refused as needless while the car reads plugged in, stopped, below its limit.
+
+    Believing the reason would end DR's hold on a car that still waits for its start: DR
+    keeps it and starts it at the next retry.
+    """
+    prices.set(0, 300)  # paused at 17:05:15, resumed from 17:10:15
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    tesla.command_refusals.append(reason)
+    await advance_to(hass, freezer, at(10).replace(second=30))
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+    assert state(hass, STATUS) == "paused"
+    assert account.runtime_data.dr.car(CHARGING).command_error == reason
+    await advance_to(hass, freezer, at(16))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert state(hass, STATUS) == "monitoring"
+    [event] = account.runtime_data.dr.ledger.events
+    assert event.outcome == "resumed"
+    assert event.ended is not None and event.ended >= at(15)
 
 
 async def test_unreadable_stored_settings_fall_back_to_defaults(

@@ -238,7 +238,8 @@ class TeslaChargeControl:
         """Wake the car (bounded), then start charging.
 
         Without `read_back` an accepted start is taken at its word: the last data, marked
-        stale, as "Starting" (the state Tesla reports while charging begins).
+        stale, as "Starting" (the state Tesla reports while charging begins). A refused one is
+        always read back.
         """
         if not await self.wake(vin):
             return CommandResult(ok=False, reason="wake_timeout")
@@ -246,9 +247,10 @@ class TeslaChargeControl:
         result = CommandResult(
             bool(reply.get("result")), str(reply.get("reason") or "")
         )
-        if read_back:
+        if read_back or not result.ok:
+            # A refusal is read back too: DR checks its reason against the car.
             return replace(result, state=await self.read(vin))
-        if not result.ok or (last := self._last.get(vin)) is None:
+        if (last := self._last.get(vin)) is None:
             return result
         started = replace(last, charging_state="Starting", stale=True)
         self._last[vin] = started
