@@ -906,11 +906,12 @@ class Week:
             if entry is None or entry.state is not ConfigEntryState.LOADED:
                 return
             ledger = entry.runtime_data.dr.ledger
+            removed_at = dt_util.utcnow()
             await self.hass.config_entries.async_remove(entry.entry_id)
-            for plan in self._plans(account):
-                kwh, usd = ledger.totals(plan.vin)
-                before = self.retired.get(plan.vin, (0.0, 0.0))
-                self.retired[plan.vin] = (before[0] + kwh, before[1] + usd)
+            retired = {
+                plan.vin: ledger.totals(plan.vin) for plan in self._plans(account)
+            }
+            self._retire(retired, 1)
             self.entries.remove(entry)
             # The owner adds the account again a while later (the lock is held: no restart
             # or reload lands in between, as the owner's own steps would not either).
@@ -920,8 +921,20 @@ class Week:
             self.entries.append(new)
             new.add_to_hass(self.hass)
             await self.hass.config_entries.async_setup(new.entry_id)
+            if new.state is ConfigEntryState.LOADED and any(
+                event.started < removed_at
+                for event in new.runtime_data.dr.ledger.events
+            ):
+                # It took over the removed entry's ledger (a car was left paused): those
+                # events are counted there now, not as retired.
+                self._retire(retired, -1)
 
         return self._background(remove_and_readd)
+
+    def _retire(self, totals: dict[str, tuple[float, float]], sign: int) -> None:
+        for vin, (kwh, usd) in totals.items():
+            before = self.retired.get(vin, (0.0, 0.0))
+            self.retired[vin] = (before[0] + sign * kwh, before[1] + sign * usd)
 
     def _account_of(self, entry: MockConfigEntry) -> int:
         return int(entry.data[CONF_EMAIL][5:7])
@@ -1051,6 +1064,9 @@ async def run_week(
     next_midnight = (day.start + DAY).astimezone(UTC)
     root = logging.getLogger()
     root.addHandler(week.log)
+    if os.environ.get("FAULT_DEBUG") == "1":
+        for name in ("custom_components.tesladr", "teslajsonpy"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
     began = os.times()
     debug = hass.loop.get_debug()
     hass.loop.set_debug(False)
