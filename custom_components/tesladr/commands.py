@@ -10,6 +10,8 @@ from .vehicles import CommandResult, VehicleError
 
 # A stop the car refused is tried once more (at the next price interval), then left alone.
 MAX_STOP_ATTEMPTS = 2
+# Stop refusals that mean there is nothing to stop: the car stopped since it was read.
+NOTHING_TO_STOP = {"not_charging"}
 # A failed resume is retried, but not so often that wake-ups (billed) pile up.
 RESUME_RETRY = timedelta(minutes=5)
 # Start refusals that mean there is nothing left to resume.
@@ -68,7 +70,8 @@ async def async_try_stop(
 ) -> CommandResult | None:
     """Stop, at most MAX_STOP_ATTEMPTS times per event and once per price interval.
 
-    None: not tried now (attempts used up, or already tried for this interval).
+    None: not tried now (attempts used up, or already tried for this interval). A car that
+    answers it is not charging is no failure and uses no attempt; the caller sees the refusal.
     """
     if attempts.stop_attempts >= MAX_STOP_ATTEMPTS:
         return None
@@ -76,7 +79,7 @@ async def async_try_stop(
         return None  # a refused stop is retried at the next interval, not at once
     attempts.stop_tried_for = interval
     result = await _run(command)
-    if result.ok:
+    if result.ok or result.reason in NOTHING_TO_STOP:
         attempts.stop_attempts = 0
         attempts.error = None
     else:

@@ -26,6 +26,7 @@ from homeassistant.util import dt as dt_util
 from .caiso.nodes import Utility
 from .car_source import CarSource
 from .commands import (
+    NOTHING_TO_STOP,
     RESUME_RETRY,
     UNCONFIRMED,
     CommandAttempts,
@@ -70,6 +71,11 @@ RENOTIFY = timedelta(minutes=15)
 # Further reasons to read a car of a source that reads only when asked (CarSource).
 READ_ON_DEMAND = {Reason.ASLEEP, Reason.WAITING_FOR_PRICE_DROP}
 DECISION_HISTORY = 20
+# A car read ahead of a crossing (ReadNeed.APPROACH) for the interval before it is acted on
+# without a read of its own while that read is at most this old: one interval and a margin
+# for the publication lag moving.
+READ_AHEAD_FRESH = timedelta(minutes=6)
+PRICE_INTERVAL = timedelta(minutes=5)
 # Reasons for which a price above the threshold is worth a fresh read of the car.
 STATE_DEPENDENT = {
     Reason.PRICE_ABOVE_THRESHOLD,
@@ -112,6 +118,9 @@ class CarDr:
     # reloading, a car asleep) must not move the car to the home location's node.
     place: tuple[float, float] | None = None
     refreshed_for: datetime | None = None
+    # The interval of the last read ahead of a crossing, and when it was made.
+    read_ahead_for: datetime | None = None
+    read_ahead_at: datetime | None = None
     # When the source last read the car still paused: an owner's restart came after it.
     seen_paused_at: datetime | None = None
     seen_paused_energy_kwh: float | None = None  # the car's energy added at that read
@@ -300,6 +309,35 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             return None
         return Price(latest.price, latest.start, latest.end)
 
+    def expected(self, node: str, after: datetime) -> float | None:
+        """The 15-minute market's price for the node's next 5-minute interval.
+
+        Only the next interval: a read ahead pays only when the very next price crosses.
+        Not the day-ahead price: an hour above the threshold there says nothing of which
+        interval crosses, and reading at each interval of such hours cost more than the
+        crossings' reads it saved (see dr.reads).
+        """
+        if self.prices is None:
+            return None
+        end = after + PRICE_INTERVAL
+        return max(
+            (
+                interval.price
+                for interval in self.prices.data.fifteen_minute.get(node, [])
+                if interval.start < end and interval.end > after
+            ),
+            default=None,
+        )
+
+    def read_need(self, car: CarDr, price: Price | None) -> ReadNeed:
+        """How closely the car must be read for the decisions to come (see dr.reads)."""
+        return read_need(
+            car.settings,
+            car.state,
+            price.value if price else None,
+            self.expected(car.node, price.end) if price and car.node else None,
+        )
+
     def car_for_device(self, device_id: str) -> str | None:
         """The car whose device this is, among this entry's cars."""
         return next(
@@ -349,11 +387,9 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         needs: dict[str, ReadNeed] = {}
         for car_id in self.managed_cars():
             car = self.car(car_id)
-            node = car.choice.node if car.choice else self.resolve(car_id).node
-            price = self.price(node)
-            needs[car_id] = read_need(
-                car.settings, car.state, price.value if price else None
-            )
+            if car.choice is None:
+                car.choice = self.resolve(car_id)
+            needs[car_id] = self.read_need(car, self.price(car.choice.node))
         return needs
 
     def _forget_gone_cars(self, now: datetime) -> bool:
@@ -399,34 +435,47 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             return decide(price, car.settings, known, car.state, now)
 
         decision = decide_now()
+        crossing = (
+            decision.reason in STATE_DEPENDENT
+            and self.source.cars[car_id].state is VehicleState.ONLINE
+        ) or (
+            self.source.reads_on_demand
+            and decision.reason in STATE_DEPENDENT | READ_ON_DEMAND
+        )
+        ahead = (
+            self.source.reads_on_demand
+            and not crossing
+            and self.read_need(car, price) is ReadNeed.APPROACH
+        )
         if (
             price is not None
             and car.refreshed_for != price.start
-            and (
-                (
-                    decision.reason in STATE_DEPENDENT
-                    and self.source.cars[car_id].state is VehicleState.ONLINE
-                )
-                or (
-                    self.source.reads_on_demand
-                    and decision.reason in STATE_DEPENDENT | READ_ON_DEMAND
-                )
-            )
+            and (crossing or ahead)
         ):
-            # The price just crossed this car's threshold: look at the car before acting.
             car.refreshed_for = price.start
-            await self.source.async_refresh_cars({car_id})
-            # The read may have moved the car to another node.
-            car.choice = self.resolve(car_id)
-            if (moved := self.price(car.choice.node)) is not None:
-                price = moved
-            decision = decide_now()
+            # The price just crossed this car's threshold, or is about to: look at the car
+            # before acting, unless it was read for the interval before. Then DR acts on
+            # that read, and a car it did not show charging is read at the next interval,
+            # as any car of an event.
+            if ahead or not self._read_ahead(car, price, self.source.cars[car_id], now):
+                await self.source.async_refresh_cars({car_id})
+                if ahead:
+                    car.read_ahead_for, car.read_ahead_at = price.start, now
+                # The read may have moved the car to another node.
+                car.choice = self.resolve(car_id)
+                if (moved := self.price(car.choice.node)) is not None:
+                    price = moved
+                decision = decide_now()
         car.price = price
         self._record(car, decision, now)
         match decision.action:
             case Action.PAUSE:
                 await self._pause(car_id, car, decision, price, now)
             case Action.RESUME:
+                if price is not None:
+                    # The start is this interval's business with the car, and is not read
+                    # back: a read ahead of the next crossing waits for the next interval.
+                    car.refreshed_for = price.start
                 await self._resume(car_id, car, decision, now)
             case Action.RELEASE:
                 ended = now
@@ -446,6 +495,26 @@ class DrCoordinator(DataUpdateCoordinator[None]):
                 ):
                     # The event is over for this car: a later one gets fresh attempts.
                     car.attempts.reset()
+
+    @staticmethod
+    def _read_ahead(car: CarDr, price: Price, read: ChargeState, now: datetime) -> bool:
+        """Whether the car was read ahead for the interval just before this price's.
+
+        A car shown online must have been read then (a read that failed leaves older data);
+        one shown asleep was looked up in the product list, which says all there is.
+        """
+        fresh = (
+            car.read_ahead_for == price.start - PRICE_INTERVAL
+            and car.read_ahead_at is not None
+            and now - car.read_ahead_at <= READ_AHEAD_FRESH
+        )
+        if not fresh or read.state is not VehicleState.ONLINE:
+            return fresh
+        return (
+            not read.stale
+            and read.updated_at is not None
+            and now - read.updated_at <= READ_AHEAD_FRESH
+        )
 
     def _override_at(self, car_id: str, car: CarDr, now: datetime) -> datetime:
         """When the owner restarted charging, for the ledger.
@@ -516,6 +585,10 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         )
         if result is None:
             return
+        if not result.ok and result.reason in NOTHING_TO_STOP:
+            # It stopped since it was read: no pause, no event; the read-back shows it.
+            LOGGER.debug("%s was no longer charging when paused", state.name)
+            return
         if not result.ok:
             LOGGER.warning(
                 "Could not pause charging of %s (attempt %d): %s",
@@ -533,7 +606,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         self.ledger.start(
             car_id,
             car.node or "",
-            now,
+            # When the stop went through: the evaluation's other reads may have come first.
+            max(now, dt_util.utcnow()),
             power,
             needed,
             utility=(utility.name, utility.dlap) if utility else None,

@@ -1,12 +1,13 @@
 """The sleep-aware vehicle coordinator of one Tesla account.
 
 Under the default polling policy ("demand") cars are read only as closely as demand response
-needs (see `dr.reads`): the product list every 8 hours while no price is above a threshold,
-and, at each new price of an event, the product list (when a car was last seen asleep) and
-`vehicle_data` of the cars at the event's node or held paused. The dashboard policies poll at the account's
-interval: one product-list call and one `vehicle_data` call per online car that is charging,
-just woke, or is needed by DR; an idle online car is read once and then left alone long enough
-to fall asleep. A sleeping or offline car keeps its last data, marked stale, and is never woken.
+needs (see `dr.reads`): the product list every 8 hours while no price is above or near a
+threshold, and, at each new price of an event or of its approach, the product list (when a car
+was last seen asleep) and `vehicle_data` of the cars at that node or held paused. The
+dashboard policies poll at the account's interval: one product-list call and one
+`vehicle_data` call per online car that is charging, just woke, or is needed by DR; an idle
+online car is read once and then left alone long enough to fall asleep. A sleeping or
+offline car keeps its last data, marked stale, and is never woken.
 """
 
 from __future__ import annotations
@@ -282,7 +283,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         # DR itself lists and reads the cars at an event's node at each new price
         # (reads_on_demand); when a price is late, a car last seen asleep is looked up here.
         relist = self._listed_before(now - READ_AGAIN) and any(
-            need
+            need is ReadNeed.DATA
             and vin in self.cars
             and self.cars[vin].state is not VehicleState.ONLINE
             for vin, need in self.needs.items()
@@ -383,6 +384,9 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         finally:
             self.async_persist_tokens()
         if result.state is not None:
+            if not result.state.stale:
+                # A command's read-back is a read: no second one is due for it.
+                self._read_at[vin] = dt_util.utcnow()
             self._async_merge({vin: result.state})
         return result
 

@@ -6,6 +6,7 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.tesladr.dr import CarDrState, DrSettings, ReadNeed, read_need
+from custom_components.tesladr.dr.reads import APPROACH_BAND, approach_band
 
 PRICES = st.floats(min_value=-500, max_value=2000, allow_nan=False)
 SETTINGS = st.builds(
@@ -20,54 +21,115 @@ STATES = st.builds(
     overridden=st.booleans(),
     skipped=st.booleans(),
 )
+# A car DR may pause: what the approach is about.
+WATCHED = st.builds(
+    DrSettings,
+    threshold=st.floats(min_value=-100, max_value=1000, allow_nan=False),
+    aggressiveness=st.integers(min_value=1, max_value=100),
+)
 
 
 @pytest.mark.parametrize(
-    ("price", "need"),
+    ("price", "expected", "need"),
     [
-        (40.0, ReadNeed.NONE),
-        (99.0, ReadNeed.NONE),  # near the threshold: the crossing's own read will tell
-        (100.0, ReadNeed.NONE),  # DR pauses above T_on, not at it
-        (100.5, ReadNeed.DATA),
-        (None, ReadNeed.NONE),  # no 5-minute price: DR cannot act
+        (40.0, None, ReadNeed.NONE),
+        (89.0, None, ReadNeed.NONE),
+        (90.0, None, ReadNeed.NONE),  # the band is open below
+        (95.0, None, ReadNeed.APPROACH),
+        (99.0, 50.0, ReadNeed.APPROACH),
+        (100.0, None, ReadNeed.APPROACH),  # DR pauses above T_on, not at it
+        (40.0, 100.0, ReadNeed.NONE),  # a forecast at T_on is no spike
+        (40.0, 300.0, ReadNeed.APPROACH),  # the 15-minute market expects a spike
+        (100.5, None, ReadNeed.DATA),
+        (None, 300.0, ReadNeed.NONE),  # no 5-minute price: DR cannot act
     ],
 )
-def test_examples_at_the_default_threshold(price: float | None, need: ReadNeed) -> None:
+def test_examples_at_the_default_threshold(
+    price: float | None, expected: float | None, need: ReadNeed
+) -> None:
     """T = 100, A = 50."""
-    assert read_need(DrSettings(), CarDrState(), price) is need
+    assert read_need(DrSettings(), CarDrState(), price, expected) is need
 
 
 def test_the_start_threshold_follows_the_aggressiveness() -> None:
     """T = 100, A = 100: T_on = 50."""
     settings = DrSettings(aggressiveness=100)
-    assert read_need(settings, CarDrState(), 49.0) is ReadNeed.NONE
+    assert read_need(settings, CarDrState(), 39.0) is ReadNeed.NONE
+    assert read_need(settings, CarDrState(), 49.0) is ReadNeed.APPROACH
     assert read_need(settings, CarDrState(), 51.0) is ReadNeed.DATA
 
 
-@given(SETTINGS, STATES, st.none() | PRICES)
+@pytest.mark.parametrize("threshold", [0.0, -20.0])
+def test_a_zero_or_negative_threshold_has_a_band(threshold: float) -> None:
+    """A share of the threshold would be no band at 0 and an inverted one below."""
+    settings = DrSettings(threshold=threshold, aggressiveness=50)
+    start = settings.start_threshold
+    assert read_need(settings, CarDrState(), start - 5.0) is ReadNeed.APPROACH
+    assert read_need(settings, CarDrState(), start - 15.0) is ReadNeed.NONE
+
+
+@given(SETTINGS, STATES, st.none() | PRICES, st.none() | PRICES)
 def test_a_paused_car_is_always_read(
-    settings: DrSettings, state: CarDrState, price: float | None
+    settings: DrSettings,
+    state: CarDrState,
+    price: float | None,
+    expected: float | None,
 ) -> None:
-    """An owner restarting a car DR holds must be seen, whatever the price says."""
+    """An owner restarting a car DR holds must be seen, whatever the prices say."""
     paused = CarDrState(paused_by_dr=True, skipped=state.skipped)
-    assert read_need(settings, paused, price) is ReadNeed.DATA
+    assert read_need(settings, paused, price, expected) is ReadNeed.DATA
 
 
-@given(SETTINGS, STATES, PRICES, PRICES)
+@given(SETTINGS, STATES, PRICES, PRICES, st.none() | PRICES)
 def test_a_higher_price_never_needs_less(
-    settings: DrSettings, state: CarDrState, low: float, high: float
+    settings: DrSettings,
+    state: CarDrState,
+    low: float,
+    high: float,
+    expected: float | None,
 ) -> None:
     """Monotonic in the price: the need cannot fall as the price rises."""
     low, high = sorted((low, high))
-    assert read_need(settings, state, low) <= read_need(settings, state, high)
+    assert read_need(settings, state, low, expected) <= read_need(
+        settings, state, high, expected
+    )
 
 
-@given(SETTINGS, PRICES)
+@given(SETTINGS, STATES, PRICES, PRICES, PRICES)
+def test_a_higher_forecast_never_needs_less(
+    settings: DrSettings, state: CarDrState, price: float, low: float, high: float
+) -> None:
+    """Monotonic in the forecast too, and knowing none needs no more than knowing one."""
+    low, high = sorted((low, high))
+    need = read_need(settings, state, price, low)
+    assert read_need(settings, state, price, None) <= need
+    assert need <= read_need(settings, state, price, high)
+
+
+@given(WATCHED, PRICES, st.none() | PRICES)
+def test_the_approach_reads_exactly_the_band_and_forecast_spikes(
+    settings: DrSettings, price: float, expected: float | None
+) -> None:
+    """Below T_on, a car is read ahead iff the price is in the band or a spike is expected."""
+    start = settings.start_threshold
+    band = approach_band(start)
+    assert band >= APPROACH_BAND
+    need = read_need(settings, CarDrState(), price, expected)
+    if price > start:
+        assert need is ReadNeed.DATA
+        return
+    near = price > start - band
+    spike = expected is not None and expected > start
+    assert (need is ReadNeed.APPROACH) == (near or spike)
+    assert (need is ReadNeed.NONE) == (not near and not spike)
+
+
+@given(SETTINGS, PRICES, st.none() | PRICES)
 def test_a_car_dr_will_not_pause_needs_nothing(
-    settings: DrSettings, price: float
+    settings: DrSettings, price: float, expected: float | None
 ) -> None:
     """Opted out, overridden or skipped for the event: no read is worth its cost."""
     for state in (CarDrState(overridden=True), CarDrState(skipped=True)):
-        assert read_need(settings, state, price) is ReadNeed.NONE
+        assert read_need(settings, state, price, expected) is ReadNeed.NONE
     off = DrSettings(enabled=False, threshold=settings.threshold)
-    assert read_need(off, CarDrState(), price) is ReadNeed.NONE
+    assert read_need(off, CarDrState(), price, expected) is ReadNeed.NONE
