@@ -121,6 +121,7 @@ class LinkedCar:
     paused_kwh: float = 0.0
     paused_usd: float = 0.0
     owner_stopped: bool = False
+    dr_opened: bool = False  # tesladr opened the relay (it has not closed since)
     unreachable_until: datetime | None = None
     halted: bool = False  # Home Assistant is stopping: its switch calls do not count
     frozen_relay: bool | None = None  # the relay as it was when Home Assistant stopped
@@ -168,12 +169,12 @@ class LinkedCar:
             kwh = POWER_KW * (end - start).total_seconds() / 3600
             self.charged_kwh += kwh
             self.soc = min(LIMIT, self.soc + kwh / BATTERY_KWH * 100)
-        if state == "Stopped" and not self.owner_stopped:
+        if state == "Stopped" and self.dr_opened:
             if not self.spans or self.spans[-1][1] is not None:
                 self.spans.append([start, None, 0.0])
         elif self.spans and self.spans[-1][1] is None:
             self.spans[-1][1] = start
-        if state == "Stopped" and not self.owner_stopped:
+        if state == "Stopped" and self.dr_opened:
             moment = start
             while moment < end:
                 boundary = _floor(moment) + INTERVAL
@@ -292,12 +293,17 @@ class LinkedCar:
                 self.halted
                 or old is None
                 or new is None
-                or (old.state, new.state) != ("on", "off")
-                or context.user_id == self.owner.user_id
                 or HARNESS.id in (context.id, context.parent_id)
             ):
                 return
-            if self.charging_state == "Stopped":
+            if new.state == "on":
+                self.dr_opened = False
+                return
+            if old.state != "on" or new.state != "off":
+                return
+            # Opened by tesladr (not the owner): what the car does not draw now is DR's.
+            self.dr_opened = context.user_id != self.owner.user_id
+            if self.dr_opened and self.charging_state == "Stopped":
                 on_paused()
 
         unsubs = [

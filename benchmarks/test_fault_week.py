@@ -1074,7 +1074,10 @@ class Week:
         await linked.owner_switch(on=False)
 
         async def back_on() -> None:
-            if linked.owner_stopped and linked.reachable:
+            # The owner switches it back on once the charger answers again.
+            if not linked.reachable:
+                self.later.append((dt_util.utcnow() + timedelta(minutes=1), back_on))
+            elif linked.relay_on is False and not linked.dr_opened:
                 await linked.owner_switch(on=True)
 
         self.later.append((now + fault.duration, back_on))
