@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 import itertools
 import json
 import random
@@ -34,8 +34,12 @@ RECORD_GRACE = timedelta(minutes=15)
 # Memory at the last midnight may exceed the second midnight's (after a day of warm-up) by this.
 MEMORY_GROWTH = 0.10
 EVENING = (16 * 60 + 45, 20 * 60 + 15)  # local minutes: the generated day's events
+# The default week's first local day. Its second day, Sunday 1 November 2026, is 25 hours
+# long (clocks fall back at 02:00 PDT); `--start 2026-03-07` gives a 23-hour second day, and
+# `--start 2026-07-15` the week without a DST change that the first measured runs used.
+WEEK_START = date(2026, 10, 31)
 
-type Side = Literal["oasis", "tesla", "ha"]
+type Side = Literal["oasis", "tesla", "ha", "linked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,19 @@ KINDS = [
     Kind("options_change", "ha"),
     Kind("account_readd", "ha", (1, 20)),
 ]
-KIND_BY_NAME = {kind.name: kind for kind in KINDS}
+# Kinds added after the first measured runs. They are drawn from a stream of their own, so a
+# seed's faults of the kinds above stay what they were. All land in the evening events, where
+# commands are sent and the linked car charges.
+LATER_KINDS = [
+    # A stop or start reaches the car (or not: detail "lost"), Home Assistant stops before
+    # the answer comes back; it starts again from the Store as the final write left it.
+    Kind("ha_restart_in_flight", "ha", (1, 3)),
+    Kind("linked_unavailable", "linked", (5, 40)),  # the charger's entities unavailable
+    Kind("linked_owner_stop", "linked", (10, 60)),  # the owner switches it off, then on
+    Kind("linked_override", "linked"),  # the owner switches it on while DR holds it off
+]
+ALL_KINDS = KINDS + LATER_KINDS
+KIND_BY_NAME = {kind.name: kind for kind in ALL_KINDS}
 # Reasons a car gives for `result: false` (the fake's own four, and one the car gives when
 # its computers are asleep).
 REFUSALS = (
@@ -112,9 +128,11 @@ class Fault:
 
 
 def _moment(rng: random.Random, day_start: datetime, evening: bool) -> datetime:
+    # Wall-clock minutes of the local day (the events are at local times), as one instant:
+    # on a DST day a moment in the skipped hour lands an hour later, none in the repeated one.
     low, high = EVENING if evening else (15, 24 * 60 - 15)
     seconds = rng.uniform(low * 60, high * 60)
-    return day_start + timedelta(seconds=round(seconds, 1))
+    return (day_start + timedelta(seconds=round(seconds, 1))).astimezone(UTC)
 
 
 def _fault(rng: random.Random, kind: Kind, at: datetime) -> Fault:
@@ -126,6 +144,8 @@ def _fault(rng: random.Random, kind: Kind, at: datetime) -> Fault:
         detail = str(rng.choice((500, 502, 503, 504)))
     elif kind.name in ("entry_reload", "options_change"):
         detail = rng.choice(("prices", "account"))
+    elif kind.name == "ha_restart_in_flight":
+        detail = rng.choice(("applied", "applied", "lost"))
     return Fault(
         at=at,
         kind=kind.name,
@@ -138,6 +158,8 @@ def _fault(rng: random.Random, kind: Kind, at: datetime) -> Fault:
 
 def schedule(seed: int, first_day: datetime, days: int) -> list[Fault]:
     """Every kind once per day (six in ten during the evening events) and a three-fault moment.
+
+    The later kinds come once per day each, during the evening events.
 
     `first_day` is a local midnight; the week's days follow it.
     """
@@ -154,6 +176,15 @@ def schedule(seed: int, first_day: datetime, days: int) -> list[Fault]:
         for side in ("oasis", "tesla", "ha"):
             kind = rng.choice([k for k in KINDS if k.side == side])
             faults.append(_fault(rng, kind, together))
+    later = random.Random(f"later kinds {seed}")
+    for day in range(days):
+        start = (first_day.astimezone(PACIFIC) + timedelta(days=day)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        faults.extend(
+            _fault(later, kind, _moment(later, start, evening=True))
+            for kind in LATER_KINDS
+        )
     return sorted(faults, key=lambda fault: fault.at)
 
 
@@ -316,7 +347,7 @@ def summary(
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     """The JSON row of one seed."""
-    kinds = [kind.name for kind in KINDS]
+    kinds = [kind.name for kind in ALL_KINDS]
     return {
         "benchmark": "fault_week",
         "seed": seed,
@@ -360,11 +391,15 @@ def table(rows: list[dict[str, Any]]) -> str:
     head = f"{'':34}" + "".join(f"{'seed ' + str(seed):>14}" for seed in seeds)
     lines = [f"fault week: {rows[0]['days']} day(s) per seed", head]
     lines.append("faults injected (n; recover p50/max s: price | DR)")
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         cells = []
         for row in rows:
-            n = row["faults"][kind.name]
-            rec = row["recover_s"][kind.name]
+            n = row["faults"].get(kind.name, 0)
+            rec = row["recover_s"].get(kind.name) or {
+                "price": {"max": None},
+                "dr": {"max": None},
+                "unrecovered": 0,
+            }
             price, dr = rec["price"]["max"], rec["dr"]["max"]
             unrec = "!" if rec["unrecovered"] else ""
             cells.append(f"{n}:{_cell(price)}|{_cell(dr)}{unrec}".rjust(14))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 import csv
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 import itertools
 import math
 from pathlib import Path
@@ -202,12 +202,25 @@ EVENTS_NP15 = {
 SP15_OFFSET = 2.0
 
 
-def generated_day() -> PriceDay:
-    """A summer day (Pacific) with a negative midday dip and five evening spikes."""
-    start = datetime(2026, 7, 15, tzinfo=PACIFIC).astimezone(UTC)
+GENERATED_DATE = date(2026, 7, 15)
+
+
+def local_midnight(on: date) -> datetime:
+    """The Pacific midnight that starts a local day, in UTC."""
+    return datetime.combine(on, time(), PACIFIC).astimezone(UTC)
+
+
+def generated_day(on: date = GENERATED_DATE) -> PriceDay:
+    """A summer day (Pacific) with a negative midday dip and five evening spikes.
+
+    Another date gives the same shape and events by local time of day, over that day's
+    local length: 23 hours on the day clocks spring forward, 25 on the day they fall back.
+    """
+    start = local_midnight(on)
+    intervals = (local_midnight(on + timedelta(days=1)) - start) // INTERVAL
     rng = random.Random(20260715)
     np15: dict[datetime, float] = {}
-    for i in range(288):
+    for i in range(intervals):
         moment = start + i * INTERVAL
         local = moment.astimezone(PACIFIC)
         label = local.strftime("%H:%M")
@@ -218,10 +231,55 @@ def generated_day() -> PriceDay:
             np15[moment] = round(_shape(hour) + rng.uniform(-4.0, 4.0), 2)
     sp15 = {moment: price + SP15_OFFSET for moment, price in np15.items()}
     return PriceDay(
-        name="generated-2026-07-15",
+        name=f"generated-{on.isoformat()}",
         source="generated summer weekday, Pacific: negative midday, five evening spikes to 400",
         start=start,
         prices={NP15: np15, SP15: sp15},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceWeek:
+    """Consecutive generated local days (a DST day among them is 23 or 25 hours long)."""
+
+    days: tuple[PriceDay, ...]
+
+    @property
+    def start(self) -> datetime:
+        """The first local midnight (UTC)."""
+        return self.days[0].start
+
+    @property
+    def midnights(self) -> list[datetime]:
+        """Every local midnight from the first day's start to the last day's end (UTC)."""
+        return [day.start for day in self.days] + [self.end]
+
+    @property
+    def end(self) -> datetime:
+        """The local midnight after the last day (UTC)."""
+        last = self.days[-1]
+        return max(max(table) for table in last.prices.values()) + INTERVAL
+
+    @property
+    def nodes(self) -> list[str]:
+        """Nodes with prices."""
+        return self.days[0].nodes
+
+    def price(self, node: str, start: datetime) -> float | None:
+        """The LMP of an interval; before or after the week, its first or last day's."""
+        for day in self.days:
+            if start < day.start:
+                break
+            if start in day.prices.get(node, {}):
+                return day.prices[node][start]
+        edge = self.days[0] if start < self.start else self.days[-1]
+        return edge.price(node, start)
+
+
+def generated_week(first: date, days: int) -> PriceWeek:
+    """The generated day on `days` local dates from `first` on."""
+    return PriceWeek(
+        tuple(generated_day(first + timedelta(days=d)) for d in range(days))
     )
 
 

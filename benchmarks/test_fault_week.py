@@ -1,24 +1,29 @@
 """The fault week: real tesladr through a seeded schedule of OASIS, Tesla and Home Assistant faults.
 
 Run: ./scripts/bench faults [--seed N] [--days D]   (default: seeds 1-5, seven days each)
-The replay's generated day (benchmarks.replay_sim) repeats for every day of the week, with ten
-cars on two accounts (seven charge in the evening, two sleep plugged in, one is unplugged).
+The replay's generated day (benchmarks.replay_sim) repeats for every local day of the week
+(a DST day among them is 23 or 25 hours long), with ten cars on two accounts (seven charge in
+the evening, two sleep plugged in, one is unplugged) and one linked car on a generic-route
+charger (benchmarks.fault_linked).
 Time moves as in the replay (benchmarks.test_replay): from one timer, car change or scheduled
 fault to the next. Every step checks the invariants of benchmarks.fault_week; each seed prints
 one JSON line, and a fault-free run of the same week prints one more for comparison.
-`benchmarks.fault_week` turns them into the table.
+`benchmarks.fault_week` turns them into the table. Run by hand, pass `-p no:logging` as
+scripts/bench does: pytest's log capture keeps every record, and the memory check would count
+what their tracebacks hold.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from contextlib import ExitStack
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 import gc
+import itertools
 import json
 import logging
 import os
@@ -30,9 +35,10 @@ from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_EMAIL, EVENT_HOMEASSISTANT_FINAL_WRITE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import psutil
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -51,13 +57,18 @@ from custom_components.tesladr.const import (
 from custom_components.tesladr.dr import Ledger
 from custom_components.tesladr.dr_store import storage_key
 from custom_components.tesladr.price_coordinator import DATA_FEED, DATA_PRICES
+from custom_components.tesladr.sources import Role
 from tests.fake_oasis import RequestRecord, point_tesladr_at
 from tests.fake_tesla import FLEET_FORBIDDEN, UNAVAILABLE
 
+from .fault_linked import LinkedCar, async_setup_charger, charger_entry
 from .fault_week import (
     INTERVAL,
+    KIND_BY_NAME,
+    LATER_KINDS,
     PACIFIC,
     RECORD_GRACE,
+    WEEK_START,
     Fault,
     Recovery,
     Violations,
@@ -76,11 +87,12 @@ from .replay_sim import (
     CarTrack,
     FleetSim,
     PriceDay,
+    PriceWeek,
     charging_snapshot,
     dr_summary,
     events,
     fleet,
-    generated_day,
+    generated_week,
 )
 from .test_replay import (
     START_OFFSET,
@@ -93,6 +105,18 @@ from .test_replay import (
 )
 
 CARS = 10
+# Memory at each midnight, after a full collection: live objects (all, and those of types
+# tesladr or Home Assistant define) are cheap and exact; resident memory is shown only (the
+# allocator keeps freed arenas); traced bytes (all, and those allocated in tesladr's or Home
+# Assistant's code) need tracemalloc.
+# The checked measures count what tesladr holds. The harness keeps a record of every request
+# and call (the fakes' logs), and Home Assistant's template state cache fills up to its size
+# over days: both grow by design and are shown, not checked. So is the ledger, which keeps
+# 30 days of events: its events are left out of the count.
+CHECKED_MEMORY = ("tesladr_objects", "tesladr_traced_kib")
+PRODUCT_MODULES = ("custom_components.tesladr",)
+BY_DESIGN = ("custom_components.tesladr.dr.ledger.DrEvent",)
+PRODUCT_FILES = [tracemalloc.Filter(True, "*/custom_components/tesladr/*")]
 PROGRESS = os.environ.get("FAULT_PROGRESS") == "1"
 # Longer than the OASIS client's 30 s timeout.
 SLOW_ANSWER_S = 45.0
@@ -109,6 +133,9 @@ OASIS_FAULT = {
 }
 # A fault that needs a car in a given state (paused by DR, charging) waits this long for one.
 WAIT_FOR_TARGET = timedelta(minutes=60)
+# A fault armed for the next command or pause waits this long for one (the events span three
+# hours of the evening).
+ARMED_FOR = timedelta(hours=3)
 # The owner answers a reauth request this long after it appears.
 REAUTH_AFTER = timedelta(minutes=10)
 # ERROR lines that tell the owner what to do (the repair or reauth flow they lead to).
@@ -199,6 +226,10 @@ class FaultyTesla(LoggedFakeTesla):
     expire_on_command: bool = False
     on_command: Callable[[str, str, str], None] | None = None  # vin, name, state before
     on_effective: Callable[[str, str], None] | None = None  # vin, name
+    # "applied" or "lost": the next command is carried out (or not) and Home Assistant
+    # stops before its answer arrives. `on_hold` starts that stop; None: it cannot now.
+    hold_next: str | None = None
+    on_hold: Callable[[str, str], asyncio.Event | None] | None = None  # vin, name
 
     def unreachable(self, now: datetime) -> bool:
         """Calls fail now, or a fault waits for the next one."""
@@ -225,6 +256,22 @@ class FaultyTesla(LoggedFakeTesla):
         name = request.match_info["command"]
         if self.on_command is not None and not self.halted:
             self.on_command(car.vin, name, car.charging_state)
+        if (
+            self.hold_next is not None
+            and self.on_hold is not None
+            and not self.halted
+            and (stopped := self.on_hold(car.vin, name)) is not None
+        ):
+            applied, self.hold_next = self.hold_next == "applied", None
+            before = car.charging_state
+            if applied:
+                await super()._command(request)
+                if car.charging_state != before and self.on_effective is not None:
+                    self.on_effective(car.vin, name)
+            # The answer waits until Home Assistant has stopped; what it does with it then
+            # is a stopping instance's (nothing it sends or writes counts).
+            await stopped.wait()
+            return self._json({"response": None, "error": "upstream down"}, 503)
         if self.expire_on_command:
             # The access token expires as the command arrives: the command gets a 401.
             self.expire_on_command = False
@@ -289,10 +336,12 @@ class ErrorLog(logging.Handler):
         """From ERROR up."""
         super().__init__(logging.ERROR)
         self.muted = False
-        self.records: list[logging.LogRecord] = []
+        # name, message, whether it carried an exception. Not the record: its traceback
+        # would keep the frames (and the coordinators in them) alive for the memory check.
+        self.records: list[tuple[str, str, bool]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Keep one record."""
+        """Keep one line."""
         # The fakes' own server side is not Home Assistant.
         if self.muted or record.name.startswith("aiohttp"):
             return
@@ -300,7 +349,7 @@ class ErrorLog(logging.Handler):
             hint in record.getMessage() for hint in ACTIONABLE
         ):
             return
-        self.records.append(record)
+        self.records.append((record.name, record.getMessage(), bool(record.exc_info)))
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -324,7 +373,7 @@ class Week:
     hass: HomeAssistant
     freezer: FrozenDateTimeFactory
     storage: dict[str, Any]
-    day: PriceDay
+    day: PriceWeek
     oasis: FaultyOasis
     teslas: list[FaultyTesla]
     sim: WeekSim
@@ -355,6 +404,14 @@ class Week:
     unavailable_lines: Counter[str] = field(default_factory=Counter)
     applied: list[str] = field(default_factory=list)
     threshold_flip: bool = False
+    with_linked: bool = True
+    linked: LinkedCar | None = None
+    linked_entries: list[MockConfigEntry] = field(default_factory=list)
+    unfollow: Callable[[], Any] | None = None
+    in_flight: list[str] = field(default_factory=list)  # commands Home Assistant lost
+    # account → its armed ha_restart_in_flight
+    held: dict[int, Fault] = field(default_factory=dict)
+    override_armed: Fault | None = None
 
     # Entries
 
@@ -391,7 +448,57 @@ class Week:
                     for plan in self._plans(account)
                     if vin in (None, plan.vin)
                 )
+        linked = self.linked
+        if linked is not None and vin in (None, linked.vin):
+            if (ledger := self.any_linked_ledger()) is not None:
+                total += ledger.totals(linked.car_id)[0]
         return total
+
+    def linked_ledger(self) -> Ledger | None:
+        """The linked car's DR ledger, while its entry is loaded."""
+        if not self.linked_entries or not self.ha_up:
+            return None
+        entry = self.linked_entries[0]
+        dr = getattr(getattr(entry, "runtime_data", None), "dr", None)
+        return (
+            dr.ledger
+            if dr is not None and entry.state is ConfigEntryState.LOADED
+            else None
+        )
+
+    def any_linked_ledger(self) -> Ledger | None:
+        """The linked car's ledger: loaded, else as stored."""
+        if (ledger := self.linked_ledger()) is not None:
+            return ledger
+        if not self.linked_entries:
+            return None
+        key = storage_key(self.linked_entries[0].entry_id)
+        stored = self.storage.get(key, {}).get("data", {})
+        return Ledger.from_dict(stored.get("ledger") or {})
+
+    def checked_cars(self) -> list[tuple[str, str, str, str, Ledger | None]]:
+        """Every car the invariants hold for: key, ledger id, node, state, its ledger."""
+        cars = [
+            (
+                vin,
+                vin,
+                track.plan.node,
+                track.fake.charging_state,
+                self.ledger(track.plan.account),
+            )
+            for vin, track in self.sim.tracks.items()
+        ]
+        if (linked := self.linked) is not None:
+            cars.append(
+                (
+                    linked.vin,
+                    linked.car_id,
+                    linked.node,
+                    linked.charging_state,
+                    self.linked_ledger(),
+                )
+            )
+        return cars
 
     def _any_ledger(self, account: int) -> Ledger | None:
         if (ledger := self.ledger(account)) is not None:
@@ -425,6 +532,26 @@ class Week:
         for fake in self.teslas:
             fake.on_command = self._on_command
             fake.on_effective = self._on_effective
+            fake.on_hold = self._on_hold
+        if self.with_linked:
+            await self._start_linked()
+
+    async def _start_linked(self) -> None:
+        """The generic-route charger and its linked entry."""
+        # Home Assistant's own services (update_entity), as every real instance has them.
+        if not await async_setup_component(self.hass, "homeassistant", {}):
+            pytest.fail("homeassistant did not set up")
+        roles = await async_setup_charger(self.hass)
+        entry = charger_entry(roles)
+        owner = await self.hass.auth.async_create_user("Owner")
+        self.linked = LinkedCar(
+            self.hass, roles[Role.SWITCH], dt_util.utcnow(), Context(user_id=owner.id)
+        )
+        self.unfollow = self.linked.follow(self._on_linked_call, self._on_linked_paused)
+        entry.add_to_hass(self.hass)
+        if not await self.hass.config_entries.async_setup(entry.entry_id):
+            pytest.fail("the linked entry did not set up")
+        self.linked_entries = [entry]
 
     def _new_account(self, k: int) -> MockConfigEntry:
         email = f"owner{k:02d}@example.com"
@@ -451,11 +578,44 @@ class Week:
             self.dr_paused[vin] = dt_util.utcnow()
             self.pauses += 1
 
+    def _on_linked_call(self, service: str, before: str) -> None:
+        if self.linked is not None:
+            self._on_command(
+                self.linked.vin,
+                "charge_start" if service == "turn_on" else f"switch.{service}",
+                before,
+            )
+
+    def _on_linked_paused(self) -> None:
+        if self.linked is not None:
+            self._on_effective(self.linked.vin, "charge_stop")
+        if (fault := self.override_armed) is not None:
+            self.override_armed = None
+            after = timedelta(minutes=1 + fault.target % 4)
+            self.later.append(
+                (dt_util.utcnow() + after, lambda: self._linked_override(fault))
+            )
+
+    def _on_hold(self, vin: str, name: str) -> asyncio.Event | None:
+        """A held command arrived: stop Home Assistant now, unless a HA fault is running."""
+        if self.ha_busy is not None and not self.ha_busy.done():
+            return None
+        stopped = asyncio.Event()
+        self.in_flight.append(
+            f"{dt_util.utcnow().strftime('%d %H:%M:%S')}Z {vin} {name}"
+        )
+        fault = self.held.pop(self.sim.tracks[vin].plan.account)
+        self.in_flight[-1] += f" {fault.detail}"
+        self._background(lambda: self.restart(fault.duration, stopped=stopped))
+        return stopped
+
     # Steps
 
     async def step(self, now: datetime) -> None:
         """Apply what is due, then check every invariant."""
         self.sim.advance(now)
+        if self.linked is not None:
+            await self.linked.advance(now, self.day.price)
         for due, action in [item for item in self.later if item[0] <= now]:
             self.later.remove((due, action))
             await action()
@@ -464,6 +624,8 @@ class Week:
             await self.apply(fault, now)
         now = dt_util.utcnow()
         self.sim.advance(now)
+        if self.linked is not None:
+            await self.linked.advance(now, self.day.price)
         self._reauth(now)
         self._observe(now)
         self._check(now)
@@ -498,6 +660,14 @@ class Week:
         elif result["type"] != "abort":
             pytest.fail(f"reauth answered {result}")
 
+    def quiet(self) -> bool:
+        """No Home Assistant fault, slow OASIS answer or held command under way."""
+        return (
+            (self.ha_busy is None or self.ha_busy.done())
+            and not self.oasis.sleeping
+            and not self.held
+        )
+
     def next_due(self) -> datetime | None:
         """The next scheduled fault or follow-up."""
         moments = [f.at for f in self.waiting] + [due for due, _ in self.later]
@@ -510,6 +680,10 @@ class Week:
             for plan in self._plans(k):
                 if blocked or plan.vin in self.sim.offline_until:
                     self.reachable_since[plan.vin] = now
+        if (linked := self.linked) is not None and (
+            not self.ha_up or not linked.reachable or self.linked_ledger() is None
+        ):
+            self.reachable_since[linked.vin] = now
         for account in range(len(self.teslas)):
             entry = self.account_entry(account)
             dr = getattr(getattr(entry, "runtime_data", None), "dr", None)
@@ -529,6 +703,8 @@ class Week:
                 self.overridden -= {
                     t.plan.vin for t in self.sim.tracks.values() if t.plan.node == node
                 }
+                if self.linked is not None and self.linked.node == node:
+                    self.overridden.discard(self.linked.vin)
 
     def _truth(self, node: str, now: datetime) -> tuple[datetime | None, float | None]:
         """End and price of the newest interval OASIS serves now."""
@@ -541,29 +717,27 @@ class Week:
         return None, None
 
     def _check(self, now: datetime) -> None:
-        for vin, track in self.sim.tracks.items():
-            car = track.fake
-            ledger = self.ledger(track.plan.account)
+        for vin, car_id, node, charging_state, ledger in self.checked_cars():
             if vin in self.dr_paused:
-                if car.charging_state != "Stopped":
+                if charging_state != "Stopped":
                     paused_at = self.dr_paused.pop(vin)
-                    active = ledger.active(vin) if ledger is not None else None
+                    active = ledger.active(car_id) if ledger is not None else None
                     self.ended[vin] = (now, active.started if active else paused_at)
                     self.flagged -= {(vin, "stale"), (vin, "unrecorded")}
                     continue
                 since = max(self.reachable_since.get(vin, now), self.dr_paused[vin])
                 if (vin, "stale") not in self.flagged and paused_too_long(
-                    now, self.newest_end.get(track.plan.node), since
+                    now, self.newest_end.get(node), since
                 ):
                     self.flagged.add((vin, "stale"))
                     self.violations.add(
                         "paused_on_stale_prices",
                         f"{now.isoformat()} {vin} newest price ended "
-                        f"{self.newest_end.get(track.plan.node)}",
+                        f"{self.newest_end.get(node)}",
                     )
                 if (
                     ledger is not None
-                    and ledger.active(vin) is None
+                    and ledger.active(car_id) is None
                     and now - since > RECORD_GRACE
                     and (vin, "unrecorded") not in self.flagged
                 ):
@@ -573,7 +747,7 @@ class Week:
                     )
             if vin in self.ended and ledger is not None:
                 when, started = self.ended[vin]
-                active = ledger.active(vin)
+                active = ledger.active(car_id)
                 if active is None or active.started != started:
                     del self.ended[vin]
                 elif now - when > RECORD_GRACE:
@@ -594,6 +768,16 @@ class Week:
             )
             should = capable and self.event_on.get(track.plan.node, False)
             paused = car.charging_state == "Stopped" and vin in self.dr_paused
+            if should != paused:
+                return False
+        if (linked := self.linked) is not None:
+            capable = (
+                linked.charging_state in ("Charging", "Stopped")
+                and not linked.owner_stopped
+                and linked.vin not in self.overridden
+            )
+            should = capable and self.event_on.get(linked.node, False)
+            paused = linked.charging_state == "Stopped" and linked.vin in self.dr_paused
             if should != paused:
                 return False
         return True
@@ -628,13 +812,23 @@ class Week:
         """Close the run: faults not recovered, the ledger, the OASIS budget, the log."""
         for pending in self.timed:
             self.recovery.add(pending.fault.kind, pending.price_s, pending.dr_s)
-        cars_kwh = sum(t.paused_kwh for t in self.sim.tracks.values())
+        paused = {vin: t.paused_kwh for vin, t in self.sim.tracks.items()}
+        if (linked := self.linked) is not None:
+            paused[linked.vin] = linked.paused_kwh
+            # Its own route estimates the energy its own way: checked alone as well.
+            if ledger_violation(self.ledger_kwh(linked.vin), linked.paused_kwh):
+                self.violations.add(
+                    "ledger_off_by_more_than_1pct",
+                    f"linked car: ledger {self.ledger_kwh(linked.vin):.2f} kWh, "
+                    f"car {linked.paused_kwh:.2f} kWh",
+                )
+        cars_kwh = sum(paused.values())
         ledger_kwh = self.ledger_kwh()
         if ledger_violation(ledger_kwh, cars_kwh):
             per_car = {
-                vin[-3:]: (round(self.ledger_kwh(vin), 2), round(t.paused_kwh, 2))
-                for vin, t in self.sim.tracks.items()
-                if abs(self.ledger_kwh(vin) - t.paused_kwh) > 0.05
+                vin[-3:]: (round(self.ledger_kwh(vin), 2), round(kwh, 2))
+                for vin, kwh in paused.items()
+                if abs(self.ledger_kwh(vin) - kwh) > 0.05
             }
             self.violations.add(
                 "ledger_off_by_more_than_1pct",
@@ -644,20 +838,22 @@ class Week:
         self.over_budget_across_restarts = oasis_violations(
             [r.at for r in self.oasis.requests], self.violations, self.restarts
         )
-        for record in self.log.records:
-            message = record.getMessage()
-            if UNAVAILABLE_LINE.match(message) and not record.exc_info:
+        for name, message, exception in self.log.records:
+            if UNAVAILABLE_LINE.match(message) and not exception:
                 # Home Assistant's coordinator logs an outage once, and its end at INFO
                 # (the quality scale's log-when-unavailable); shown, not counted.
                 self.unavailable_lines[message[:120]] += 1
                 continue
-            kind = "unhandled_exception" if record.exc_info else "error_log_line"
-            self.violations.add(kind, f"{record.name}: {message[:200]}")
+            kind = "unhandled_exception" if exception else "error_log_line"
+            self.violations.add(kind, f"{name}: {message[:200]}")
 
     # Faults
 
     async def apply(self, fault: Fault, now: datetime) -> None:
         """Inject one fault (or wait for a car it needs, or for the last HA fault to end)."""
+        if fault.side == "linked" and self.linked is None:
+            self.skipped[fault.kind] += 1
+            return
         handler = getattr(self, f"_fault_{fault.kind}", None)
         if handler is None:
             handler = self._fault_oasis_one_shot
@@ -832,6 +1028,93 @@ class Week:
         self.overridden.add(vin)
         return lambda _now: True
 
+    async def _fault_ha_restart_in_flight(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        account = fault.target % len(self.teslas)
+        fake = self.teslas[account]
+        if account in self.held:
+            return None
+        fake.hold_next = fault.detail
+        self.held[account] = fault
+
+        async def withdraw() -> None:
+            # No command came while it waited: the fault did not happen.
+            if self.held.get(account) is fault:
+                del self.held[account]
+                fake.hold_next = None
+                self.injected[fault.kind] -= 1
+                self.skipped[fault.kind] += 1
+
+        self.later.append((now + ARMED_FOR, withdraw))
+        return lambda _now: (
+            self.held.get(account) is not fault
+            and (self.ha_busy is None or self.ha_busy.done())
+        )
+
+    async def _fault_linked_unavailable(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        if (linked := self.linked) is None or not linked.reachable:
+            return None
+        await linked.drop_off(now + fault.duration)
+        return self._until(fault)
+
+    async def _fault_linked_owner_stop(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        linked = self.linked
+        if (
+            linked is None
+            or not linked.reachable
+            or linked.charging_state != "Charging"
+            or linked.vin in self.dr_paused
+        ):
+            return None
+        await linked.owner_switch(on=False)
+
+        async def back_on() -> None:
+            # The owner switches it back on once the charger answers again.
+            if not linked.reachable:
+                self.later.append((dt_util.utcnow() + timedelta(minutes=1), back_on))
+            elif linked.relay_on is False and not linked.dr_opened:
+                await linked.owner_switch(on=True)
+
+        self.later.append((now + fault.duration, back_on))
+        return self._until(fault)
+
+    async def _fault_linked_override(
+        self, fault: Fault, now: datetime
+    ) -> Callable[[datetime], bool] | None:
+        # DR pauses the charger for minutes at a time: the owner's override is armed for
+        # the next pause and comes 1-4 minutes into it.
+        if self.linked is None or self.override_armed is not None:
+            return None
+        self.override_armed = fault
+
+        async def withdraw() -> None:
+            if self.override_armed is fault:
+                self.override_armed = None
+                self.injected[fault.kind] -= 1
+                self.skipped[fault.kind] += 1
+
+        self.later.append((now + ARMED_FOR, withdraw))
+        return lambda _now: self.override_armed is not fault
+
+    async def _linked_override(self, fault: Fault) -> None:
+        linked = self.linked
+        if (
+            linked is not None
+            and linked.reachable
+            and linked.charging_state == "Stopped"
+            and linked.vin in self.dr_paused
+        ):
+            self.applied.append(
+                f"{dt_util.utcnow().strftime('%d %H:%M:%S')}Z linked override fired"
+            )
+            await linked.owner_switch(on=True)
+            self.overridden.add(linked.vin)
+
     def _background(
         self, work: Callable[[], Coroutine[Any, Any, None]]
     ) -> Callable[[datetime], bool]:
@@ -950,13 +1233,16 @@ class Week:
             else None
         )
 
-    async def restart(self, downtime: timedelta) -> None:
+    async def restart(
+        self, downtime: timedelta, *, stopped: asyncio.Event | None = None
+    ) -> None:
         """Stop Home Assistant as a restart does, keeping the Store, and start it again.
 
         Home Assistant does not unload config entries when it stops: what DR holds paused
         stays paused, and the final write flushes the stores. Here the entries are unloaded
-        to end their timers, but nothing they send reaches the cars and what they write is
-        replaced by what the final write left on disk.
+        to end their timers, but nothing they send reaches the cars (the linked charger's
+        relay is put back as it was) and what they write is replaced by what the final
+        write left on disk. `stopped` is set once nothing sent reaches a car any more.
         """
         hass = self.hass
         before = self.ledger_kwh()
@@ -976,9 +1262,22 @@ class Week:
         self.oasis.halted = True
         for fake in self.teslas:
             fake.halted = True
-        loaded = [e for e in self.entries if e.state is ConfigEntryState.LOADED]
+        if (linked := self.linked) is not None:
+            linked.frozen_relay = linked.relay_on
+            linked.halted = True
+        if stopped is not None:
+            stopped.set()
+        loaded = [
+            e
+            for e in [*self.entries, *self.linked_entries]
+            if e.state is ConfigEntryState.LOADED
+        ]
         for entry in reversed(loaded):
             await hass.config_entries.async_unload(entry.entry_id)
+        if linked is not None and linked.frozen_relay is not None:
+            relay, linked.frozen_relay = linked.frozen_relay, None
+            await linked.restore_relay(relay)
+            linked.halted = False
         for key in [k for k in self.storage if k.startswith(DOMAIN)]:
             del self.storage[key]
         self.storage.update(disk)
@@ -1007,23 +1306,6 @@ def _floor(moment: datetime) -> datetime:
     )
 
 
-def _week_events(day: PriceDay, days: int, published_at: Any) -> list[Any]:
-    """The generated day's events on every day of the week."""
-    found = []
-    for d in range(days):
-        shifted = PriceDay(
-            day.name,
-            day.source,
-            day.start + d * DAY,
-            {
-                node: {moment + d * DAY: p for moment, p in table.items()}
-                for node, table in day.prices.items()
-            },
-        )
-        found.extend(events(shifted, published_at))
-    return found
-
-
 async def run_week(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -1033,11 +1315,15 @@ async def run_week(
     *,
     trace_memory: bool,
     cars: int = CARS,
+    first_day: date = WEEK_START,
+    linked: bool = True,
+    leave_out: Collection[str] = (),
 ) -> dict[str, Any]:
-    """One seed's week (None: without faults); its JSON row."""
-    day = generated_day()
+    """One seed's week (None: without faults) from a local date on; its JSON row."""
+    day = generated_week(first_day, days)
+    midnights_due = [*day.midnights[1:]]
     start = day.start + START_OFFSET
-    end = start + days * DAY
+    end = day.end + START_OFFSET
     freezer.move_to(start)
     oasis = FaultyOasis(
         clock=dt_util.utcnow,
@@ -1053,15 +1339,29 @@ async def run_week(
         ),
     )
     sim = WeekSim(day, plans, *fleet_of(teslas), start)
-    week = Week(hass, freezer, storage, day, oasis, teslas, sim)
-    week.waiting = schedule(seed, day.start, days) if seed is not None else []
-    day_events = _week_events(day, days, oasis.published_at)
+    week = Week(hass, freezer, storage, day, oasis, teslas, sim, with_linked=linked)
+    week.waiting = [
+        fault
+        for fault in (schedule(seed, day.start, days) if seed is not None else [])
+        if fault.kind not in leave_out
+    ]
+    day_events = [e for one in day.days for e in events(one, oasis.published_at)]
     marks = sorted(
         ((e.node, e.first, e.published) for e in day_events), key=lambda m: m[2]
     )
     charging_at: dict[tuple[str, datetime], bool] = {}
-    midnights: list[int] = []
-    next_midnight = (day.start + DAY).astimezone(UTC)
+    midnights: dict[str, list[int]] = {
+        "objects": [],
+        "tesladr_objects": [],
+        "home_assistant_objects": [],
+        "rss_kib": [],
+    }
+    by_type: list[Counter[str]] = []
+    measured_late: list[int] = []  # seconds after each midnight
+    if trace_memory:
+        midnights["traced_kib"] = []
+        midnights["tesladr_traced_kib"] = []
+    next_midnight = midnights_due.pop(0)
     root = logging.getLogger()
     root.addHandler(week.log)
     if os.environ.get("FAULT_DEBUG") == "1":
@@ -1074,6 +1374,8 @@ async def run_week(
         tracemalloc.start()
     steps = gave_up = 0
     entries_at_end: dict[str, str] = {}
+    linked_kwh = 0.0
+    linked_events: list[str] = []
     try:
         await week.start()
         while True:
@@ -1090,14 +1392,17 @@ async def run_week(
                     await asyncio.sleep(0)
             else:
                 gave_up += await settle(hass)
-            if now >= next_midnight:
-                if trace_memory:
-                    gc.collect()
-                    midnights.append(tracemalloc.get_traced_memory()[0])
-                next_midnight += DAY
+            if now >= next_midnight and (week.quiet() or now >= end):
+                # Measured once nothing is in flight: a restart or a held answer under way
+                # keeps the objects of the instance it replaces alive until it ends.
+                measure_memory(midnights, by_type, traced=trace_memory)
+                measured_late.append(round((now - next_midnight).total_seconds()))
+                next_midnight = midnights_due.pop(0) if midnights_due else end + DAY
             if now >= end:
                 break
-            candidates = [end, sim.next_change(), next_midnight]
+            candidates = [end, sim.next_change()]
+            if next_midnight > now:
+                candidates.append(next_midnight)
             if marks:
                 candidates.append(marks[0][2])
             if (due := week.next_due()) is not None:
@@ -1109,16 +1414,27 @@ async def run_week(
             if PROGRESS and steps % 2000 == 0:
                 print(f"step {steps} at {now.astimezone(PACIFIC)}", flush=True)
         ledger_kwh = week.ledger_kwh()
-        entries_at_end = {e.entry_id: e.state.value for e in week.entries}
+        linked_kwh = week.ledger_kwh(week.linked.vin) if week.linked else 0.0
+        final = week.any_linked_ledger()
+        linked_events = [
+            f"{_hm(e.started)}-{_hm(e.ended)} {e.kwh:.2f} {e.outcome}"
+            for e in (final.events if final is not None else [])
+        ]
+        entries_at_end = {
+            e.entry_id: e.state.value for e in [*week.entries, *week.linked_entries]
+        }
         week.finish()
-        if memory_grows(midnights):
-            week.violations.add("memory_growth", f"midnights {midnights}")
+        for measure in CHECKED_MEMORY:
+            if memory_grows(series := midnights.get(measure, [])):
+                week.violations.add("memory_growth", f"{measure} at midnights {series}")
     finally:
         if trace_memory:
             tracemalloc.stop()
         hass.loop.set_debug(debug)
         root.removeHandler(week.log)
-        for entry in reversed(week.entries):
+        if week.unfollow is not None:
+            week.unfollow()
+        for entry in reversed([*week.entries, *week.linked_entries]):
             if entry.state is ConfigEntryState.LOADED:
                 await hass.config_entries.async_unload(entry.entry_id)
         await settle(hass)
@@ -1161,8 +1477,32 @@ async def run_week(
         fault_free=None,
         extra={
             "fault_free": seed is None,
+            "linked_car": None
+            if week.linked is None
+            else {
+                "kwh_not_drawn": round(week.linked.paused_kwh, 2),
+                "ledger_kwh": round(linked_kwh, 2),
+                "kwh_charged": round(week.linked.charged_kwh, 1),
+                "switch_calls": dict(Counter(c[1] for c in week.linked.tesladr_calls)),
+                "switch_calls_while_stopping": week.linked.calls_while_stopping,
+                "not_drawn": [
+                    f"{_hm(a)}-{_hm(b)} {kwh:.2f}" for a, b, kwh in week.linked.spans
+                ],
+                "ledger": linked_events,
+            },
+            "commands_lost_in_restarts": week.in_flight,
+            "first_day": first_day.isoformat(),
+            "day_hours": [
+                (b - a) / timedelta(hours=1)
+                for a, b in itertools.pairwise(day.midnights)
+            ],
             "fault_log": week.applied,
-            "memory_at_midnight_kib": [m // 1024 for m in midnights],
+            "memory_at_midnight": midnights,
+            "memory_measured_s_after_midnight": measured_late,
+            "objects_grown_by_type": memory_growth_by_type(by_type),
+            "tesladr_objects_grown_by_type": memory_growth_by_type(
+                by_type, PRODUCT_MODULES
+            ),
             "steps": steps,
             "settle_gave_up": gave_up,
             "entries_at_end": entries_at_end,
@@ -1174,6 +1514,69 @@ async def run_week(
             "cpu_s": round(done.user + done.system - began.user - began.system, 1),
         },
     )
+
+
+def measure_memory(
+    midnights: dict[str, list[int]], by_type: list[Counter[str]], *, traced: bool
+) -> None:
+    """Live objects, resident memory and (when traced) traced memory after a full collection."""
+    gc.collect()
+    objects = gc.get_objects()
+    midnights["objects"].append(len(objects))
+    types = Counter(_type_name(o) for o in objects)
+    del objects
+    by_type.append(types)
+    midnights["tesladr_objects"].append(
+        sum(
+            n
+            for name, n in types.items()
+            if name.startswith(PRODUCT_MODULES) and name not in BY_DESIGN
+        )
+    )
+    midnights["home_assistant_objects"].append(
+        sum(n for name, n in types.items() if name.startswith("homeassistant."))
+    )
+    midnights["rss_kib"].append(psutil.Process().memory_info().rss // 1024)
+    if traced:
+        midnights["traced_kib"].append(tracemalloc.get_traced_memory()[0] // 1024)
+        ours = tracemalloc.take_snapshot().filter_traces(PRODUCT_FILES)
+        midnights["tesladr_traced_kib"].append(
+            sum(stat.size for stat in ours.statistics("filename")) // 1024
+        )
+
+
+def _hm(moment: datetime | None) -> str:
+    return moment.strftime("%d %H:%M:%S") if moment is not None else "…"
+
+
+def _type_name(thing: object) -> str:
+    kind = type(thing)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def memory_growth_by_type(
+    by_type: list[Counter[str]], prefix: tuple[str, ...] = ("",)
+) -> dict[str, int]:
+    """The types whose live objects grew most from the second midnight to the last."""
+    if len(by_type) < 3:
+        return {}
+    grown = Counter(
+        {name: n for name, n in by_type[-1].items() if name.startswith(prefix)}
+    )
+    grown.subtract(
+        {name: n for name, n in by_type[1].items() if name.startswith(prefix)}
+    )
+    return {name: n for name, n in grown.most_common(12) if n > 0}
+
+
+def leave_out(text: str) -> set[str]:
+    """Fault kinds named in a comma list; `later` names every kind of LATER_KINDS."""
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    if "later" in names:
+        names = (names - {"later"}) | {kind.name for kind in LATER_KINDS}
+    if unknown := names - set(KIND_BY_NAME):
+        pytest.fail(f"no such fault kinds: {sorted(unknown)}")
+    return names
 
 
 def _seeds() -> list[int | None]:
@@ -1201,6 +1604,11 @@ async def test_fault_week(
             seed,
             days,
             trace_memory=os.environ.get("FAULT_TRACE_MEMORY") == "1",
+            first_day=date.fromisoformat(
+                os.environ.get("FAULT_START") or WEEK_START.isoformat()
+            ),
+            linked=os.environ.get("FAULT_LINKED", "1") != "0",
+            leave_out=leave_out(os.environ.get("FAULT_LEAVE_OUT", "")),
         )
     row["log_lines"] = dict(counter.counts)
     row["log_first"] = counter.first
