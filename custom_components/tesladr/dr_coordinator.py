@@ -51,6 +51,7 @@ from .dr import (
     decide_unload,
     next_state,
     read_need,
+    with_skipped,
 )
 from .dr_store import DrStore, left_paused_issue_id
 from .price_coordinator import (
@@ -657,13 +658,17 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         for event in self.ledger.events:
             if event.ended is not None and now - event.ended > ACCOUNT_TAIL:
                 continue
-            for interval in self.prices.data.realtime.get(event.node, []):
+            published = [
+                Price(interval.price, interval.start, interval.end)
+                for interval in self.prices.data.realtime.get(event.node, [])
+            ]
+            for price in with_skipped(published):
                 if (
-                    interval.end <= event.started
-                    or interval.start.isoformat() in event.prices
+                    price.end <= event.started
+                    or price.start.isoformat() in event.prices
                 ):
                     continue
-                event.account(Price(interval.price, interval.start, interval.end))
+                event.account(price)
                 changed = True
         return changed
 

@@ -4,7 +4,7 @@ No Home Assistant imports and no I/O; the caller passes the clock. Each new pric
 caller asks `decide` what to do with each car, sends the command, then stores `next_state`.
 """
 
-from .ledger import DrEvent, Ledger, Outcome, SkipBudgetExceeded
+from .ledger import DrEvent, Ledger, Outcome, SkipBudgetExceeded, with_skipped
 from .policy import (
     STALE_AFTER,
     Action,
@@ -38,4 +38,5 @@ __all__ = [
     "decide_unload",
     "next_state",
     "read_need",
+    "with_skipped",
 ]

@@ -45,6 +45,24 @@ class SkipBudgetExceeded(Exception):
         self.next_available = next_available
 
 
+def with_skipped(intervals: list[Price]) -> list[Price]:
+    """The node's published intervals, each one OASIS skipped filled in at the price before it.
+
+    A car paused through an interval OASIS never published still did not draw its energy;
+    DR itself went on deciding on the price before the gap, so that is its value here.
+    """
+    filled: list[Price] = []
+    for interval in sorted(intervals, key=lambda price: price.start):
+        if filled:
+            last = filled[-1]
+            length = last.end - last.start
+            while length > timedelta(0) and last.end < interval.start:
+                last = Price(last.value, last.end, last.end + length)
+                filled.append(last)
+        filled.append(interval)
+    return filled
+
+
 @dataclass(slots=True)
 class DrEvent:
     """One car's pause, from stop to start."""
