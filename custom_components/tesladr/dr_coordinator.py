@@ -311,24 +311,27 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         return Price(latest.price, latest.start, latest.end)
 
     def expected(self, node: str, after: datetime) -> float | None:
-        """The 15-minute market's price for the node's next 5-minute interval.
+        """The forecast price of the node's next 5-minute interval.
 
-        Only the next interval: a read ahead pays only when the very next price crosses.
-        Not the day-ahead price: an hour above the threshold there says nothing of which
-        interval crosses, and reading at each interval of such hours cost more than the
-        crossings' reads it saved (see dr.reads).
+        The 15-minute market's, or the day-ahead market's where the 15-minute market has none
+        (its prices reach an hour or so ahead; OASIS may have failed to give them). Only the
+        next interval: a read ahead pays only when the very next price crosses. The day-ahead
+        price is not read beside a 15-minute one: an hour above the threshold there says
+        nothing of which interval crosses, and reading at each interval of such hours cost
+        more than the crossings' reads it saved (see dr.reads).
         """
         if self.prices is None:
             return None
         end = after + PRICE_INTERVAL
-        return max(
-            (
+        for market in (self.prices.data.fifteen_minute, self.prices.data.day_ahead):
+            covering = [
                 interval.price
-                for interval in self.prices.data.fifteen_minute.get(node, [])
+                for interval in market.get(node, [])
                 if interval.start < end and interval.end > after
-            ),
-            default=None,
-        )
+            ]
+            if covering:
+                return max(covering)
+        return None
 
     def read_need(self, car: CarDr, price: Price | None) -> ReadNeed:
         """How closely the car must be read for the decisions to come (see dr.reads)."""

@@ -15,7 +15,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesladr.caiso import Market
+from custom_components.tesladr.caiso import Market, PriceInterval
 from custom_components.tesladr.vehicle_coordinator import SLOW_LIST
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
@@ -118,6 +118,27 @@ async def test_a_forecast_spike_reads_ahead_of_its_interval(
     assert (
         vehicle_data(tesla, CHARGING) == before[1] + 2
     )  # the read ahead, the read-back
+
+
+async def test_the_day_ahead_price_forecasts_only_where_the_15_minute_market_has_none(
+    hass: HomeAssistant, account: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """The forecast of the next interval: 15-minute first, day-ahead when it has no price."""
+    dr = account.runtime_data.dr
+    assert dr.prices is not None
+    data = dr.prices.data
+    node = NODES[0]
+    hour = at(60)
+    data.fifteen_minute[node] = []
+    data.day_ahead[node] = [PriceInterval(node, hour, hour + timedelta(hours=1), 250.0)]
+    assert dr.expected(node, hour + timedelta(minutes=10)) == 250.0
+    assert dr.expected(node, hour - timedelta(minutes=10)) is None
+    data.fifteen_minute[node] = [
+        PriceInterval(node, hour, hour + timedelta(minutes=15), 40.0)
+    ]
+    assert dr.expected(node, hour + timedelta(minutes=5)) == 40.0
+    # Past the 15-minute market's last quarter, the day-ahead hour answers again.
+    assert dr.expected(node, hour + timedelta(minutes=20)) == 250.0
 
 
 async def test_a_car_that_stopped_since_the_read_ahead_is_no_failure_and_one_stop(

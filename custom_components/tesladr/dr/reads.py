@@ -14,11 +14,12 @@ the next DR decision about it needs:
   that plugs in, or an owner restarting a paused car, is seen within one interval.
 
 A read ahead pays only when the very next price crosses, so the forecast asked is that of the
-next interval alone, and of the 15-minute market alone. In the replay (five events) the band
-and the 15-minute price cost about what they save: 1.86 USD per car-month for one car, as
-without reading ahead, 1.49 instead of 1.43 for ten. Adding the day-ahead price, whose hour
-above the threshold says nothing of which interval crosses, read at every interval of such
-hours: 2.28 for one car and 2.03 for ten.
+next interval alone: the 15-minute market's, and the day-ahead market's only where the
+15-minute market has no price for it. In the replay (five events) the band and the 15-minute
+price cost about what they save: 1.86 USD per car-month for one car, as without reading
+ahead, 1.49 instead of 1.43 for ten. Reading on the day-ahead price beside the 15-minute one,
+whose hour above the threshold says nothing of which interval crosses, read at every interval
+of such hours: 2.28 for one car and 2.03 for ten.
 """
 
 from __future__ import annotations
