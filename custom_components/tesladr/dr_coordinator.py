@@ -55,6 +55,7 @@ from .dr import (
 )
 from .dr_store import DrStore, left_paused_issue_id
 from .price_coordinator import (
+    LOOKBACK,
     CaisoPriceCoordinator,
     async_acquire_price_coordinator,
     async_release_price_coordinator,
@@ -65,8 +66,10 @@ from .vehicles import ChargeState, CommandResult, VehicleState
 EVENT_DR = f"{DOMAIN}_dr_event"
 # Right after start-up a node may not have been fetched yet; don't read that as "stale".
 NO_PRICE_GRACE = timedelta(minutes=2)
-# Events keep collecting the value of intervals they overlap until those are published.
-ACCOUNT_TAIL = timedelta(minutes=20)
+# Events keep collecting the value of intervals they overlap until those are published: as
+# long as the price feed's request still reaches back to them, so an OASIS outage that ended
+# the event on stale prices does not leave its last intervals out.
+ACCOUNT_TAIL = LOOKBACK + timedelta(minutes=10)
 TICK = timedelta(minutes=1)
 RENOTIFY = timedelta(minutes=15)
 # Further reasons to read a car of a source that reads only when asked (CarSource).

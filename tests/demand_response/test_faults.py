@@ -80,6 +80,35 @@ async def test_oasis_down_mid_event_resumes_after_15_minutes(
     assert tesla.count(CHARGING, "command") == 2
 
 
+async def test_an_outage_longer_than_the_event_still_fills_its_ledger(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """OASIS is down from 17:05 for 45 minutes; the fail-safe resumes the car at 17:20.
+
+    The prices of the paused intervals arrive when OASIS is back, half an hour after the
+    event ended, and still reach its ledger entry.
+    """
+    await pause_on_spike(hass, freezer, prices, tesla, *[300.0] * 12)
+    oasis.fail_next("http_500", times=1000)
+    await advance_to(hass, freezer, at(21))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    [event] = account.runtime_data.dr.ledger.events
+    assert event.ended is not None
+    assert event.prices == {}  # nothing after the pause was published
+    await advance_to(hass, freezer, at(50))
+    assert event.prices == {}
+    oasis._faults.clear()
+    await advance_to(hass, freezer, at(56))
+    assert sorted(event.prices) == [at(m).isoformat() for m in (5, 10, 15, 20)]
+    paused_h = (event.ended - PAUSED_AT).total_seconds() / 3600
+    assert event.kwh == pytest.approx(event.power_kw * paused_h)
+
+
 def stored(paused: bool) -> dict[str, Any]:
     """What the Store held when Home Assistant stopped mid-event (paused at 16:50)."""
     ledger = Ledger()
