@@ -12,7 +12,10 @@ from .vehicles import CommandResult, VehicleError
 MAX_STOP_ATTEMPTS = 2
 # Stop refusals that mean there is nothing to stop: the car stopped since it was read.
 NOTHING_TO_STOP = {"not_charging"}
-# A failed resume is retried, but not so often that wake-ups (billed) pile up.
+# A failed resume is retried, but not so often that wake-ups (billed) pile up. The first
+# retry comes within the minute, so that one refusal does not keep a car paused past the
+# interval the fail-safe allows.
+FIRST_RESUME_RETRY = timedelta(minutes=1)
 RESUME_RETRY = timedelta(minutes=5)
 # Start refusals that mean there is nothing left to resume.
 NOTHING_TO_RESUME = {"is_charging", "complete", "disconnected"}
@@ -29,12 +32,14 @@ class CommandAttempts:
     stop_attempts: int = 0
     stop_tried_for: datetime | None = None
     next_resume_try: datetime | None = None
+    resume_failures: int = 0
 
     def reset(self) -> None:
         """The event is over: a later one gets fresh attempts."""
         self.error = None
         self.stop_attempts = 0
         self.stop_tried_for = None
+        self.resume_failures = 0
 
 
 def _still_to_resume(result: CommandResult) -> bool:
@@ -63,6 +68,14 @@ async def _run(command: Callable[[], Awaitable[CommandResult]]) -> CommandResult
         return CommandResult(ok=False, reason=str(err) or type(err).__name__)
 
 
+def stop_due(attempts: CommandAttempts, interval: datetime | None) -> bool:
+    """Whether a stop would be sent now (attempts left, not yet tried for this interval)."""
+    if attempts.stop_attempts >= MAX_STOP_ATTEMPTS:
+        return False
+    # A refused stop is retried at the next interval, not at once.
+    return interval is None or attempts.stop_tried_for != interval
+
+
 async def async_try_stop(
     attempts: CommandAttempts,
     command: Callable[[], Awaitable[CommandResult]],
@@ -73,10 +86,8 @@ async def async_try_stop(
     None: not tried now (attempts used up, or already tried for this interval). A car that
     answers it is not charging is no failure and uses no attempt; the caller sees the refusal.
     """
-    if attempts.stop_attempts >= MAX_STOP_ATTEMPTS:
+    if not stop_due(attempts, interval):
         return None
-    if interval is not None and attempts.stop_tried_for == interval:
-        return None  # a refused stop is retried at the next interval, not at once
     attempts.stop_tried_for = interval
     result = await _run(command)
     if result.ok or result.reason in NOTHING_TO_STOP:
@@ -95,7 +106,9 @@ async def async_try_start(
     *,
     now_or_never: bool = False,
 ) -> CommandResult | None:
-    """Start, retrying a failure every RESUME_RETRY; None while a retry waits.
+    """Start, retrying a failure after FIRST_RESUME_RETRY, then every RESUME_RETRY.
+
+    None while a retry waits.
 
     A refusal that leaves nothing to resume (already charging, complete, unplugged) counts as
     done, unless the car read after it is still stopped below its limit. `now_or_never`: the entry goes away, so a waiting retry goes now.
@@ -114,8 +127,12 @@ async def async_try_start(
         result.reason not in NOTHING_TO_RESUME or _still_to_resume(result)
     ):
         attempts.error = result.reason or "unknown"
-        attempts.next_resume_try = now + RESUME_RETRY
+        attempts.next_resume_try = now + (
+            RESUME_RETRY if attempts.resume_failures else FIRST_RESUME_RETRY
+        )
+        attempts.resume_failures += 1
         return result
     attempts.error = None
     attempts.next_resume_try = None
+    attempts.resume_failures = 0
     return CommandResult(ok=True, reason=result.reason, state=result.state)

@@ -27,11 +27,11 @@ from .caiso.nodes import Utility
 from .car_source import CarSource
 from .commands import (
     NOTHING_TO_STOP,
-    RESUME_RETRY,
     UNCONFIRMED,
     CommandAttempts,
     async_try_start,
     async_try_stop,
+    stop_due,
 )
 from .const import DOMAIN, LOGGER
 from .dr import (
@@ -53,7 +53,7 @@ from .dr import (
     read_need,
     with_skipped,
 )
-from .dr_store import DrStore, left_paused_issue_id
+from .dr_store import DrStore, StopInFlight, left_paused_issue_id
 from .price_coordinator import (
     LOOKBACK,
     CaisoPriceCoordinator,
@@ -425,6 +425,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
     async def _decide_and_act(self, car_id: str, car: CarDr, now: datetime) -> None:
         car.choice = self.resolve(car_id)
         read = self.source.cars[car_id]
+        if car_id in self._store.stops_in_flight:
+            self._settle_stop_in_flight(car_id, car, read)
         if car.state.paused_by_dr and not read.charging and read.updated_at:
             car.seen_paused_at = read.updated_at
             car.seen_paused_energy_kwh = read.charge_energy_added_kwh
@@ -523,6 +525,33 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             and now - read.updated_at <= READ_AHEAD_FRESH
         )
 
+    def _settle_stop_in_flight(
+        self, car_id: str, car: CarDr, read: ChargeState
+    ) -> None:
+        """A stop was unanswered when Home Assistant stopped: the car tells whether it took.
+
+        Stopped and plugged in: the stop went through, and the pause is DR's from when it
+        was sent. Anything else: it did not. A car not read yet is asked again later.
+        """
+        if read.stale or read.charging_state is None:
+            return
+        stop = self._store.stops_in_flight.pop(car_id)
+        self._async_delay_save()
+        if car.state.paused_by_dr or read.charging_state != "Stopped":
+            return
+        car.state = replace(car.state, paused_by_dr=True)
+        utility = car.utility
+        self.ledger.start(
+            car_id,
+            car.node or "",
+            stop.sent_at,
+            stop.power_kw,
+            stop.needed_kwh,
+            utility=(utility.name, utility.dlap) if utility else None,
+        )
+        LOGGER.info("Paused charging of %s before the restart", read.name)
+        self._fire("started", car_id, car, Reason.PRICE_ABOVE_THRESHOLD)
+
     def _override_at(self, car_id: str, car: CarDr, now: datetime) -> datetime:
         """When the owner restarted charging, for the ledger.
 
@@ -585,11 +614,21 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             if state.time_to_full_h and state.charger_power_kw
             else None
         )
-        result = await async_try_stop(
-            car.attempts,
-            lambda: self.source.async_stop(car_id),
-            price.start if price is not None else None,
-        )
+        interval = price.start if price is not None else None
+        if not stop_due(car.attempts, interval):
+            return
+        in_flight = self._store.stops_in_flight
+        in_flight[car_id] = StopInFlight(now, power, needed)
+        await self._async_save()
+        try:
+            result = await async_try_stop(
+                car.attempts, lambda: self.source.async_stop(car_id), interval
+            )
+        finally:
+            in_flight.pop(car_id, None)
+        if result is None or not result.ok or car.state.paused_by_dr:
+            # No new pause to save: the stop's mark must go from the disk all the same.
+            self._async_delay_save()
         if result is None:
             return
         if not result.ok and result.reason in NOTHING_TO_STOP:
@@ -643,10 +682,11 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             LOGGER.debug("Start of %s sent, not seen yet", self._name(car_id))
             return
         if not result.ok:
+            retry = car.attempts.next_resume_try
             LOGGER.warning(
                 "Could not resume charging of %s%s: %s",
                 self._name(car_id),
-                "" if now_or_never else f", retrying in {RESUME_RETRY}",
+                "" if now_or_never or retry is None else f", retrying in {retry - now}",
                 car.attempts.error,
             )
             return

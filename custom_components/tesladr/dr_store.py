@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -67,6 +68,39 @@ def _state(data: Any) -> CarDrState:
     return state
 
 
+@dataclass(frozen=True, slots=True)
+class StopInFlight:
+    """A stop sent and not yet answered, with what the pause's ledger event needs.
+
+    Saved before the stop goes out: when Home Assistant stops before the answer, the next
+    start finds out from the car whether the stop took, instead of losing the pause.
+    """
+
+    sent_at: datetime
+    power_kw: float
+    needed_kwh: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "sent_at": self.sent_at.isoformat(),
+            "power_kw": self.power_kw,
+            "needed_kwh": self.needed_kwh,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StopInFlight | None:
+        """Inverse of as_dict; None for a record that does not fit."""
+        try:
+            return cls(
+                datetime.fromisoformat(data["sent_at"]),
+                float(data["power_kw"]),
+                None if data["needed_kwh"] is None else float(data["needed_kwh"]),
+            )
+        except KeyError, TypeError, ValueError:
+            return None
+
+
 class DrStore:
     """Load and save an entry's DR data."""
 
@@ -84,6 +118,8 @@ class DrStore:
         )
         self._data: dict[str, Any] = {}
         self.adopted = False
+        # Stops sent but not answered when the data was saved, by car: see `StopInFlight`.
+        self.stops_in_flight: dict[str, StopInFlight] = {}
 
     async def async_load(
         self,
@@ -101,6 +137,11 @@ class DrStore:
                 await self._left.async_remove()
                 self.adopted = True
         stored = stored or {}
+        self.stops_in_flight = {
+            car_id: stop
+            for car_id, data in (stored.get("stops_in_flight") or {}).items()
+            if (stop := StopInFlight.from_dict(data)) is not None
+        }
         cars = {
             car_id: (
                 _settings(data.get("settings")),
@@ -120,6 +161,9 @@ class DrStore:
                 for car_id, (settings, state) in cars.items()
             },
             "ledger": ledger.as_dict(),
+            "stops_in_flight": {
+                car_id: stop.as_dict() for car_id, stop in self.stops_in_flight.items()
+            },
         }
 
     async def async_save(

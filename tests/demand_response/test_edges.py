@@ -65,7 +65,7 @@ async def test_a_refused_start_is_retried_and_a_full_battery_ends_the_event(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A start refused for a passing reason is tried again 5 minutes later; "complete" ends it."""
+    """A start refused for a passing reason is tried again a minute later; "complete" ends it."""
     prices.set(0, 300)  # paused at 17:05:15, resumed from 17:10:15
     await advance_to(hass, freezer, at(5).replace(second=30))
     tesla.command_refusals.append("busy")
@@ -78,13 +78,13 @@ async def test_a_refused_start_is_retried_and_a_full_battery_ends_the_event(
     )
     assert sum("Could not resume" in r.getMessage() for r in caplog.records) == 1
     assert account.runtime_data.dr.car(CHARGING).command_error == "busy"
-    # The retry waits 5 minutes; meanwhile the owner lowered the limit to the battery's level,
-    # so the car answers "complete".
+    # The first retry waits a minute; meanwhile the owner lowered the limit to the battery's
+    # level, so the car answers "complete".
     car = tesla.cars[CHARGING]
     car.charge_limit_soc = car.battery_level
-    await advance_to(hass, freezer, at(14))
+    await advance_to(hass, freezer, at(11))
     assert tesla.count(CHARGING, "command") == 2
-    await advance_to(hass, freezer, at(16))
+    await advance_to(hass, freezer, at(12).replace(second=30))
     assert tesla.count(CHARGING, "command") == 3
     assert car.charging_state == "Stopped"
     assert state(hass, STATUS) == "monitoring"
@@ -112,12 +112,12 @@ async def test_a_refusal_the_car_contradicts_is_not_taken_for_a_resume(
     assert tesla.cars[CHARGING].charging_state == "Stopped"
     assert state(hass, STATUS) == "paused"
     assert account.runtime_data.dr.car(CHARGING).command_error == reason
-    await advance_to(hass, freezer, at(16))
+    await advance_to(hass, freezer, at(12).replace(second=30))
     assert tesla.cars[CHARGING].charging_state == "Charging"
     assert state(hass, STATUS) == "monitoring"
     [event] = account.runtime_data.dr.ledger.events
     assert event.outcome == "resumed"
-    assert event.ended is not None and event.ended >= at(15)
+    assert event.ended is not None and event.ended >= at(11)
 
 
 async def test_unreadable_stored_settings_fall_back_to_defaults(

@@ -184,6 +184,53 @@ async def test_restart_finds_the_owner_restarted_charging(
     assert [e.data["type"] for e in events] == ["overridden"]
 
 
+@pytest.mark.parametrize("took", [True, False])
+async def test_a_stop_unanswered_at_shutdown_is_settled_by_the_car_at_start(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+    took: bool,
+) -> None:
+    """Home Assistant stopped with a stop on its way (saved as in flight, no pause yet).
+
+    Took: the car is stopped, so the pause is DR's from when the stop was sent, and the car
+    is resumed when the price falls. Lost: the car charges; the event is still on, so DR
+    stops it now, and the pause counts from now.
+    """
+    data = stored(paused=False)
+    sent_at = at(-10)
+    data["data"]["stops_in_flight"] = {
+        CHARGING: {"sent_at": sent_at.isoformat(), "power_kw": 7.0, "needed_kwh": None}
+    }
+    hass_storage[storage_key("account01")] = data
+    if took:
+        tesla.cars[CHARGING].charging_state = "Stopped"
+    prices.set(-15, 200, 200, 200, 200, 40, 40, 40)
+    events = async_capture_events(hass, EVENT_DR)
+    entry = await start_account(hass, tesla)
+    ledger = entry.runtime_data.dr.ledger
+    if not took:
+        assert tesla.count(CHARGING, "command") == 1
+        assert state(hass, STATUS) == "paused"
+        [event] = ledger.events
+        assert event.started > sent_at
+    else:
+        assert tesla.count(CHARGING, "command") == 0
+        assert state(hass, STATUS) == "paused"
+        [event] = ledger.events
+        assert event.started == sent_at
+        assert [e.data["type"] for e in events] == ["started"]
+        await advance_to(hass, freezer, at(10).replace(second=30))
+        assert tesla.cars[CHARGING].charging_state == "Charging"
+        assert tesla.count(CHARGING, "command") == 1
+        assert event.ended is not None
+    await hass.async_block_till_done()
+    assert entry.runtime_data.dr._store.stops_in_flight == {}
+
+
 @pytest.mark.parametrize("remove", [False, True])
 async def test_unload_or_removal_mid_event_resumes_the_car(
     hass: HomeAssistant,
