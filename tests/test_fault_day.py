@@ -5,9 +5,7 @@ three account cars and the linked charger, on the 25-hour day clocks fall back, 
 meets the same faults together: OASIS outages, throttling and bad payloads, Tesla errors and
 refusals, an owner stopping and restarting charging, the linked charger unavailable and
 switched by its owner, Home Assistant restarts, reloads, an options change and an account
-removed and added again. A restart while a command is in flight is left out here while the
-product cannot yet tell after a restart that the car it stopped is its own (issue 12); the
-week runs it.
+removed and added again, and a restart while a command is in flight.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ from benchmarks.test_fault_week import run_week
 SEED = 1
 CARS = 3
 FALL_BACK = date(2026, 11, 1)
-LEFT_OUT = {"ha_restart_in_flight"}
+LEFT_OUT: set[str] = set()
 
 
 @pytest.fixture
