@@ -555,7 +555,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
     def _override_at(self, car_id: str, car: CarDr, now: datetime) -> datetime:
         """When the owner restarted charging, for the ledger.
 
-        A source that cannot tell is read every poll while the car is paused: the restart
+        A source that tells overrides changed its state at that moment. A source that cannot
+        tell is read every poll while the car is paused: the restart
         came between the read that saw the car paused and the one that saw it charging. The
         energy the car added in between, at its power, dates it; where the car reports
         neither, halfway is the estimate that counts neither the whole gap nor none of it.
@@ -563,6 +564,9 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         event = self.ledger.active(car_id)
         read = self.source.cars[car_id]
         seen_charging = min(read.updated_at or now, now)
+        if self.source.tells_overrides:
+            # The source reported the restart as it happened: its state changed then.
+            return max(seen_charging, event.started) if event is not None else now
         if event is None or car.seen_paused_at is None:
             return now
         last_paused = max(car.seen_paused_at, event.started)

@@ -147,12 +147,16 @@ async def test_switch_turned_on_from_the_ui_is_an_override(
     freezer: FrozenDateTimeFactory,
     hass_admin_user: MockUser,
 ) -> None:
-    """The owner's own turn_on (a user's context) is theirs for the rest of the event."""
+    """The owner's own turn_on (a user's context) is theirs for the rest of the event.
+
+    The switch's change dates the restart, so the ledger event ends exactly then.
+    """
     entry = await add_linked(hass, car)
     status = dr_entity(hass, entry, "sensor", "dr_status")
     prices.set(0, 300, 300, 300, 300)
     await advance_to(hass, freezer, PAUSED_AT)
     assert state(hass, status) == "paused"
+    await advance_to(hass, freezer, at(12))
     await hass.services.async_call(
         "switch",
         "turn_on",
@@ -164,7 +168,9 @@ async def test_switch_turned_on_from_the_ui_is_an_override(
     await advance_to(hass, freezer, at(20).replace(second=30))
     assert state(hass, status) == "overridden"
     assert car.commands == ["charge_stop", "charge_start"]  # the owner's start only
-    assert entry.runtime_data.dr.ledger.events[0].outcome == "overridden"
+    [event] = entry.runtime_data.dr.ledger.events
+    assert event.outcome == "overridden"
+    assert event.ended == at(12)
 
 
 async def test_car_restarting_by_itself_is_paused_again(
