@@ -316,25 +316,26 @@ class DrCoordinator(DataUpdateCoordinator[None]):
     def expected(self, node: str, after: datetime) -> float | None:
         """The forecast price of the node's next 5-minute interval.
 
-        The 15-minute market's, or the day-ahead market's where the 15-minute market has none
-        (its prices reach an hour or so ahead; OASIS may have failed to give them). Only the
-        next interval: a read ahead pays only when the very next price crosses. The day-ahead
-        price is not read beside a 15-minute one: an hour above the threshold there says
-        nothing of which interval crosses, and reading at each interval of such hours cost
-        more than the crossings' reads it saved (see dr.reads).
+        The 15-minute market's; the day-ahead market's only when tesladr has no 15-minute
+        prices for the node at all (their request failed). Only the next interval: a read
+        ahead pays only when the very next price crosses. The day-ahead price is not read
+        beside the 15-minute market: an hour above the threshold there says nothing of which
+        interval crosses, and reading at each interval of such hours cost more than the
+        crossings' reads it saved (see dr.reads).
         """
         if self.prices is None:
             return None
+        data = self.prices.data
+        market = data.fifteen_minute.get(node) or data.day_ahead.get(node, [])
         end = after + PRICE_INTERVAL
-        for market in (self.prices.data.fifteen_minute, self.prices.data.day_ahead):
-            covering = [
+        return max(
+            (
                 interval.price
-                for interval in market.get(node, [])
+                for interval in market
                 if interval.start < end and interval.end > after
-            ]
-            if covering:
-                return max(covering)
-        return None
+            ),
+            default=None,
+        )
 
     def read_need(self, car: CarDr, price: Price | None) -> ReadNeed:
         """How closely the car must be read for the decisions to come (see dr.reads)."""

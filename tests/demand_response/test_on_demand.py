@@ -120,10 +120,10 @@ async def test_a_forecast_spike_reads_ahead_of_its_interval(
     )  # the read ahead, the read-back
 
 
-async def test_the_day_ahead_price_forecasts_only_where_the_15_minute_market_has_none(
+async def test_the_day_ahead_price_forecasts_only_without_15_minute_prices(
     hass: HomeAssistant, account: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    """The forecast of the next interval: 15-minute first, day-ahead when it has no price."""
+    """The forecast of the next interval: 15-minute, day-ahead when there are no 15-minute prices."""
     dr = account.runtime_data.dr
     assert dr.prices is not None
     data = dr.prices.data
@@ -137,8 +137,8 @@ async def test_the_day_ahead_price_forecasts_only_where_the_15_minute_market_has
         PriceInterval(node, hour, hour + timedelta(minutes=15), 40.0)
     ]
     assert dr.expected(node, hour + timedelta(minutes=5)) == 40.0
-    # Past the 15-minute market's last quarter, the day-ahead hour answers again.
-    assert dr.expected(node, hour + timedelta(minutes=20)) == 250.0
+    # Past the 15-minute market's last quarter: no forecast, not the day-ahead hour.
+    assert dr.expected(node, hour + timedelta(minutes=20)) is None
 
 
 async def test_a_car_that_stopped_since_the_read_ahead_is_no_failure_and_one_stop(

@@ -14,8 +14,8 @@ the next DR decision about it needs:
   that plugs in, or an owner restarting a paused car, is seen within one interval.
 
 A read ahead pays only when the very next price crosses, so the forecast asked is that of the
-next interval alone: the 15-minute market's, and the day-ahead market's only where the
-15-minute market has no price for it. In the replay (five events) the band and the 15-minute
+next interval alone: the 15-minute market's, and the day-ahead market's only when there are
+no 15-minute prices for the node (their request failed). In the replay (five events) the band and the 15-minute
 price cost about what they save: 1.86 USD per car-month for one car, as without reading
 ahead, 1.49 instead of 1.43 for ten. Reading on the day-ahead price beside the 15-minute one,
 whose hour above the threshold says nothing of which interval crosses, read at every interval
