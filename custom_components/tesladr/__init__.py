@@ -90,7 +90,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> None:
-    """Forget a removed car entry's DR settings, state and ledger (its cars were resumed)."""
+    """Forget a removed car entry's DR settings, state and ledger.
+
+    Its cars were resumed as it unloaded; one that could not be is kept (see DrStore).
+    """
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
         return
     paused = await DrStore(hass, entry.entry_id, entry.unique_id).async_remove()

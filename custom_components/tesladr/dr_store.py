@@ -137,9 +137,12 @@ class DrStore:
                 await self._left.async_remove()
                 self.adopted = True
         stored = stored or {}
+        in_flight = stored.get("stops_in_flight")
         self.stops_in_flight = {
             car_id: stop
-            for car_id, data in (stored.get("stops_in_flight") or {}).items()
+            for car_id, data in (
+                in_flight.items() if isinstance(in_flight, Mapping) else ()
+            )
             if (stop := StopInFlight.from_dict(data)) is not None
         }
         cars = {

@@ -259,3 +259,33 @@ async def test_unload_resumes_an_accounts_cars_side_by_side(
     # Each start was sent before the other one was answered.
     assert first_begin < second_end
     assert second_begin < first_end
+
+
+@pytest.mark.parametrize(
+    "in_flight",
+    [
+        ["not", "a", "mapping"],
+        {CHARGING: {"sent_at": "not a time", "power_kw": 7.0, "needed_kwh": None}},
+        {CHARGING: {"power_kw": 7.0}},
+        {CHARGING: "yesterday"},
+    ],
+    ids=["list", "bad_time", "missing", "string"],
+)
+async def test_an_unreadable_stop_in_flight_is_ignored(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    in_flight: Any,
+) -> None:
+    """A hand-edited record of a stop in flight: no pause is made up from it."""
+    data = stored_car({"paused_by_dr": False, "overridden": False, "skipped": False})
+    data["data"]["stops_in_flight"] = in_flight
+    hass_storage[storage_key("account01")] = data
+    tesla.cars[CHARGING].charging_state = "Stopped"
+    entry = account_entry(tesla)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.dr.ledger.events == []
+    assert state(hass, STATUS) == "monitoring"
