@@ -111,7 +111,8 @@ async def async_try_start(
     None while a retry waits.
 
     A refusal that leaves nothing to resume (already charging, complete, unplugged) counts as
-    done, unless the car read after it is still stopped below its limit. `now_or_never`: the entry goes away, so a waiting retry goes now.
+    done, unless the car read after it is still stopped below its limit. `now_or_never`: the
+    entry goes away, so a waiting retry goes now.
     """
     if (
         not now_or_never
