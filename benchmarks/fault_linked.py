@@ -17,13 +17,11 @@ from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE
 from homeassistant.core import Context, Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesladr.sources import SOURCE_GENERIC, Role
-from tests.sources.routes import HELPERS, TEMPLATES, linked_entry
+from tests.sources.routes import HELPERS, TEMPLATES, linked_entry, template_charger
 
 from .replay_sim import BATTERY_KWH, INTERVAL, SP15, local_minute
 
@@ -64,32 +62,7 @@ def _templates() -> dict[str, Any]:
 
 async def async_setup_charger(hass: HomeAssistant) -> dict[Role, str]:
     """The helpers, the template charger and a tracker in Los Angeles: role -> registry id."""
-    for domain, config in _helpers().items():
-        if not await async_setup_component(hass, domain, {domain: config}):
-            raise RuntimeError(f"{domain} did not set up")
-    if not await async_setup_component(hass, "template", _templates()):
-        raise RuntimeError("template did not set up")
-    await hass.async_block_till_done()
-    registry = er.async_get(hass)
-    tracker = registry.async_get_or_create("device_tracker", "demo", "ev_tracker")
-    hass.states.async_set(
-        tracker.entity_id, "home", {"latitude": 34.05, "longitude": -118.24}
-    )
-    ids = {
-        Role.SWITCH: ("switch", "garage_charger"),
-        Role.CHARGER_POWER: ("sensor", "charger_power"),
-        Role.BATTERY: ("sensor", "ev_battery"),
-        Role.PLUGGED_IN: ("binary_sensor", "charger_plug"),
-    }
-    roles = {}
-    for role, (domain, unique_id) in ids.items():
-        entity_id = registry.async_get_entity_id(domain, "template", unique_id)
-        entry = registry.async_get(entity_id) if entity_id else None
-        if entry is None:
-            raise RuntimeError(f"no template {domain} {unique_id}")
-        roles[role] = entry.id
-    roles[Role.LOCATION] = tracker.id
-    return roles
+    return await template_charger(hass, _helpers(), _templates())
 
 
 def charger_entry(roles: dict[Role, str]) -> MockConfigEntry:

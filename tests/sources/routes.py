@@ -245,11 +245,15 @@ TEMPLATES = {
 }
 
 
-async def template_charger(hass: HomeAssistant) -> dict[Role, str]:
+async def template_charger(
+    hass: HomeAssistant,
+    helpers: dict[str, Any] = HELPERS,
+    templates: dict[str, Any] = TEMPLATES,
+) -> dict[Role, str]:
     """A template charger over input helpers (in Los Angeles): role -> registry id."""
-    for domain, config in HELPERS.items():
+    for domain, config in helpers.items():
         assert await async_setup_component(hass, domain, {domain: config})
-    assert await async_setup_component(hass, "template", TEMPLATES)
+    assert await async_setup_component(hass, "template", templates)
     await hass.async_block_till_done()
     registry = er.async_get(hass)
     tracker = registry.async_get_or_create("device_tracker", "demo", "ev_tracker")
