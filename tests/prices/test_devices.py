@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
@@ -72,3 +78,18 @@ async def test_only_a_node_no_longer_chosen_can_be_deleted(
     response = await client.remove_device(np15.id)
     assert not response["success"]
     assert node_device(device_registry, NP15) is not None
+
+
+async def test_removing_the_prices_entry_takes_its_devices_and_keeps_no_dr_data(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """The prices entry holds no cars: nothing of DR's is stored or left behind for it."""
+    assert node_device(device_registry, NP15) is not None
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert node_device(device_registry, NP15) is None
+    assert not [key for key in hass_storage if key.startswith(f"{DOMAIN}.dr")]
+    assert not ir.async_get(hass).issues
