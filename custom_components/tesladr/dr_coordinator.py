@@ -55,6 +55,7 @@ from .dr import (
 )
 from .dr_store import DrStore, StopInFlight, left_paused_issue_id
 from .price_coordinator import (
+    INTERVAL,
     LOOKBACK,
     CaisoPriceCoordinator,
     async_acquire_price_coordinator,
@@ -79,7 +80,6 @@ DECISION_HISTORY = 20
 # without a read of its own while that read is at most this old: one interval and a margin
 # for the publication lag moving.
 READ_AHEAD_FRESH = timedelta(minutes=6)
-PRICE_INTERVAL = timedelta(minutes=5)
 # Reasons for which a price above the threshold is worth a fresh read of the car.
 STATE_DEPENDENT = {
     Reason.PRICE_ABOVE_THRESHOLD,
@@ -327,7 +327,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             return None
         data = self.prices.data
         market = data.fifteen_minute.get(node) or data.day_ahead.get(node, [])
-        end = after + PRICE_INTERVAL
+        end = after + INTERVAL
         return max(
             (
                 interval.price
@@ -514,7 +514,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         one shown asleep was looked up in the product list, which says all there is.
         """
         fresh = (
-            car.read_ahead_for == price.start - PRICE_INTERVAL
+            car.read_ahead_for == price.start - INTERVAL
             and car.read_ahead_at is not None
             and now - car.read_ahead_at <= READ_AHEAD_FRESH
         )
@@ -541,26 +541,37 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         if car.state.paused_by_dr or read.charging_state != "Stopped":
             return
         car.state = replace(car.state, paused_by_dr=True)
+        self._open_event(car_id, car, stop.sent_at, stop.power_kw, stop.needed_kwh)
+        LOGGER.info("Paused charging of %s before the restart", read.name)
+        self._fire("started", car_id, car, Reason.PRICE_ABOVE_THRESHOLD)
+
+    def _open_event(
+        self,
+        car_id: str,
+        car: CarDr,
+        started: datetime,
+        power_kw: float,
+        needed_kwh: float | None,
+    ) -> None:
+        """The ledger event of a pause DR made, at the car's node and utility."""
         utility = car.utility
         self.ledger.start(
             car_id,
             car.node or "",
-            stop.sent_at,
-            stop.power_kw,
-            stop.needed_kwh,
+            started,
+            power_kw,
+            needed_kwh,
             utility=(utility.name, utility.dlap) if utility else None,
         )
-        LOGGER.info("Paused charging of %s before the restart", read.name)
-        self._fire("started", car_id, car, Reason.PRICE_ABOVE_THRESHOLD)
 
     def _override_at(self, car_id: str, car: CarDr, now: datetime) -> datetime:
         """When the owner restarted charging, for the ledger.
 
         A source that tells overrides changed its state at that moment. A source that cannot
-        tell is read every poll while the car is paused: the restart
-        came between the read that saw the car paused and the one that saw it charging. The
-        energy the car added in between, at its power, dates it; where the car reports
-        neither, halfway is the estimate that counts neither the whole gap nor none of it.
+        tell is read every poll while the car is paused: the restart came between the read
+        that saw the car paused and the one that saw it charging. The energy the car added in
+        between, at its power, dates it; where the car reports neither, halfway is the
+        estimate that counts neither the whole gap nor none of it.
         """
         event = self.ledger.active(car_id)
         read = self.source.cars[car_id]
@@ -653,16 +664,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             LOGGER.info("Paused charging of %s again: %s", state.name, decision.reason)
             return
         car.state = next_state(car.state, decision, price, car.settings, now)
-        utility = car.utility
-        self.ledger.start(
-            car_id,
-            car.node or "",
-            # When the stop went through: the evaluation's other reads may have come first.
-            max(now, dt_util.utcnow()),
-            power,
-            needed,
-            utility=(utility.name, utility.dlap) if utility else None,
-        )
+        # When the stop went through: the evaluation's other reads may have come first.
+        self._open_event(car_id, car, max(now, dt_util.utcnow()), power, needed)
         LOGGER.info("Paused charging of %s: %s", state.name, decision.reason)
         self._fire("started", car_id, car, decision.reason)
 
@@ -706,14 +709,18 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         if self.prices is None:
             return False
         changed = False
+        filled: dict[str, list[Price]] = {}
         for event in self.ledger.events:
             if event.ended is not None and now - event.ended > ACCOUNT_TAIL:
                 continue
-            published = [
-                Price(interval.price, interval.start, interval.end)
-                for interval in self.prices.data.realtime.get(event.node, [])
-            ]
-            for price in with_skipped(published):
+            if (prices := filled.get(event.node)) is None:
+                prices = filled[event.node] = with_skipped(
+                    [
+                        Price(interval.price, interval.start, interval.end)
+                        for interval in self.prices.data.realtime.get(event.node, [])
+                    ]
+                )
+            for price in prices:
                 if (
                     price.end <= event.started
                     or price.start.isoformat() in event.prices
