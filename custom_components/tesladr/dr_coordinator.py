@@ -80,6 +80,8 @@ DECISION_HISTORY = 20
 # without a read of its own while that read is at most this old: one interval and a margin
 # for the publication lag moving.
 READ_AHEAD_FRESH = timedelta(minutes=6)
+# A car answers a stop within seconds; its energy count moves 0.01 kWh in 5 s at 7 kW.
+STOP_TOOK_WITHIN = timedelta(minutes=1)
 # Reasons for which a price above the threshold is worth a fresh read of the car.
 STATE_DEPENDENT = {
     Reason.PRICE_ABOVE_THRESHOLD,
@@ -531,14 +533,21 @@ class DrCoordinator(DataUpdateCoordinator[None]):
     ) -> None:
         """A stop was unanswered when Home Assistant stopped: the car tells whether it took.
 
-        Stopped and plugged in: the stop went through, and the pause is DR's from when it
-        was sent. Anything else: it did not. A car not read yet is asked again later.
+        Stopped and plugged in, with no more energy added than up to the stop: it went
+        through, and the pause is DR's from when it was sent. Anything else: it did not, and
+        a car stopped later (by its owner, in the meantime) is not DR's to start. A car not
+        read yet is asked again later.
         """
         if read.stale or read.charging_state is None:
             return
         stop = self._store.stops_in_flight.pop(car_id)
         self._async_delay_save()
         if car.state.paused_by_dr or read.charging_state != "Stopped":
+            return
+        if not _stop_took(stop, read):
+            LOGGER.debug(
+                "%s charged on after the stop: it is not DR's pause", read.name
+            )
             return
         car.state = replace(car.state, paused_by_dr=True)
         self._open_event(car_id, car, stop.sent_at, stop.power_kw, stop.needed_kwh)
@@ -634,7 +643,9 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         if not stop_due(car.attempts, interval):
             return
         in_flight = self._store.stops_in_flight
-        in_flight[car_id] = StopInFlight(now, power, needed)
+        in_flight[car_id] = StopInFlight(
+            now, power, needed, state.charge_energy_added_kwh, state.updated_at
+        )
         await self._async_save()
         try:
             result = await async_try_stop(
@@ -833,6 +844,26 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             ],
             "events": [_public(event) for event in self.ledger.events],
         }
+
+
+def _stop_took(stop: StopInFlight, read: ChargeState) -> bool:
+    """Whether the car stopped as the stop arrived, as far as its energy count tells.
+
+    The energy it added since its read before the stop, at the power it drew, dates when it
+    stopped. A count that went down is a new charging session, begun after the stop.
+    """
+    if (
+        stop.energy_added_kwh is None
+        or stop.read_at is None
+        or read.charge_energy_added_kwh is None
+        or stop.power_kw <= 0
+    ):
+        return True
+    drawn = read.charge_energy_added_kwh - stop.energy_added_kwh
+    if drawn < 0:
+        return False
+    stopped_at = stop.read_at + timedelta(hours=drawn / stop.power_kw)
+    return stopped_at <= stop.sent_at + STOP_TOOK_WITHIN
 
 
 def _public(event: DrEvent) -> dict[str, Any]:

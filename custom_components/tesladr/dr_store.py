@@ -79,6 +79,10 @@ class StopInFlight:
     sent_at: datetime
     power_kw: float
     needed_kwh: float | None
+    # The energy the car had added by its read before the stop, and when that read was:
+    # how much it added after tells whether the stop, or something later, stopped it.
+    energy_added_kwh: float | None = None
+    read_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -86,16 +90,22 @@ class StopInFlight:
             "sent_at": self.sent_at.isoformat(),
             "power_kw": self.power_kw,
             "needed_kwh": self.needed_kwh,
+            "energy_added_kwh": self.energy_added_kwh,
+            "read_at": self.read_at.isoformat() if self.read_at else None,
         }
 
     @classmethod
     def from_dict(cls, data: Any) -> StopInFlight | None:
         """Inverse of as_dict; None for a record that does not fit."""
         try:
+            sent_at = datetime.fromisoformat(data["sent_at"])
+            energy, read_at = data.get("energy_added_kwh"), data.get("read_at")
             return cls(
-                datetime.fromisoformat(data["sent_at"]),
+                sent_at,
                 float(data["power_kw"]),
                 None if data["needed_kwh"] is None else float(data["needed_kwh"]),
+                None if energy is None else float(energy),
+                None if read_at is None else datetime.fromisoformat(read_at),
             )
         except KeyError, TypeError, ValueError:
             return None

@@ -196,16 +196,25 @@ async def test_a_stop_unanswered_at_shutdown_is_settled_by_the_car_at_start(
 ) -> None:
     """Home Assistant stopped with a stop on its way (saved as in flight, no pause yet).
 
-    Took: the car is stopped, so the pause is DR's from when the stop was sent, and the car
-    is resumed when the price falls. Lost: the car charges; the event is still on, so DR
-    stops it now, and the pause counts from now.
+    Took: the car is stopped, having added nothing since its read before the stop, so the
+    pause is DR's from when the stop was sent, and the car is resumed when the price falls.
+    Lost: the car charges; the event is still on, so DR stops it now, and the pause counts
+    from now.
     """
     data = stored(paused=False)
     sent_at = at(-10)
     data["data"]["stops_in_flight"] = {
-        CHARGING: {"sent_at": sent_at.isoformat(), "power_kw": 7.0, "needed_kwh": None}
+        CHARGING: {
+            "sent_at": sent_at.isoformat(),
+            "power_kw": 7.0,
+            "needed_kwh": None,
+            "energy_added_kwh": 3.2,
+            "read_at": (sent_at - timedelta(seconds=20)).isoformat(),
+        }
     }
     hass_storage[storage_key("account01")] = data
+    # 20 s at 7 kW from the read to the stop: the count the car shows if the stop took.
+    tesla.cars[CHARGING].energy_added = 3.24
     if took:
         tesla.cars[CHARGING].charging_state = "Stopped"
     prices.set(-15, 200, 200, 200, 200, 40, 40, 40)
@@ -229,6 +238,53 @@ async def test_a_stop_unanswered_at_shutdown_is_settled_by_the_car_at_start(
         assert event.ended is not None
     await hass.async_block_till_done()
     assert entry.runtime_data.dr._store.stops_in_flight == {}
+
+
+@pytest.mark.parametrize(
+    ("energy_added", "why"),
+    [(3.5, "charged two minutes past the stop"), (0.4, "a new session began since")],
+)
+async def test_a_car_stopped_after_an_unanswered_stop_is_not_taken_for_a_pause(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+    energy_added: float,
+    why: str,
+) -> None:
+    """The stop was lost as Home Assistant stopped, and the owner stopped the car later.
+
+    The car is stopped at the next start, but its energy count says it charged on after the
+    stop: the stop is not what stopped it, so DR holds nothing and never starts it.
+    """
+    data = stored(paused=False)
+    sent_at = at(-10)
+    data["data"]["stops_in_flight"] = {
+        CHARGING: {
+            "sent_at": sent_at.isoformat(),
+            "power_kw": 7.0,
+            "needed_kwh": None,
+            "energy_added_kwh": 3.2,
+            "read_at": (sent_at - timedelta(seconds=20)).isoformat(),
+        }
+    }
+    hass_storage[storage_key("account01")] = data
+    tesla.cars[CHARGING].charging_state = "Stopped"
+    tesla.cars[CHARGING].energy_added = energy_added
+    prices.set(-15, 200, 200, 200, 200, 40, 40, 40)
+    events = async_capture_events(hass, EVENT_DR)
+    entry = await start_account(hass, tesla)
+    dr = entry.runtime_data.dr
+    assert dr.ledger.events == [], why
+    assert dr.cars[CHARGING].state.paused_by_dr is False
+    await advance_to(hass, freezer, at(10).replace(second=30))
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+    assert tesla.count(CHARGING, "command") == 0
+    assert events == []
+    await hass.async_block_till_done()
+    assert dr._store.stops_in_flight == {}
 
 
 @pytest.mark.parametrize("remove", [False, True])
