@@ -245,7 +245,10 @@ def paused_too_long(
 
 
 def oasis_violations(
-    times: list[datetime], violations: Violations, restarts: list[datetime]
+    times: list[datetime],
+    violations: Violations,
+    restarts: list[datetime],
+    labels: list[str] | None = None,
 ) -> int:
     """The 5 s rule over all requests, the per-interval budget per Home Assistant run.
 
@@ -253,6 +256,7 @@ def oasis_violations(
     and the design lets the request of a set-up go past the budget; intervals that exceed
     it only when both runs' requests are counted are returned, not counted as violations.
     """
+    label = dict(zip(times, labels or [], strict=False))
     ordered = sorted(times)
     across = 0
     for start, count in Counter(_floor(moment) for moment in ordered).items():
@@ -277,10 +281,14 @@ def oasis_violations(
     )
     for (start, _run), count in sorted(per_run.items()):
         if count > OASIS_MAX_PER_INTERVAL:
-            inside = [m.strftime("%H:%M:%S") for m in ordered if _floor(m) == start]
+            inside = [
+                f"{m:%H:%M:%S}{' ' + label[m] if m in label else ''}"
+                for m in ordered
+                if _floor(m) == start
+            ]
             violations.add(
                 "oasis_over_3_per_interval",
-                f"{count} requests in {start.isoformat()}: {' '.join(inside)}",
+                f"{count} requests in {start.isoformat()}: {', '.join(inside)}",
             )
     return across
 

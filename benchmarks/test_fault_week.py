@@ -16,7 +16,7 @@ what their tracebacks hold.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Coroutine
 from contextlib import ExitStack
 import copy
@@ -298,14 +298,23 @@ class WeekSim(FleetSim):
         super().__init__(*args, **kwargs)
         self.owner_stopped: set[str] = set()
         self.offline_until: dict[str, datetime] = {}
+        # vin → interval start → kWh not drawn in it: where a ledger that is off is off.
+        self.paused_by_interval: dict[str, Counter[datetime]] = defaultdict(Counter)
 
     def _accrue(self, track: CarTrack, start: datetime, end: datetime) -> None:
         # A car its owner stopped is not energy DR kept from the grid.
-        if (
-            track.fake.charging_state == "Stopped"
-            and track.plan.vin in self.owner_stopped
-        ):
-            return
+        if track.fake.charging_state == "Stopped":
+            if track.plan.vin in self.owner_stopped:
+                return
+            moment = start
+            while moment < end:
+                interval = _floor(moment)
+                piece_end = min(end, interval + INTERVAL)
+                hours = (piece_end - moment).total_seconds() / 3600
+                self.paused_by_interval[track.plan.vin][interval] += (
+                    track.plan.power_kw * hours
+                )
+                moment = piece_end
         super()._accrue(track, start, end)
 
     def advance(self, now: datetime) -> None:
@@ -391,6 +400,7 @@ class Week:
     event_on: dict[str, bool] = field(default_factory=dict)
     overridden: set[str] = field(default_factory=set)
     retired: dict[str, tuple[float, float]] = field(default_factory=dict)
+    retired_ledgers: list[Ledger] = field(default_factory=list)
     waiting: list[Fault] = field(default_factory=list)
     timed: list[Pending] = field(default_factory=list)
     later: list[tuple[datetime, Callable[[], Any]]] = field(default_factory=list)
@@ -453,6 +463,39 @@ class Week:
             if (ledger := self.any_linked_ledger()) is not None:
                 total += ledger.totals(linked.car_id)[0]
         return total
+
+    def ledger_by_interval(self, vin: str) -> Counter[datetime]:
+        """The kWh the ledgers give each interval a car was paused in (uncapped)."""
+        loaded = (self._any_ledger(account) for account in range(len(self.teslas)))
+        ledgers = [
+            *self.retired_ledgers,
+            *(ledger for ledger in loaded if ledger is not None),
+        ]
+        kwh: Counter[datetime] = Counter()
+        for ledger in ledgers:
+            for event in ledger.events:
+                if event.vin != vin:
+                    continue
+                for key in event.prices:
+                    start = datetime.fromisoformat(key)
+                    begin = max(start, event.started)
+                    end = min(start + INTERVAL, event.ended or start + INTERVAL)
+                    if end > begin:
+                        hours = (end - begin).total_seconds() / 3600
+                        kwh[start] += event.power_kw * hours
+        return kwh
+
+    def intervals_off(self, vin: str, most: int = 6) -> list[str]:
+        """The intervals where a car's ledger and its own record differ most."""
+        car = self.sim.paused_by_interval.get(vin, Counter())
+        ledger = self.ledger_by_interval(vin)
+        off = [
+            (abs(ledger[t] - car[t]), t, ledger[t], car[t])
+            for t in set(car) | set(ledger)
+            if abs(ledger[t] - car[t]) > 0.01
+        ]
+        off.sort(reverse=True)
+        return [f"{t:%d %H:%M}Z {lk:.2f}/{ck:.2f}" for _, t, lk, ck in off[:most]]
 
     def linked_ledger(self) -> Ledger | None:
         """The linked car's DR ledger, while its entry is loaded."""
@@ -830,13 +873,26 @@ class Week:
                 for vin, kwh in paused.items()
                 if abs(self.ledger_kwh(vin) - kwh) > 0.05
             }
+            # Where each car is off most: interval, ledger kWh / car kWh.
+            where = {
+                vin[-3:]: self.intervals_off(vin)
+                for vin in paused
+                if vin in self.sim.tracks and vin[-3:] in per_car
+            }
             self.violations.add(
                 "ledger_off_by_more_than_1pct",
                 f"ledger {ledger_kwh:.2f} kWh, cars {cars_kwh:.2f} kWh; "
-                f"car: (ledger, car) {per_car}",
+                f"car: (ledger, car) {per_car}; intervals {where}",
             )
         self.over_budget_across_restarts = oasis_violations(
-            [r.at for r in self.oasis.requests], self.violations, self.restarts
+            [r.at for r in self.oasis.requests],
+            self.violations,
+            self.restarts,
+            # Which market, and how many nodes: a report says which request was one too many.
+            [
+                f"{r.market.name if r.market else '?'}/{len(r.nodes)}"
+                for r in self.oasis.requests
+            ],
         )
         for name, message, exception in self.log.records:
             if UNAVAILABLE_LINE.match(message) and not exception:
@@ -1195,6 +1251,7 @@ class Week:
                 plan.vin: ledger.totals(plan.vin) for plan in self._plans(account)
             }
             self._retire(retired, 1)
+            self.retired_ledgers.append(ledger)
             self.entries.remove(entry)
             # The owner adds the account again a while later (the lock is held: no restart
             # or reload lands in between, as the owner's own steps would not either).
@@ -1211,6 +1268,7 @@ class Week:
                 # It took over the removed entry's ledger (a car was left paused): those
                 # events are counted there now, not as retired.
                 self._retire(retired, -1)
+                self.retired_ledgers.remove(ledger)
 
         return self._background(remove_and_readd)
 

@@ -82,6 +82,8 @@ DECISION_HISTORY = 20
 READ_AHEAD_FRESH = timedelta(minutes=6)
 # A car answers a stop within seconds; its energy count moves 0.01 kWh in 5 s at 7 kW.
 STOP_TOOK_WITHIN = timedelta(minutes=1)
+# More than the count's rounding: a stopped car's count moved by this much charged since.
+ENERGY_MOVED = 0.05
 # Reasons for which a price above the threshold is worth a fresh read of the car.
 STATE_DEPENDENT = {
     Reason.PRICE_ABOVE_THRESHOLD,
@@ -127,9 +129,6 @@ class CarDr:
     # The interval of the last read ahead of a crossing, and when it was made.
     read_ahead_for: datetime | None = None
     read_ahead_at: datetime | None = None
-    # When the source last read the car still paused: an owner's restart came after it.
-    seen_paused_at: datetime | None = None
-    seen_paused_energy_kwh: float | None = None  # the car's energy added at that read
     history: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=DECISION_HISTORY)
     )
@@ -166,7 +165,11 @@ class CarDr:
 
 
 def snapshot(
-    car: ChargeState, in_caiso: bool, paused_at: datetime | None, tells: bool
+    car: ChargeState,
+    in_caiso: bool,
+    paused_at: datetime | None,
+    tells: bool,
+    charged_since_pause: bool = False,
 ) -> CarSnapshot:
     """What the policy needs of a car; stale data never counts as online."""
     return CarSnapshot(
@@ -183,6 +186,26 @@ def snapshot(
             and car.owner_started_at is not None
             and car.owner_started_at > paused_at
         ),
+        charged_since_pause=charged_since_pause,
+    )
+
+
+def charged_since_pause(event: DrEvent | None, car: ChargeState) -> bool:
+    """Whether a car read stopped has charged since it was last seen paused.
+
+    Its energy count moved (or went down: a new session): somebody started it between two
+    reads and it stopped again.
+    """
+    if (
+        event is None
+        or event.seen_paused_energy_kwh is None
+        or car.charge_energy_added_kwh is None
+        or car.charging
+        or car.stale
+    ):
+        return False
+    return (
+        abs(car.charge_energy_added_kwh - event.seen_paused_energy_kwh) > ENERGY_MOVED
     )
 
 
@@ -430,9 +453,11 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         read = self.source.cars[car_id]
         if car_id in self._store.stops_in_flight:
             self._settle_stop_in_flight(car_id, car, read)
-        if car.state.paused_by_dr and not read.charging and read.updated_at:
-            car.seen_paused_at = read.updated_at
-            car.seen_paused_energy_kwh = read.charge_energy_added_kwh
+        event = self.ledger.active(car_id) if car.state.paused_by_dr else None
+        charged = charged_since_pause(event, read)
+        if event is not None and not charged and not read.charging and read.updated_at:
+            event.seen_paused_at = read.updated_at
+            event.seen_paused_energy_kwh = read.charge_energy_added_kwh
         price = self.price(car.choice.node)
         if price is None and now - self._started < NO_PRICE_GRACE:
             return
@@ -443,6 +468,10 @@ class DrCoordinator(DataUpdateCoordinator[None]):
                 car.choice is not None and car.choice.in_caiso,
                 self._paused_at(car_id),
                 self.source.tells_overrides,
+                charged_since_pause(
+                    self.ledger.active(car_id) if car.state.paused_by_dr else None,
+                    self.source.cars[car_id],
+                ),
             )
             return decide(price, car.settings, known, car.state, now)
 
@@ -492,7 +521,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             case Action.RELEASE:
                 ended = now
                 if decision.reason is Reason.USER_OVERRIDE:
-                    ended = self._override_at(car_id, car, now)
+                    ended = self._override_at(car_id, now)
                 self.ledger.end(car_id, ended, OUTCOMES[decision.reason])
                 car.state = next_state(car.state, decision, price, car.settings, now)
                 if decision.reason is Reason.USER_OVERRIDE:
@@ -573,37 +602,50 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             utility=(utility.name, utility.dlap) if utility else None,
         )
 
-    def _override_at(self, car_id: str, car: CarDr, now: datetime) -> datetime:
+    def _override_at(self, car_id: str, now: datetime) -> datetime:
         """When the owner restarted charging, for the ledger.
 
         A source that tells overrides changed its state at that moment. A source that cannot
         tell is read every poll while the car is paused: the restart came between the read
         that saw the car paused and the one that saw it charging. The energy the car added in
         between, at its power, dates it; where the car reports neither, halfway is the
-        estimate that counts neither the whole gap nor none of it.
+        estimate that counts neither the whole gap nor none of it. A car that has stopped
+        again by the read charged up to some moment before it: halfway again.
         """
         event = self.ledger.active(car_id)
         read = self.source.cars[car_id]
-        seen_charging = min(read.updated_at or now, now)
+        seen = min(read.updated_at or now, now)
+        if event is None:
+            return now
         if self.source.tells_overrides:
             # The source reported the restart as it happened: its state changed then.
-            return max(seen_charging, event.started) if event is not None else now
-        if event is None or car.seen_paused_at is None:
+            started = read.owner_started_at
+            if (
+                not read.charging
+                and started is not None
+                and event.started < started < seen
+            ):
+                seen = started
+            return max(seen, event.started)
+        if event.seen_paused_at is None:
             return now
-        last_paused = max(car.seen_paused_at, event.started)
-        if seen_charging <= last_paused:
+        last_paused = max(event.seen_paused_at, event.started)
+        if seen <= last_paused:
             return now
         drawn = (
-            read.charge_energy_added_kwh - car.seen_paused_energy_kwh
+            read.charge_energy_added_kwh - event.seen_paused_energy_kwh
             if read.charge_energy_added_kwh is not None
-            and car.seen_paused_energy_kwh is not None
+            and event.seen_paused_energy_kwh is not None
             else None
         )
-        if drawn is not None and drawn >= 0 and read.charger_power_kw:
-            # The energy the car added since the paused read, at the power it draws now.
-            since = timedelta(hours=drawn / read.charger_power_kw)
-            return max(last_paused, seen_charging - since)
-        return last_paused + (seen_charging - last_paused) / 2
+        power = read.charger_power_kw if read.charging else event.power_kw
+        if drawn is not None and drawn >= 0 and power:
+            # The energy the car added since the paused read, at the power it drew.
+            latest = max(last_paused, seen - timedelta(hours=drawn / power))
+            if read.charging:
+                return latest
+            return last_paused + (latest - last_paused) / 2
+        return last_paused + (seen - last_paused) / 2
 
     def _record(self, car: CarDr, decision: Decision, now: datetime) -> None:
         if decision != car.decision:
@@ -671,7 +713,10 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             )
             return
         if car.state.paused_by_dr:
-            # It restarted by itself during the event: the same event goes on.
+            # It restarted by itself during the event: the same event goes on, from the
+            # count it stops at now.
+            if (event := self.ledger.active(car_id)) is not None:
+                event.seen_paused_at = event.seen_paused_energy_kwh = None
             LOGGER.info("Paused charging of %s again: %s", state.name, decision.reason)
             return
         car.state = next_state(car.state, decision, price, car.settings, now)

@@ -439,6 +439,69 @@ async def test_an_override_ends_the_ledger_event_when_the_car_restarted(
     assert event.kwh == pytest.approx(7.0 * paused_h)
 
 
+async def test_a_car_started_and_stopped_again_between_reads_is_left_to_its_owner(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Mid-event the owner starts the car from the app and stops it again before a read.
+
+    The next read sees it stopped, as DR left it, but its energy count moved: it charged in
+    between, so the pause is over and the stop is the owner's. DR never starts it, and the
+    event ends between the last paused read and the charging the count dates.
+    """
+    car = tesla.cars[CHARGING]
+    events = async_capture_events(hass, EVENT_DR)
+    await pause_on_spike(hass, freezer, prices, tesla, *[300.0] * 4, *[40.0] * 4)
+    await advance_to(hass, freezer, at(12))  # the reads still see the car paused
+    event = account.runtime_data.dr.ledger.events[-1]
+    assert event.seen_paused_at is not None
+    last_paused = event.seen_paused_at
+    car.energy_added = car.energy_added + 0.35  # 3 minutes at 7 kW, stopped again since
+    await advance_to(hass, freezer, at(30))
+    assert state(hass, STATUS) != "paused"
+    assert car.charging_state == "Stopped"
+    assert tesla.count(CHARGING, "command") == 1  # the stop only: no start
+    assert [e.data["type"] for e in events] == ["started", "overridden"]
+    assert event.outcome == "overridden"
+    seen = account.runtime_data.coordinator.cars[CHARGING].updated_at
+    assert event.ended is not None
+    assert seen is not None
+    latest = seen - timedelta(minutes=3)
+    assert event.ended == last_paused + (latest - last_paused) / 2
+
+
+async def test_a_car_the_owner_started_and_stopped_across_a_restart_stays_stopped(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The Store says DR paused the car and saw it at 3.2 kWh; it is stopped at 3.6 now.
+
+    The last paused read is kept with the event across the restart, so the new start still
+    sees that the car charged in between: the owner's, not a pause to resume.
+    """
+    data = stored(paused=True)
+    data["data"]["ledger"]["events"][0].update(
+        seen_paused_at=at(-5).isoformat(), seen_paused_energy_kwh=3.2
+    )
+    hass_storage[storage_key("account01")] = data
+    car = tesla.cars[CHARGING]
+    car.charging_state, car.energy_added = "Stopped", 3.6
+    prices.set(-15, 200, 200, 40, 40, 40)
+    entry = await start_account(hass, tesla)
+    await advance_to(hass, freezer, at(10).replace(second=30))
+    [event] = entry.runtime_data.dr.ledger.events
+    assert event.outcome == "overridden"
+    assert car.charging_state == "Stopped"
+    assert tesla.count(CHARGING, "command") == 0
+
+
 async def test_a_car_asleep_when_the_spike_starts_is_left_asleep(
     hass: HomeAssistant,
     account: MockConfigEntry,

@@ -272,12 +272,20 @@ TELLS = replace(CHARGING, tells_overrides=True)
         (90, TELLS, Action.RESUME),
         (300, replace(TELLS, online=False), Action.HOLD),
         (300, replace(TELLS, charging=False), Action.HOLD),
+        # Stopped as DR left it, but it charged since: somebody started and stopped it.
+        (300, replace(TELLS, charging=False, charged_since_pause=True), Action.RELEASE),
+        (300, replace(STOPPED, charged_since_pause=True), Action.RELEASE),
+        (90, replace(STOPPED, charged_since_pause=True), Action.RELEASE),
     ],
 )
 def test_paused_car_of_a_source_that_tells_overrides(
     value: float, car: CarSnapshot, expected: Action
 ) -> None:
-    """Only the owner's restart is an override where the source can tell who restarted."""
+    """Only the owner's restart is an override where the source can tell who restarted.
+
+    A car stopped as DR left it that has charged since was started by somebody, whatever
+    the source: released, never resumed.
+    """
     decision = decide(price(value), DrSettings(), car, PAUSED, NOW)
     assert decision.action is expected
     if expected is Action.PAUSE:
@@ -445,6 +453,7 @@ def test_ledger_round_trip_window_and_prune() -> None:
     ledger.end("VIN", NOW - timedelta(days=40) + timedelta(minutes=30), Outcome.RESUMED)
     event = ledger.start("VIN", "N", NOW, 7, None)
     event.account(Price(200, NOW, NOW + timedelta(minutes=5)))
+    event.seen_paused_at, event.seen_paused_energy_kwh = NOW, 12.34
     ledger.skip("VIN", 2, NOW)
     restored = Ledger.from_dict(ledger.as_dict())
     assert restored.as_dict() == ledger.as_dict()

@@ -81,6 +81,10 @@ class DrEvent:
     # The utility whose service area the car was in (PG&E, SCE, ...), None outside CAISO.
     utility: str | None = None
     dlap: str | None = None
+    # The car's last read that showed it paused, and its energy count then: an owner's
+    # restart came after it, and a count that moved since says the car charged in between.
+    seen_paused_at: datetime | None = None
+    seen_paused_energy_kwh: float | None = None
 
     def account(self, price: Price) -> None:
         """Add what the car did not consume during one price interval."""
@@ -103,6 +107,9 @@ class DrEvent:
         data = asdict(self)
         data["started"] = self.started.isoformat()
         data["ended"] = self.ended.isoformat() if self.ended else None
+        data["seen_paused_at"] = (
+            self.seen_paused_at.isoformat() if self.seen_paused_at else None
+        )
         return data
 
     @classmethod
@@ -122,6 +129,16 @@ class DrEvent:
             prices=dict(data["prices"]),
             utility=data.get("utility"),
             dlap=data.get("dlap"),
+            seen_paused_at=(
+                datetime.fromisoformat(seen)
+                if (seen := data.get("seen_paused_at"))
+                else None
+            ),
+            seen_paused_energy_kwh=(
+                None
+                if (energy := data.get("seen_paused_energy_kwh")) is None
+                else float(energy)
+            ),
         )
 
 

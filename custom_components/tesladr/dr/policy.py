@@ -81,6 +81,9 @@ class CarSnapshot:
     # restart; elsewhere any restart while paused is taken for the owner's.
     tells_overrides: bool = False
     owner_override: bool = False
+    # Paused by DR, stopped now, and its energy count moved since: it charged in between, so
+    # somebody started it (and it stopped again): the pause is no longer DR's.
+    charged_since_pause: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +185,9 @@ def _decide_paused(
     car: CarSnapshot,
     state: CarDrState,
 ) -> Decision:
+    if car.charged_since_pause:
+        # Not started again: whoever stopped it last wants it stopped.
+        return Decision(Action.RELEASE, Reason.USER_OVERRIDE)
     if not settings.enabled:
         return Decision(Action.RESUME, Reason.OPTED_OUT)
     if state.skipped:
