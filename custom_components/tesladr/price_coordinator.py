@@ -162,14 +162,17 @@ class OasisFeed:
         if self.store is not None:
             self.store.async_delay_save(self.lag.to_dict, delay)
 
-    def asked(self) -> Callable[[], bool]:
+    def asked(self, missing: bool) -> Callable[[], bool]:
         """Admission for one fetch someone asked for: set-up, new nodes, `update_entity`.
 
-        Its first request counts like any other but goes past the budget while OASIS answers
-        (the scheduled requests then give way). Throttle retries stay within the budget, and
-        so does everything while OASIS is down: asking again would only repeat the failure.
+        Where a node it asks for has no price at all (`missing`), its first request counts
+        like any other but goes past the budget while OASIS answers, rather than leave the
+        node blank for up to an interval (the scheduled requests then give way). Otherwise,
+        and for throttle retries, and for everything while OASIS is down, the budget holds:
+        the prices in hand do until the next interval, and asking again would only repeat a
+        failure.
         """
-        sent = False
+        sent = not missing
 
         def admit() -> bool:
             nonlocal sent
@@ -271,7 +274,13 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     async def _async_update_data(self) -> PriceData:
         """Fetch the newest 5-minute prices; a failure is a translated UpdateFailed."""
         try:
-            admit = self._feed.admit if self._waking else self._feed.asked()
+            admit = (
+                self._feed.admit
+                if self._waking
+                else self._feed.asked(
+                    any(self.data.latest(node) is None for node in self.nodes)
+                )
+            )
             self._waking = False
             await self._fetch_realtime(dt_util.utcnow(), admit)
         except OasisBudgetError as err:

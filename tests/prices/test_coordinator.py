@@ -518,13 +518,18 @@ async def test_setup_retries_through_an_outage_warn_once(
     assert_paced(oasis)
 
 
-async def test_asked_refreshes_go_past_the_budget_but_keep_the_5_second_rule(
+async def test_asked_refreshes_keep_the_budget_unless_a_node_has_no_price(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     oasis: FakeOasis,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """update_entity is a person asking: counted, paced, not refused while OASIS answers."""
+    """update_entity is a person asking: counted, paced, and within the interval's budget.
+
+    With prices in hand, a request past the budget would add nothing the next interval does
+    not bring (a restart's set-up retries asked a fourth in the fault week). A node with no
+    price at all is asked for past the budget, once, while OASIS answers.
+    """
     assert await async_setup_component(hass, "homeassistant", {})
     for _ in range(REQUESTS_PER_INTERVAL):
         await hass.services.async_call(
@@ -533,17 +538,19 @@ async def test_asked_refreshes_go_past_the_budget_but_keep_the_5_second_rule(
         # Past the refresh debouncer's cooldown, so each call is a request.
         await advance(hass, freezer, timedelta(seconds=10))
     times = [r.at for r in oasis.requests]
-    assert len(times) == REQUESTS_PER_INTERVAL + 1
+    assert len(times) == REQUESTS_PER_INTERVAL
     assert all(b - a >= timedelta(seconds=5) for a, b in itertools.pairwise(times))
-    # Throttled past the budget: the asked request goes out, its retries do not.
-    oasis.fail_next("throttle", times=3)
-    await hass.services.async_call(
-        "homeassistant", "update_entity", {"entity_id": RT_PRICE}, blocking=True
+    assert hass.states.get(RT_PRICE).state == "39.55"  # type: ignore[union-attr]
+    # A new node: its price is missing, so its request goes out past the budget.
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_NODES: [NP15, SP15, ZP26]}
     )
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert len(oasis.requests) == len(times) + 1
+    assert oasis.requests[-1].nodes == [NP15, SP15, ZP26]
+    assert per_interval(oasis) == {"20:00": REQUESTS_PER_INTERVAL + 1}
     # The feed's own schedule goes on: the next request is the wake after 20:05.
-    oasis._faults.clear()
     await advance(hass, freezer, START.replace(minute=5, second=20) - dt_util.utcnow())
     assert [r.at.strftime("%H:%M:%S") for r in oasis.requests[len(times) + 1 :]] == [
         "20:05:15"
