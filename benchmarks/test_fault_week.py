@@ -1123,6 +1123,7 @@ class Week:
         if (
             linked is None
             or not linked.reachable
+            or not self.ha_up
             or linked.charging_state != "Charging"
             or linked.vin in self.dr_paused
         ):
@@ -1130,8 +1131,8 @@ class Week:
         await linked.owner_switch(on=False)
 
         async def back_on() -> None:
-            # The owner switches it back on once the charger answers again.
-            if not linked.reachable:
+            # The owner switches it back on in Home Assistant once the charger answers again.
+            if not linked.reachable or not self.ha_up:
                 self.later.append((dt_util.utcnow() + timedelta(minutes=1), back_on))
             elif linked.relay_on is False and not linked.dr_opened:
                 await linked.owner_switch(on=True)
@@ -1159,6 +1160,16 @@ class Week:
 
     async def _linked_override(self, fault: Fault) -> None:
         linked = self.linked
+        if not self.ha_up:
+            # The owner turns the switch on in Home Assistant, which is not there while it
+            # restarts: a little later.
+            self.later.append(
+                (
+                    dt_util.utcnow() + timedelta(minutes=1),
+                    lambda: self._linked_override(fault),
+                )
+            )
+            return
         if (
             linked is not None
             and linked.reachable

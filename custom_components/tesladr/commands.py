@@ -99,6 +99,15 @@ async def async_try_stop(
     return result
 
 
+def start_due(attempts: CommandAttempts, now: datetime, now_or_never: bool) -> bool:
+    """Whether a start would be sent now (no retry waiting, or the entry goes away)."""
+    return (
+        now_or_never
+        or attempts.next_resume_try is None
+        or now >= attempts.next_resume_try
+    )
+
+
 async def async_try_start(
     attempts: CommandAttempts,
     command: Callable[[], Awaitable[CommandResult]],
@@ -114,11 +123,7 @@ async def async_try_start(
     done, unless the car read after it is still stopped below its limit. `now_or_never`: the
     entry goes away, so a waiting retry goes now.
     """
-    if (
-        not now_or_never
-        and attempts.next_resume_try is not None
-        and now < attempts.next_resume_try
-    ):
+    if not start_due(attempts, now, now_or_never):
         return None
     result = await _run(command)
     if not result.ok and result.reason == UNCONFIRMED:

@@ -31,6 +31,7 @@ from .commands import (
     CommandAttempts,
     async_try_start,
     async_try_stop,
+    start_due,
     stop_due,
 )
 from .const import DOMAIN, LOGGER
@@ -453,6 +454,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         read = self.source.cars[car_id]
         if car_id in self._store.stops_in_flight:
             self._settle_stop_in_flight(car_id, car, read)
+        if car_id in self._store.starts_in_flight:
+            self._settle_start_in_flight(car_id, car, read, now)
         event = self.ledger.active(car_id) if car.state.paused_by_dr else None
         charged = charged_since_pause(event, read)
         if event is not None and not charged and not read.charging and read.updated_at:
@@ -582,6 +585,36 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         self._open_event(car_id, car, stop.sent_at, stop.power_kw, stop.needed_kwh)
         LOGGER.info("Paused charging of %s before the restart", read.name)
         self._fire("started", car_id, car, Reason.PRICE_ABOVE_THRESHOLD)
+
+    def _settle_start_in_flight(
+        self, car_id: str, car: CarDr, read: ChargeState, now: datetime
+    ) -> None:
+        """A start was unanswered when Home Assistant stopped: the car tells whether it took.
+
+        Charging, or stopped with an energy count that moved since it was seen paused (its
+        owner stopped it since): it took, and the event ended when it was sent. Still as DR
+        left it: it did not, and the car is resumed as any paused car. A car not read yet is
+        asked again later.
+        """
+        if read.stale or read.charging_state is None:
+            return
+        sent_at, reason = self._store.starts_in_flight.pop(car_id)
+        self._async_delay_save()
+        event = self.ledger.active(car_id)
+        if not car.state.paused_by_dr or event is None:
+            return
+        moved = (
+            read.charge_energy_added_kwh is not None
+            and event.seen_paused_energy_kwh is not None
+            and read.charge_energy_added_kwh != event.seen_paused_energy_kwh
+        )
+        if not read.charging and not moved:
+            return
+        decision = Decision(Action.RESUME, Reason(reason))
+        car.state = next_state(car.state, decision, car.price, car.settings, now)
+        self.ledger.end(car_id, sent_at, OUTCOMES[decision.reason])
+        LOGGER.info("Resumed charging of %s before the restart", read.name)
+        self._fire("ended", car_id, car, decision.reason)
 
     def _open_event(
         self,
@@ -734,12 +767,21 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         *,
         now_or_never: bool = False,
     ) -> None:
+        starts = self._store.starts_in_flight
+        if start_due(car.attempts, now, now_or_never) and car_id not in starts:
+            # Saved before it goes out, as a stop is (see `_settle_start_in_flight`).
+            starts[car_id] = (dt_util.utcnow(), str(decision.reason))
+            await self._async_save()
         result: CommandResult | None = await async_try_start(
             car.attempts,
             lambda: self.source.async_start(car_id),
             now,
             now_or_never=now_or_never,
         )
+        if result is None or result.reason != UNCONFIRMED:
+            # Answered (or not sent): no longer in flight. One still unconfirmed stays so.
+            if starts.pop(car_id, None) is not None and result is None:
+                self._async_delay_save()
         if result is None:
             return
         if not result.ok and result.reason == UNCONFIRMED:

@@ -111,6 +111,14 @@ class StopInFlight:
             return None
 
 
+def _start_in_flight(data: Any) -> tuple[datetime, str] | None:
+    """A stored start in flight; None for a record that does not fit."""
+    try:
+        return datetime.fromisoformat(data["sent_at"]), str(data["reason"])
+    except KeyError, TypeError, ValueError:
+        return None
+
+
 class DrStore:
     """Load and save an entry's DR data."""
 
@@ -130,6 +138,8 @@ class DrStore:
         self.adopted = False
         # Stops sent but not answered when the data was saved, by car: see `StopInFlight`.
         self.stops_in_flight: dict[str, StopInFlight] = {}
+        # Starts likewise: when each was sent, and the reason DR resumed the car for.
+        self.starts_in_flight: dict[str, tuple[datetime, str]] = {}
 
     async def async_load(
         self,
@@ -155,6 +165,12 @@ class DrStore:
             )
             if (stop := StopInFlight.from_dict(data)) is not None
         }
+        starts = stored.get("starts_in_flight")
+        self.starts_in_flight = {
+            car_id: start
+            for car_id, data in (starts.items() if isinstance(starts, Mapping) else ())
+            if (start := _start_in_flight(data)) is not None
+        }
         cars = {
             car_id: (
                 _settings(data.get("settings")),
@@ -176,6 +192,10 @@ class DrStore:
             "ledger": ledger.as_dict(),
             "stops_in_flight": {
                 car_id: stop.as_dict() for car_id, stop in self.stops_in_flight.items()
+            },
+            "starts_in_flight": {
+                car_id: {"sent_at": sent_at.isoformat(), "reason": reason}
+                for car_id, (sent_at, reason) in self.starts_in_flight.items()
             },
         }
 

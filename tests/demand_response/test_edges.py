@@ -278,9 +278,10 @@ async def test_an_unreadable_stop_in_flight_is_ignored(
     tesla: FakeTesla,
     in_flight: Any,
 ) -> None:
-    """A hand-edited record of a stop in flight: no pause is made up from it."""
+    """A hand-edited record of a stop (or start) in flight: no pause is made up from it."""
     data = stored_car({"paused_by_dr": False, "overridden": False, "skipped": False})
     data["data"]["stops_in_flight"] = in_flight
+    data["data"]["starts_in_flight"] = in_flight
     hass_storage[storage_key("account01")] = data
     tesla.cars[CHARGING].charging_state = "Stopped"
     entry = account_entry(tesla)

@@ -241,6 +241,63 @@ async def test_a_stop_unanswered_at_shutdown_is_settled_by_the_car_at_start(
 
 
 @pytest.mark.parametrize(
+    ("charging_state", "energy_added", "took"),
+    [
+        ("Charging", 3.3, True),  # it took
+        ("Stopped", 3.21, True),  # it took, and the owner stopped it seconds later
+        ("Stopped", 3.2, False),  # it was lost: the car is as DR left it
+    ],
+)
+async def test_a_start_unanswered_at_shutdown_is_settled_by_the_car_at_start(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+    charging_state: str,
+    energy_added: float,
+    took: bool,
+) -> None:
+    """Home Assistant stopped with a start on its way; the Store still says DR paused the car.
+
+    A car charging, or stopped with a count that moved since DR last saw it paused, got the
+    start: the event ended when it was sent, and no command follows. A car just as DR left
+    it did not, and is resumed.
+    """
+    data = stored(paused=True)
+    sent_at = at(-2)
+    data["data"]["ledger"]["events"][0].update(
+        seen_paused_at=at(-5).isoformat(), seen_paused_energy_kwh=3.2
+    )
+    data["data"]["starts_in_flight"] = {
+        CHARGING: {"sent_at": sent_at.isoformat(), "reason": "price_below_resume"}
+    }
+    hass_storage[storage_key("account01")] = data
+    car = tesla.cars[CHARGING]
+    car.charging_state, car.energy_added = charging_state, energy_added
+    prices.set(-15, 40, 40, 40)
+    events = async_capture_events(hass, EVENT_DR)
+    entry = await start_account(hass, tesla)
+    await advance_to(hass, freezer, at(5))
+    [event] = entry.runtime_data.dr.ledger.events
+    assert event.outcome == "resumed"
+    assert [e.data["type"] for e in events] == ["ended"]
+    if took:
+        assert event.ended == sent_at
+        assert tesla.count(CHARGING, "command") == 0
+        assert car.charging_state == charging_state
+    else:
+        assert event.ended is not None
+        assert event.ended > sent_at
+        assert tesla.count(CHARGING, "command") == 1
+        assert car.charging_state == "Charging"
+    await hass.async_block_till_done()
+    assert entry.runtime_data.dr._store.starts_in_flight == {}
+    assert "starts_in_flight" in hass_storage[storage_key("account01")]["data"]
+
+
+@pytest.mark.parametrize(
     ("energy_added", "why"),
     [(3.5, "charged two minutes past the stop"), (0.4, "a new session began since")],
 )
