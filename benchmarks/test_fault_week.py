@@ -54,7 +54,7 @@ from custom_components.tesladr.const import (
     DOMAIN,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
-from custom_components.tesladr.dr import Ledger
+from custom_components.tesladr.dr import Ledger, Price, with_skipped
 from custom_components.tesladr.dr_store import storage_key
 from custom_components.tesladr.price_coordinator import DATA_FEED, DATA_PRICES
 from custom_components.tesladr.sources import Role
@@ -851,10 +851,35 @@ class Week:
                 self.timed.remove(pending)
                 self.recovery.add(pending.fault.kind, pending.price_s, pending.dr_s)
 
+    def complete_retired(self) -> None:
+        """Account the intervals OASIS published after each removal to the removed ledgers.
+
+        Removing an entry deletes its ledger, so no ledger of tesladr's can see the
+        intervals of its last minutes that OASIS had not published yet. The events, their
+        starts, ends and power are the product's; the product's own accounting (`account`,
+        `with_skipped`) is run on them here, as it would have run had the entry stayed.
+        """
+        for ledger in self.retired_ledgers:
+            for event in ledger.events:
+                if event.ended is None:
+                    continue
+                before = event.kwh, event.usd
+                published = []
+                start = _floor(event.started)
+                while start < event.ended:
+                    if (value := self.oasis.served(event.node, start)) is not None:
+                        published.append(Price(value, start, start + INTERVAL))
+                    start += INTERVAL
+                for price in with_skipped(published):
+                    event.account(price)
+                added = {event.vin: (event.kwh - before[0], event.usd - before[1])}
+                self._retire(added, 1)
+
     def finish(self) -> None:
         """Close the run: faults not recovered, the ledger, the OASIS budget, the log."""
         for pending in self.timed:
             self.recovery.add(pending.fault.kind, pending.price_s, pending.dr_s)
+        self.complete_retired()
         paused = {vin: t.paused_kwh for vin, t in self.sim.tracks.items()}
         if (linked := self.linked) is not None:
             paused[linked.vin] = linked.paused_kwh

@@ -4,6 +4,8 @@ Every config entry that needs prices acquires it with the nodes it needs; it ask
 union of all nodes in one request per report. Instead of drifting on a fixed timer it asks
 when the learned publication lag (`caiso.lag`) says the next 5-minute interval is out, and
 retries briefly until it is, within a budget of requests per interval and CAISO's 5 s rule.
+Whoever asks (a set-up, new nodes, `update_entity`), the budget holds: a node without a price
+gets one at the next interval's request.
 The learned lag is kept in a Store, so a restart asks at the right moment from the start.
 """
 
@@ -162,29 +164,6 @@ class OasisFeed:
         if self.store is not None:
             self.store.async_delay_save(self.lag.to_dict, delay)
 
-    def asked(self, missing: bool) -> Callable[[], bool]:
-        """Admission for one fetch someone asked for: set-up, new nodes, `update_entity`.
-
-        Where a node it asks for has no price at all (`missing`), its first request counts
-        like any other but goes past the budget while OASIS answers, rather than leave the
-        node blank for up to an interval (the scheduled requests then give way). Otherwise,
-        and for throttle retries, and for everything while OASIS is down, the budget holds:
-        the prices in hand do until the next interval, and asking again would only repeat a
-        failure.
-        """
-        sent = not missing
-
-        def admit() -> bool:
-            nonlocal sent
-            if sent or self.down:
-                return self.admit()
-            sent = True
-            self.budget_left(dt_util.utcnow())
-            self._count()
-            return True
-
-        return admit
-
 
 def _ha_clock() -> float:
     return dt_util.utcnow().timestamp()
@@ -226,8 +205,6 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self._day_ahead_tried: datetime | None = None
         self._stopped = False
         self._got_new = False
-        # Refreshes someone asked for may go past the budget; the feed's own wakes may not.
-        self._waking = False
         self.data = self._feed.data
         # An outage outlives coordinators: a new one neither warns again nor hides recovery.
         self.last_update_success = not self._feed.down
@@ -274,15 +251,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     async def _async_update_data(self) -> PriceData:
         """Fetch the newest 5-minute prices; a failure is a translated UpdateFailed."""
         try:
-            admit = (
-                self._feed.admit
-                if self._waking
-                else self._feed.asked(
-                    any(self.data.latest(node) is None for node in self.nodes)
-                )
-            )
-            self._waking = False
-            await self._fetch_realtime(dt_util.utcnow(), admit)
+            await self._fetch_realtime(dt_util.utcnow(), self._feed.admit)
         except OasisBudgetError as err:
             # Our own limit, not an OASIS fault: not an outage, nor the end of one.
             LOGGER.debug("CAISO request skipped: %s", err)
@@ -439,7 +408,6 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     async def _async_wake(self, _now: datetime) -> None:
         self._unsub_timer = None
         try:
-            self._waking = True
             await self.async_refresh()
             now = dt_util.utcnow()
             if (

@@ -518,7 +518,7 @@ async def test_setup_retries_through_an_outage_warn_once(
     assert_paced(oasis)
 
 
-async def test_asked_refreshes_keep_the_budget_unless_a_node_has_no_price(
+async def test_asked_refreshes_keep_the_budget_even_for_a_new_node(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     oasis: FakeOasis,
@@ -526,9 +526,9 @@ async def test_asked_refreshes_keep_the_budget_unless_a_node_has_no_price(
 ) -> None:
     """update_entity is a person asking: counted, paced, and within the interval's budget.
 
-    With prices in hand, a request past the budget would add nothing the next interval does
-    not bring (a restart's set-up retries asked a fourth in the fault week). A node with no
-    price at all is asked for past the budget, once, while OASIS answers.
+    A request past the budget would add nothing the next interval does not bring (after a
+    restart, set-up retries asked a fourth in the fault week). A new node gets its price
+    from the next interval's request.
     """
     assert await async_setup_component(hass, "homeassistant", {})
     for _ in range(REQUESTS_PER_INTERVAL):
@@ -541,17 +541,17 @@ async def test_asked_refreshes_keep_the_budget_unless_a_node_has_no_price(
     assert len(times) == REQUESTS_PER_INTERVAL
     assert all(b - a >= timedelta(seconds=5) for a, b in itertools.pairwise(times))
     assert hass.states.get(RT_PRICE).state == "39.55"  # type: ignore[union-attr]
-    # A new node: its price is missing, so its request goes out past the budget.
     hass.config_entries.async_update_entry(
         loaded_entry, options={**loaded_entry.options, CONF_NODES: [NP15, SP15, ZP26]}
     )
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    assert len(oasis.requests) == len(times) + 1
-    assert oasis.requests[-1].nodes == [NP15, SP15, ZP26]
-    assert per_interval(oasis) == {"20:00": REQUESTS_PER_INTERVAL + 1}
-    # The feed's own schedule goes on: the next request is the wake after 20:05.
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert len(oasis.requests) == REQUESTS_PER_INTERVAL
+    # The feed's own schedule goes on: the wake after 20:05 asks for the new node too.
     await advance(hass, freezer, START.replace(minute=5, second=20) - dt_util.utcnow())
-    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests[len(times) + 1 :]] == [
+    assert [r.at.strftime("%H:%M:%S") for r in oasis.requests[len(times) :]] == [
         "20:05:15"
     ]
+    assert oasis.requests[-1].nodes == [NP15, SP15, ZP26]
+    assert per_interval(oasis) == {"20:00": REQUESTS_PER_INTERVAL, "20:05": 1}
