@@ -122,6 +122,9 @@ PROGRESS = os.environ.get("FAULT_PROGRESS") == "1"
 SLOW_ANSWER_S = 45.0
 # Real seconds a step lets the loop run while a slow answer is held back.
 SLOW_SPIN_S = 0.05
+# And at most this long, until the request tesladr sent last has reached the fake: one that
+# arrived after the clock moved on would be recorded late, out of its interval.
+TRANSIT_SPIN_S = 2.0
 OASIS_FAULT = {
     "oasis_429": "throttle",
     "oasis_throttle_page": "throttle_200",
@@ -186,6 +189,16 @@ class FaultyOasis(LaggedFakeOasis):
                 if self.clock() >= after:
                     return price
         return super()._price(market, node, start)
+
+    def arrived(self, hass: HomeAssistant) -> bool:
+        """Whether the request tesladr's feed sent last has reached this fake."""
+        feed = hass.data.get(DATA_FEED)
+        sent = feed.last_sent_at if feed is not None else None
+        return (
+            sent is None
+            or self.halted
+            or any(record.at >= sent for record in self.requests[-3:])
+        )
 
     def served(self, node: str, start: datetime) -> float | None:
         """The 5-minute price OASIS serves now for an interval, once published."""
@@ -1482,7 +1495,9 @@ async def run_week(
                 # timer: let the loop run a little real time (other requests reach the
                 # fakes), then move time on to the answer or the timeout.
                 began_spin = os.times().elapsed
-                while os.times().elapsed - began_spin < SLOW_SPIN_S:  # noqa: ASYNC110
+                while (spun := os.times().elapsed - began_spin) < SLOW_SPIN_S or (  # noqa: ASYNC110
+                    spun < TRANSIT_SPIN_S and not oasis.arrived(hass)
+                ):
                     await asyncio.sleep(0)
             else:
                 gave_up += await settle(hass)
