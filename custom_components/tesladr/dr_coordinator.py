@@ -610,7 +610,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         )
         if not read.charging and not moved:
             return
-        decision = Decision(Action.RESUME, Reason(reason))
+        decision = Decision(Action.RESUME, reason)
         car.state = next_state(car.state, decision, car.price, car.settings, now)
         self.ledger.end(car_id, sent_at, OUTCOMES[decision.reason])
         LOGGER.info("Resumed charging of %s before the restart", read.name)
@@ -770,7 +770,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         starts = self._store.starts_in_flight
         if start_due(car.attempts, now, now_or_never) and car_id not in starts:
             # Saved before it goes out, as a stop is (see `_settle_start_in_flight`).
-            starts[car_id] = (dt_util.utcnow(), str(decision.reason))
+            starts[car_id] = (dt_util.utcnow(), decision.reason)
             await self._async_save()
         result: CommandResult | None = await async_try_start(
             car.attempts,

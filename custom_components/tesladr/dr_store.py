@@ -12,7 +12,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import slugify
 
 from .const import DOMAIN, LOGGER
-from .dr import CarDrState, DrSettings, Ledger
+from .dr import CarDrState, DrSettings, Ledger, Reason
 
 STORAGE_VERSION = 1
 # Ledger-only changes (a new interval accounted) are batched; state changes are saved at once.
@@ -111,10 +111,10 @@ class StopInFlight:
             return None
 
 
-def _start_in_flight(data: Any) -> tuple[datetime, str] | None:
+def _start_in_flight(data: Any) -> tuple[datetime, Reason] | None:
     """A stored start in flight; None for a record that does not fit."""
     try:
-        return datetime.fromisoformat(data["sent_at"]), str(data["reason"])
+        return datetime.fromisoformat(data["sent_at"]), Reason(data["reason"])
     except KeyError, TypeError, ValueError:
         return None
 
@@ -139,7 +139,7 @@ class DrStore:
         # Stops sent but not answered when the data was saved, by car: see `StopInFlight`.
         self.stops_in_flight: dict[str, StopInFlight] = {}
         # Starts likewise: when each was sent, and the reason DR resumed the car for.
-        self.starts_in_flight: dict[str, tuple[datetime, str]] = {}
+        self.starts_in_flight: dict[str, tuple[datetime, Reason]] = {}
 
     async def async_load(
         self,
@@ -194,7 +194,7 @@ class DrStore:
                 car_id: stop.as_dict() for car_id, stop in self.stops_in_flight.items()
             },
             "starts_in_flight": {
-                car_id: {"sent_at": sent_at.isoformat(), "reason": reason}
+                car_id: {"sent_at": sent_at.isoformat(), "reason": str(reason)}
                 for car_id, (sent_at, reason) in self.starts_in_flight.items()
             },
         }

@@ -268,8 +268,9 @@ async def test_unload_resumes_an_accounts_cars_side_by_side(
         {CHARGING: {"sent_at": "not a time", "power_kw": 7.0, "needed_kwh": None}},
         {CHARGING: {"power_kw": 7.0}},
         {CHARGING: "yesterday"},
+        {CHARGING: {"sent_at": "2026-07-01T17:00:00+00:00", "reason": "no such"}},
     ],
-    ids=["list", "bad_time", "missing", "string"],
+    ids=["list", "bad_time", "missing", "string", "bad_reason"],
 )
 async def test_an_unreadable_stop_in_flight_is_ignored(
     hass: HomeAssistant,
