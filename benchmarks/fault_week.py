@@ -273,7 +273,7 @@ def oasis_violations(
         if after - before < OASIS_MIN_GAP:
             violations.add(
                 "oasis_gap_under_5s",
-                f"{before.isoformat()} then {(after - before).total_seconds():.1f} s later",
+                f"{before.isoformat()} then {(after - before).total_seconds():.6f} s later",
             )
     per_run = Counter(
         (_floor(moment), sum(1 for restart in restarts if restart <= moment))

@@ -1390,11 +1390,12 @@ class Week:
         self.storage.update(disk)
         hass.data.pop(DATA_FEED, None)
         hass.data.pop(DATA_PRICES, None)
+        self.log.muted = False
+        await asyncio.sleep(downtime.total_seconds())
+        # Nothing of the stopped instance reaches OASIS or a car while it is down.
         for fake in self.teslas:
             fake.halted = False
         self.oasis.halted = False
-        self.log.muted = False
-        await asyncio.sleep(downtime.total_seconds())
         self.restarts.append(dt_util.utcnow())
         for entry in loaded:
             await hass.config_entries.async_setup(entry.entry_id)
