@@ -19,7 +19,11 @@ from custom_components.tesladr.caiso import (
     RequestPacer,
 )
 from custom_components.tesladr.caiso.client import oasis_time
+from custom_components.tesladr.caiso.pacing import CLOCK_MARGIN_SECONDS, MIN_GAP_SECONDS
 from tests.fake_oasis import FakeOasis
+
+# What the pacer keeps between requests: CAISO's 5 s and the clock margin.
+GAP = MIN_GAP_SECONDS + CLOCK_MARGIN_SECONDS
 
 NP15 = "TH_NP15_GEN-APND"
 SP15 = "TH_SP15_GEN-APND"
@@ -132,7 +136,7 @@ async def test_throttle_retries_then_succeeds(
     intervals = await client.fetch(Market.RTM, [NP15], T0, T0 + timedelta(minutes=5))
     assert [i.price for i in intervals] == [50.0]
     assert client.requests_made == 2
-    assert fake_time.sleeps == [5.0]
+    assert fake_time.sleeps == pytest.approx([GAP])
 
 
 async def test_throttle_gives_up_after_bounded_retries(
@@ -143,7 +147,7 @@ async def test_throttle_gives_up_after_bounded_retries(
     with pytest.raises(OasisThrottledError):
         await client.fetch(Market.RTM, [NP15], T0, T0 + timedelta(minutes=5))
     assert client.requests_made == 3
-    assert fake_time.sleeps == [5.0, 5.0]
+    assert fake_time.sleeps == pytest.approx([GAP, GAP])
 
 
 async def test_admit_is_asked_for_every_request_retries_included(
@@ -159,7 +163,7 @@ async def test_admit_is_asked_for_every_request_retries_included(
         return True
 
     await client.fetch(Market.RTM, [NP15], T0, T0 + timedelta(minutes=5), admit=admit)
-    assert asked == [1000.0, 1005.0, 1010.0]
+    assert asked == pytest.approx([1000.0, 1000.0 + GAP, 1000.0 + 2 * GAP])
     assert client.requests_made == len(fake_oasis.requests) == 3
 
 

@@ -8,7 +8,14 @@ import pytest
 
 from custom_components.tesladr.caiso import NODES, RequestPacer, nearest_node
 from custom_components.tesladr.caiso.nodes import DEFAULT_NODE, distance_km, utility_at
-from custom_components.tesladr.caiso.pacing import PACER
+from custom_components.tesladr.caiso.pacing import (
+    CLOCK_MARGIN_SECONDS,
+    MIN_GAP_SECONDS,
+    PACER,
+)
+
+# What the pacer keeps between slots: CAISO's 5 s and the clock margin.
+GAP = MIN_GAP_SECONDS + CLOCK_MARGIN_SECONDS
 
 
 async def test_concurrent_callers_queue_five_seconds_apart() -> None:
@@ -23,8 +30,8 @@ async def test_concurrent_callers_queue_five_seconds_apart() -> None:
 
     pacer = RequestPacer(clock=lambda: now[0], sleep=sleep)
     await asyncio.gather(*(pacer.wait() for _ in range(4)))
-    # The first goes at once; the others wait 5, 10 and 15 s from the same instant.
-    assert sorted(taken) == [5.0, 10.0, 15.0]
+    # The first goes at once; the others wait one, two and three gaps from the same instant.
+    assert sorted(taken) == pytest.approx([GAP, 2 * GAP, 3 * GAP])
 
 
 async def test_pacer_does_not_wait_after_a_long_pause() -> None:
@@ -41,7 +48,7 @@ async def test_pacer_does_not_wait_after_a_long_pause() -> None:
     await pacer.wait()
     now[0] = 9.0
     await pacer.wait()
-    assert waits == [3.0]
+    assert waits == pytest.approx([7.0 + GAP - 9.0])
 
 
 async def test_delay_tells_the_wait_until_the_next_slot() -> None:
@@ -55,14 +62,15 @@ async def test_delay_tells_the_wait_until_the_next_slot() -> None:
     assert pacer.delay() == 0.0
     await pacer.wait()
     now[0] = 101.5
-    assert pacer.delay() == pytest.approx(3.5)
+    assert pacer.delay() == pytest.approx(100.0 + GAP - 101.5)
     now[0] = 112.0
     assert pacer.delay() == 0.0
 
 
 def test_process_wide_pacer_uses_five_seconds() -> None:
-    """The shared pacer enforces CAISO's 5 s rule."""
+    """The shared pacer enforces CAISO's 5 s rule (with the clock margin on top)."""
     assert PACER.min_gap == 5.0
+    assert 0 < CLOCK_MARGIN_SECONDS <= 0.1
 
 
 @pytest.mark.parametrize(
