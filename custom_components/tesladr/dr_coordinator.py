@@ -235,6 +235,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         self._notified = self._started
         self._nodes: set[str] = set()
         self._unloaded = False
+        self._restored_starts: set[str] = set()
 
     # Life cycle
 
@@ -251,6 +252,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             )
         for car_id, (settings, state) in stored.items():
             self.cars[car_id] = CarDr(settings=settings, state=state)
+        # Starts the stopped instance left unanswered; one unconfirmed now is not among them.
+        self._restored_starts = set(self._store.starts_in_flight)
         self._started = dt_util.utcnow()
         self._nodes = self._car_nodes()
         self.prices = await async_acquire_price_coordinator(
@@ -454,7 +457,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         read = self.source.cars[car_id]
         if car_id in self._store.stops_in_flight:
             self._settle_stop_in_flight(car_id, car, read)
-        if car_id in self._store.starts_in_flight:
+        if car_id in self._restored_starts:
             self._settle_start_in_flight(car_id, car, read, now)
         event = self.ledger.active(car_id) if car.state.paused_by_dr else None
         charged = charged_since_pause(event, read)
@@ -598,6 +601,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         """
         if read.stale or read.charging_state is None:
             return
+        self._restored_starts.discard(car_id)
         sent_at, reason = self._store.starts_in_flight.pop(car_id)
         self._async_delay_save()
         event = self.ledger.active(car_id)
@@ -778,12 +782,13 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             now,
             now_or_never=now_or_never,
         )
-        if result is None or result.reason != UNCONFIRMED:
-            # Answered (or not sent): no longer in flight. One still unconfirmed stays so.
-            if starts.pop(car_id, None) is not None and result is None:
-                self._async_delay_save()
         if result is None:
             return
+        # Sent now: the stopped instance's start, if any, is this one's business.
+        self._restored_starts.discard(car_id)
+        if result.reason != UNCONFIRMED:
+            # Answered: no longer in flight. One still unconfirmed stays so.
+            starts.pop(car_id, None)
         if not result.ok and result.reason == UNCONFIRMED:
             LOGGER.debug("Start of %s sent, not seen yet", self._name(car_id))
             return

@@ -132,3 +132,31 @@ async def test_sleeping_cars_last_values_do_not_count_as_charging(
     await control.start_charging(fleet_car.vin)
     assert fleet_car.commands[:2] == ["wake_up", "charge_start"]
     control.async_stop_tracking()
+
+
+async def test_a_start_not_seen_yet_is_not_sent_again(
+    hass: HomeAssistant, tessie_car: LinkedCar
+) -> None:
+    """The start went out and the car's signals have not moved: asked again, it waits.
+
+    A second `turn_on` would be a second command for one start; the answer comes once the
+    integration reads the car charging, dated when the start was sent.
+    """
+    tessie_car.set_stopped()
+    await tessie_car.async_poll()
+    tessie_car.obeys_commands = False  # the car takes its time
+    control = control_of(hass, tessie_car)
+    first = await control.start_charging(tessie_car.vin)
+    assert (first.ok, first.reason) == (False, "unconfirmed")
+    commands = list(tessie_car.commands)
+    again = await control.start_charging(tessie_car.vin)
+    assert (again.ok, again.reason) == (False, "unconfirmed")
+    assert tessie_car.commands == commands
+    # The car starts, the integration reads it: the start is done, from when it was sent.
+    tessie_car.set_charging()
+    await tessie_car.async_poll()
+    done = await control.start_charging(tessie_car.vin)
+    assert done.ok
+    assert done.sent_at is not None
+    assert tessie_car.commands == commands
+    control.async_stop_tracking()
