@@ -20,7 +20,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Coroutine
 from contextlib import ExitStack
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 import gc
 import itertools
@@ -221,11 +221,21 @@ class FaultyOasis(LaggedFakeOasis):
                 content_type="text/html",
             )
         if self.slow_until is not None and now < self.slow_until:
+            # Recorded as it arrives (the answer is what is slow), completed once answered.
+            arrived = len(self.requests)
+            self.requests.append(
+                RequestRecord(now, None, [], None, None, dict(request.query))
+            )
             self.sleeping += 1
             try:
                 await asyncio.sleep(SLOW_ANSWER_S)
             finally:
                 self.sleeping -= 1
+            answered = len(self.requests)
+            # The base class records the request first thing, before any await.
+            response = await super()._handle(request)
+            self.requests[arrived] = replace(self.requests.pop(answered), at=now)
+            return response
         return await super()._handle(request)
 
 
