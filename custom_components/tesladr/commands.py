@@ -13,10 +13,11 @@ MAX_STOP_ATTEMPTS = 2
 # Stop refusals that mean there is nothing to stop: the car stopped since it was read.
 NOTHING_TO_STOP = {"not_charging"}
 # A failed resume is retried, but not so often that wake-ups (billed) pile up. The first
-# retry comes within the minute, so that one refusal does not keep a car paused past the
-# interval the fail-safe allows.
+# retry comes within the minute and the next ones every two, so that a refusal or an outage
+# ending does not keep a car paused past the interval the fail-safe allows (the fault week
+# saw a car resumed 5 minutes after its Tesla outage ended, under a 5-minute retry).
 FIRST_RESUME_RETRY = timedelta(minutes=1)
-RESUME_RETRY = timedelta(minutes=5)
+RESUME_RETRY = timedelta(minutes=2)
 # Start refusals that mean there is nothing left to resume.
 NOTHING_TO_RESUME = {"is_charging", "complete", "disconnected"}
 # A start sent whose effect the car's source has not seen yet: ask again at once (the source
