@@ -452,6 +452,10 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         event = self.ledger.active(car_id)
         return event.started if event is not None else None
 
+    def _pause_event(self, car_id: str, car: CarDr) -> DrEvent | None:
+        """The ledger event of the car's pause, while DR holds it paused."""
+        return self.ledger.active(car_id) if car.state.paused_by_dr else None
+
     async def _decide_and_act(self, car_id: str, car: CarDr, now: datetime) -> None:
         car.choice = self.resolve(car_id)
         read = self.source.cars[car_id]
@@ -459,7 +463,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             self._settle_stop_in_flight(car_id, car, read)
         if car_id in self._restored_starts:
             self._settle_start_in_flight(car_id, car, read, now)
-        event = self.ledger.active(car_id) if car.state.paused_by_dr else None
+        event = self._pause_event(car_id, car)
         charged = charged_since_pause(event, read)
         if event is not None and not charged and not read.charging and read.updated_at:
             event.seen_paused_at = read.updated_at
@@ -475,8 +479,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
                 self._paused_at(car_id),
                 self.source.tells_overrides,
                 charged_since_pause(
-                    self.ledger.active(car_id) if car.state.paused_by_dr else None,
-                    self.source.cars[car_id],
+                    self._pause_event(car_id, car), self.source.cars[car_id]
                 ),
             )
             return decide(price, car.settings, known, car.state, now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -111,6 +111,17 @@ class StopInFlight:
             return None
 
 
+def _per_car[T](records: Any, parse: Callable[[Any], T | None]) -> dict[str, T]:
+    """Stored records by car, each parsed; a record that does not fit is dropped."""
+    if not isinstance(records, Mapping):
+        return {}
+    return {
+        car_id: record
+        for car_id, data in records.items()
+        if (record := parse(data)) is not None
+    }
+
+
 def _start_in_flight(data: Any) -> tuple[datetime, Reason] | None:
     """A stored start in flight; None for a record that does not fit."""
     try:
@@ -157,20 +168,12 @@ class DrStore:
                 await self._left.async_remove()
                 self.adopted = True
         stored = stored or {}
-        in_flight = stored.get("stops_in_flight")
-        self.stops_in_flight = {
-            car_id: stop
-            for car_id, data in (
-                in_flight.items() if isinstance(in_flight, Mapping) else ()
-            )
-            if (stop := StopInFlight.from_dict(data)) is not None
-        }
-        starts = stored.get("starts_in_flight")
-        self.starts_in_flight = {
-            car_id: start
-            for car_id, data in (starts.items() if isinstance(starts, Mapping) else ())
-            if (start := _start_in_flight(data)) is not None
-        }
+        self.stops_in_flight = _per_car(
+            stored.get("stops_in_flight"), StopInFlight.from_dict
+        )
+        self.starts_in_flight = _per_car(
+            stored.get("starts_in_flight"), _start_in_flight
+        )
         cars = {
             car_id: (
                 _settings(data.get("settings")),

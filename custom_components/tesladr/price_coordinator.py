@@ -12,7 +12,6 @@ The learned lag is kept in a Store, so a restart asks at the right moment from t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -251,7 +250,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     async def _async_update_data(self) -> PriceData:
         """Fetch the newest 5-minute prices; a failure is a translated UpdateFailed."""
         try:
-            await self._fetch_realtime(dt_util.utcnow(), self._feed.admit)
+            await self._fetch_realtime(dt_util.utcnow())
         except OasisBudgetError as err:
             # Our own limit, not an OASIS fault: not an outage, nor the end of one.
             LOGGER.debug("CAISO request skipped: %s", err)
@@ -277,7 +276,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             # Any answer may move the schedule on (it found the awaited interval).
             self._schedule_next()
 
-    async def _fetch_realtime(self, now: datetime, admit: Callable[[], bool]) -> bool:
+    async def _fetch_realtime(self, now: datetime) -> bool:
         """Fetch recent 5-minute prices; return whether a newer interval came in."""
         before = self.lag.newest_end
         nodes = self.nodes
@@ -289,7 +288,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             nodes,
             boundary - LOOKBACK,
             boundary + 2 * INTERVAL,
-            admit=admit,
+            admit=self._feed.admit,
         )
         self.fetched_nodes = nodes
         data = self.data

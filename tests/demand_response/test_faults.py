@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 import logging
 from typing import Any
 
@@ -130,6 +130,33 @@ def stored(paused: bool) -> dict[str, Any]:
     }
 
 
+def stored_stop_in_flight(sent_at: datetime) -> dict[str, Any]:
+    """The Store with a stop sent at `sent_at` and unanswered, no pause yet.
+
+    The car's read before the stop, 20 s earlier at 7 kW, showed 3.2 kWh added.
+    """
+    data = stored(paused=False)
+    data["data"]["stops_in_flight"] = {
+        CHARGING: {
+            "sent_at": sent_at.isoformat(),
+            "power_kw": 7.0,
+            "needed_kwh": None,
+            "energy_added_kwh": 3.2,
+            "read_at": (sent_at - timedelta(seconds=20)).isoformat(),
+        }
+    }
+    return data
+
+
+def stored_paused_seen_at(energy_kwh: float) -> dict[str, Any]:
+    """The Store of a paused car last read paused at 16:55, with `energy_kwh` added."""
+    data = stored(paused=True)
+    data["data"]["ledger"]["events"][0].update(
+        seen_paused_at=at(-5).isoformat(), seen_paused_energy_kwh=energy_kwh
+    )
+    return data
+
+
 async def start_account(hass: HomeAssistant, tesla: FakeTesla) -> MockConfigEntry:
     """Set the account entry up (as Home Assistant does at start)."""
     entry = account_entry(tesla)
@@ -201,18 +228,8 @@ async def test_a_stop_unanswered_at_shutdown_is_settled_by_the_car_at_start(
     Lost: the car charges; the event is still on, so DR stops it now, and the pause counts
     from now.
     """
-    data = stored(paused=False)
     sent_at = at(-10)
-    data["data"]["stops_in_flight"] = {
-        CHARGING: {
-            "sent_at": sent_at.isoformat(),
-            "power_kw": 7.0,
-            "needed_kwh": None,
-            "energy_added_kwh": 3.2,
-            "read_at": (sent_at - timedelta(seconds=20)).isoformat(),
-        }
-    }
-    hass_storage[storage_key("account01")] = data
+    hass_storage[storage_key("account01")] = stored_stop_in_flight(sent_at)
     # 20 s at 7 kW from the read to the stop: the count the car shows if the stop took.
     tesla.cars[CHARGING].energy_added = 3.24
     if took:
@@ -265,11 +282,8 @@ async def test_a_start_unanswered_at_shutdown_is_settled_by_the_car_at_start(
     start: the event ended when it was sent, and no command follows. A car just as DR left
     it did not, and is resumed.
     """
-    data = stored(paused=True)
+    data = stored_paused_seen_at(3.2)
     sent_at = at(-2)
-    data["data"]["ledger"]["events"][0].update(
-        seen_paused_at=at(-5).isoformat(), seen_paused_energy_kwh=3.2
-    )
     data["data"]["starts_in_flight"] = {
         CHARGING: {"sent_at": sent_at.isoformat(), "reason": "price_below_resume"}
     }
@@ -316,18 +330,8 @@ async def test_a_car_stopped_after_an_unanswered_stop_is_not_taken_for_a_pause(
     The car is stopped at the next start, but its energy count says it charged on after the
     stop: the stop is not what stopped it, so DR holds nothing and never starts it.
     """
-    data = stored(paused=False)
     sent_at = at(-10)
-    data["data"]["stops_in_flight"] = {
-        CHARGING: {
-            "sent_at": sent_at.isoformat(),
-            "power_kw": 7.0,
-            "needed_kwh": None,
-            "energy_added_kwh": 3.2,
-            "read_at": (sent_at - timedelta(seconds=20)).isoformat(),
-        }
-    }
-    hass_storage[storage_key("account01")] = data
+    hass_storage[storage_key("account01")] = stored_stop_in_flight(sent_at)
     tesla.cars[CHARGING].charging_state = "Stopped"
     tesla.cars[CHARGING].energy_added = energy_added
     prices.set(-15, 200, 200, 200, 200, 40, 40, 40)
@@ -543,11 +547,7 @@ async def test_a_car_the_owner_started_and_stopped_across_a_restart_stays_stoppe
     The last paused read is kept with the event across the restart, so the new start still
     sees that the car charged in between: the owner's, not a pause to resume.
     """
-    data = stored(paused=True)
-    data["data"]["ledger"]["events"][0].update(
-        seen_paused_at=at(-5).isoformat(), seen_paused_energy_kwh=3.2
-    )
-    hass_storage[storage_key("account01")] = data
+    hass_storage[storage_key("account01")] = stored_paused_seen_at(3.2)
     car = tesla.cars[CHARGING]
     car.charging_state, car.energy_added = "Stopped", 3.6
     prices.set(-15, 200, 200, 40, 40, 40)
