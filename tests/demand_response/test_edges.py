@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -291,3 +292,31 @@ async def test_an_unreadable_stop_in_flight_is_ignored(
     await hass.async_block_till_done()
     assert entry.runtime_data.dr.ledger.events == []
     assert state(hass, STATUS) == "monitoring"
+
+
+async def test_a_failing_start_is_retried_after_a_minute_then_every_two(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Retries come often enough that a car is not kept paused past the fail-safe's interval.
+
+    Every 5 minutes (the old cadence) could resume a car minutes after its refusals or its
+    outage ended; every few seconds would pile up wake-ups.
+    """
+    prices.set(0, 300)  # paused at 17:05:15, resumed from 17:10:15
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    tesla.command_refusals.extend(["busy"] * 3)
+    sent: list[float] = []  # when each start arrived
+    while len(sent) < 4 and dt_util.utcnow() < at(25):
+        before = tesla.count(CHARGING, "command")
+        await advance_to(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+        if tesla.count(CHARGING, "command") > before:
+            sent.append(dt_util.utcnow().timestamp())
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert len(sent) == 4  # the resume, refused three times, then taken
+    first, *later = [b - a for a, b in pairwise(sent)]
+    assert 60 <= first < 120
+    assert later and all(120 <= gap < 180 for gap in later), later
