@@ -125,6 +125,9 @@ class FakeTesla:
     _pending_wake: dict[str, int] = field(default_factory=dict)
     # Reasons the car gives for refusing its next charge commands (`result: false`).
     command_refusals: deque[str] = field(default_factory=deque)
+    # The status that replaces the next command's answer after the car carried it out (a
+    # gateway that gave up waiting for the car); the library retries a 5xx.
+    lose_next_answer: int | None = None
     _runner: web.AppRunner | None = None
     port: int = 0  # 0: a free port, chosen at start
     # Extra routes served beside the API (the offline demo's control endpoints).
@@ -303,6 +306,9 @@ class FakeTesla:
                 car.charging_state = "Charging"
         else:
             reason = "unknown_command"
+        if (status := self.lose_next_answer) is not None:
+            self.lose_next_answer = None
+            return self._json({"response": None, "error": "gateway timeout"}, status)
         return self._json({"response": {"result": not reason, "reason": reason}})
 
 

@@ -83,6 +83,10 @@ DECISION_HISTORY = 20
 READ_AHEAD_FRESH = timedelta(minutes=6)
 # A car answers a stop within seconds; its energy count moves 0.01 kWh in 5 s at 7 kW.
 STOP_TOOK_WITHIN = timedelta(minutes=1)
+# The resolution of a car's energy count, and how far a read's time may be off the moment
+# the car measured (see `_stopped_as_sent`).
+COUNT_STEP_KWH = 0.01
+READ_TIMING = timedelta(seconds=10)
 # More than the count's rounding: a stopped car's count moved by this much charged since.
 ENERGY_MOVED = 0.05
 # Reasons for which a price above the threshold is worth a fresh read of the car.
@@ -725,7 +729,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         if not stop_due(car.attempts, interval):
             return
         in_flight = self._store.stops_in_flight
-        in_flight[car_id] = StopInFlight(
+        stop = in_flight[car_id] = StopInFlight(
             now, power, needed, state.charge_energy_added_kwh, state.updated_at
         )
         await self._async_save()
@@ -741,9 +745,14 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         if result is None:
             return
         if not result.ok and result.reason in NOTHING_TO_STOP:
-            # It stopped since it was read: no pause, no event; the read-back shows it.
-            LOGGER.debug("%s was no longer charging when paused", state.name)
-            return
+            if not _stopped_as_sent(stop, result.state):
+                # It stopped since it was read: no pause, no event; the read-back shows it.
+                LOGGER.debug("%s was no longer charging when paused", state.name)
+                return
+            # An earlier try of this stop went through, its answer lost (a timeout or a 5xx,
+            # then the library's retry): the pause is DR's.
+            LOGGER.debug("%s stopped as the stop was sent", state.name)
+            result = replace(result, ok=True)
         if not result.ok:
             LOGGER.warning(
                 "Could not pause charging of %s (attempt %d): %s",
@@ -959,6 +968,32 @@ def _stop_took(stop: StopInFlight, read: ChargeState) -> bool:
         return False
     stopped_at = stop.read_at + timedelta(hours=drawn / stop.power_kw)
     return stopped_at <= stop.sent_at + STOP_TOOK_WITHIN
+
+
+def _stopped_as_sent(stop: StopInFlight, read: ChargeState | None) -> bool:
+    """Whether a car that answered a stop with "not charging" stopped as it was sent.
+
+    The energy it added since its read before the stop dates when it stopped: about when
+    the stop was sent, an earlier try of it went through; well before, the car stopped by
+    itself or its owner stopped it. The count moves in steps of 0.01 kWh. Without a count
+    it cannot be told, and the car is not taken for DR's.
+    """
+    if (
+        read is None
+        or read.stale
+        or read.charging_state != "Stopped"
+        or stop.energy_added_kwh is None
+        or stop.read_at is None
+        or read.charge_energy_added_kwh is None
+        or stop.power_kw <= 0
+    ):
+        return False
+    drawn = read.charge_energy_added_kwh - stop.energy_added_kwh
+    if drawn < 0:
+        return False
+    stopped_at = stop.read_at + timedelta(hours=drawn / stop.power_kw)
+    step = timedelta(hours=COUNT_STEP_KWH / stop.power_kw) + READ_TIMING
+    return stop.sent_at - step <= stopped_at <= stop.sent_at + STOP_TOOK_WITHIN
 
 
 def _public(event: DrEvent) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from datetime import datetime, timedelta
 import logging
@@ -12,16 +13,23 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
 from custom_components.tesladr.dr import CarDrState, DrSettings, Ledger, Outcome
-from custom_components.tesladr.dr_coordinator import EVENT_DR
-from custom_components.tesladr.dr_store import left_paused_issue_id, storage_key
+from custom_components.tesladr.dr_coordinator import EVENT_DR, _stopped_as_sent
+from custom_components.tesladr.dr_store import (
+    StopInFlight,
+    left_paused_issue_id,
+    storage_key,
+)
+from custom_components.tesladr.vehicles import ChargeState, VehicleState
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import account_entry
@@ -309,6 +317,74 @@ async def test_a_start_unanswered_at_shutdown_is_settled_by_the_car_at_start(
     await hass.async_block_till_done()
     assert entry.runtime_data.dr._store.starts_in_flight == {}
     assert "starts_in_flight" in hass_storage[storage_key("account01")]["data"]
+
+
+async def test_a_stop_whose_answer_was_lost_is_a_pause_when_the_retry_finds_it_stopped(
+    hass: HomeAssistant,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The car stopped, its answer was a 504, and the library's retry was told "not charging".
+
+    The car stopped as the stop was sent, so the pause is DR's: held, recorded, and resumed
+    when the price falls (found by the fault week, where the car stayed stopped for good).
+    """
+    tesla.lose_next_answer = 504
+    prices.set(0, 300, 300, 40)
+    await advance_to(hass, freezer, at(5))
+    # The library waits a second or two before its retry: time moves in steps of a second,
+    # without waiting for the task in between (it sleeps on the frozen clock).
+    while tesla.count(CHARGING, "command") < 2 or state(hass, STATUS) != "paused":
+        assert dt_util.utcnow() < at(6)
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        for _ in range(50):
+            await asyncio.sleep(0)
+    await hass.async_block_till_done()
+    assert tesla.count(CHARGING, "command") == 2  # the stop, and the retry
+    assert tesla.cars[CHARGING].charging_state == "Stopped"
+    assert state(hass, STATUS) == "paused"
+    [event] = account.runtime_data.dr.ledger.events
+    assert PAUSED_AT <= event.started < at(6)
+    await advance_to(hass, freezer, at(15).replace(second=30))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert event.outcome == "resumed"
+
+
+def _stop(read_at: datetime, energy: float | None = 3.2) -> StopInFlight:
+    return StopInFlight(at(0), 7.0, None, energy, read_at)
+
+
+def _read(energy: float | None, charging_state: str = "Stopped") -> ChargeState:
+    return ChargeState(
+        CHARGING,
+        "Model 3",
+        VehicleState.ONLINE,
+        charging_state=charging_state,
+        charge_energy_added_kwh=energy,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stop", "read", "ours"),
+    [
+        (_stop(at(0)), _read(3.2), True),  # read as the stop went: it stopped then
+        (_stop(at(-2)), _read(3.43), True),  # charged up to the stop, 2 minutes on
+        (_stop(at(-2)), _read(3.3), False),  # stopped a minute before the stop
+        (_stop(at(-2)), _read(3.8), False),  # charged on past the stop
+        (_stop(at(0)), _read(0.0), False),  # a new session since: the count went down
+        (_stop(at(0)), _read(3.2, "Complete"), False),  # it finished by itself
+        (_stop(at(0), energy=None), _read(3.2), False),  # no count to tell by
+        (_stop(at(0)), None, False),  # not read back
+    ],
+)
+def test_a_stop_told_not_charging_is_dr_s_only_if_the_car_stopped_as_it_was_sent(
+    stop: StopInFlight, read: ChargeState | None, ours: bool
+) -> None:
+    """The energy added since the read before the stop dates when the car stopped."""
+    assert _stopped_as_sent(stop, read) is ours
 
 
 @pytest.mark.parametrize(
