@@ -35,7 +35,7 @@ from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_EMAIL, EVENT_HOMEASSISTANT_FINAL_WRITE
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import STOPPING_STAGE_SHUTDOWN_TIMEOUT, Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import psutil
@@ -253,6 +253,9 @@ class FaultyTesla(LoggedFakeTesla):
     # stops before its answer arrives. `on_hold` starts that stop; None: it cannot now.
     hold_next: str | None = None
     on_hold: Callable[[str, str], asyncio.Event | None] | None = None  # vin, name
+    # Cars whose held command's answer waits for Home Assistant to stop: the library's
+    # retries of it wait as well, so that no answer arrives before the stop.
+    holding: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def unreachable(self, now: datetime) -> bool:
         """Calls fail now, or a fault waits for the next one."""
@@ -279,6 +282,9 @@ class FaultyTesla(LoggedFakeTesla):
         name = request.match_info["command"]
         if self.on_command is not None and not self.halted:
             self.on_command(car.vin, name, car.charging_state)
+        if (held := self.holding.get(car.vin)) is not None and not held.is_set():
+            await held.wait()
+            return self._json({"response": None, "error": "upstream down"}, 503)
         if (
             self.hold_next is not None
             and self.on_hold is not None
@@ -286,6 +292,7 @@ class FaultyTesla(LoggedFakeTesla):
             and (stopped := self.on_hold(car.vin, name)) is not None
         ):
             applied, self.hold_next = self.hold_next == "applied", None
+            self.holding[car.vin] = stopped
             before = car.charging_state
             if applied:
                 await super()._command(request)
@@ -1363,13 +1370,22 @@ class Week:
         """
         hass = self.hass
         before = self.ledger_kwh()
-        self.log.muted = True
         self.ha_up = False
-        # A stopping Home Assistant sends nothing more, from before its final write (which
-        # comes once its tasks are done): the price feed's timers end first, and nothing
-        # sent after reaches OASIS or a car.
+        # The price feed's timers end first: what it would ask while stopping is not this
+        # run's to count.
         if (prices := hass.data.get(DATA_PRICES)) is not None:
             prices.async_stop()
+        # Home Assistant's first stage: the shutdown jobs, awaited for up to 20 s, the
+        # network still up. It does not wait for the other tasks running: from here on
+        # nothing sent reaches OASIS or a car, and what arrives later misses the final write.
+        jobs = [
+            task
+            for job in hass._shutdown_jobs  # noqa: SLF001
+            if (task := hass.async_run_hass_job(job.job, *job.args)) is not None
+        ]
+        if jobs:
+            await asyncio.wait(jobs, timeout=STOPPING_STAGE_SHUTDOWN_TIMEOUT)
+        self.log.muted = True
         self.oasis.halted = True
         for fake in self.teslas:
             fake.halted = True

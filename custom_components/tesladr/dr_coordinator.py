@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
@@ -73,6 +73,10 @@ NO_PRICE_GRACE = timedelta(minutes=2)
 # the event on stale prices does not leave its last intervals out.
 ACCOUNT_TAIL = LOOKBACK + timedelta(minutes=10)
 TICK = timedelta(minutes=1)
+# Home Assistant stopping: how long a command on its way may take to answer before the state
+# is written without it. Home Assistant gives all shutdown jobs 20 s together; an answer that
+# misses the final write leaves a command in flight for the next start to settle.
+STOP_WAIT_SECONDS = 15
 RENOTIFY = timedelta(minutes=15)
 # Further reasons to read a car of a source that reads only when asked (CarSource).
 READ_ON_DEMAND = {Reason.ASLEEP, Reason.WAITING_FOR_PRICE_DROP}
@@ -239,6 +243,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         self._notified = self._started
         self._nodes: set[str] = set()
         self._unloaded = False
+        self._stopping = False
         self._restored_starts: set[str] = set()
 
     # Life cycle
@@ -267,6 +272,7 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             self.prices.async_add_listener(self.async_schedule),
             self.source.async_add_listener(self.async_schedule),
             async_track_time_interval(self.hass, self._async_tick, TICK),
+            self.hass.async_add_shutdown_job(HassJob(self._async_stop)),
         ]
         # Reconcile: a paused car that is charging now was restarted by its owner.
         await self.async_evaluate()
@@ -288,6 +294,21 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             )
             await self._async_save()
         async_release_price_coordinator(self.hass, self.config_entry.entry_id)
+
+    async def _async_stop(self) -> None:
+        # Home Assistant does not wait for the tasks running when it stops: a command's answer
+        # arriving after its final write would be lost. Send nothing more, let the evaluation
+        # under way get its answers, and write them now.
+        self._stopping = True
+        try:
+            async with asyncio.timeout(STOP_WAIT_SECONDS), self._lock:
+                await self._async_save()
+        except TimeoutError:
+            LOGGER.info(
+                "%s: a command was still unanswered when Home Assistant stopped; it is"
+                " checked with the car at the next start",
+                self.config_entry.title,
+            )
 
     async def async_remove(self) -> None:
         """Forget the entry's DR settings, state and ledger."""
@@ -394,8 +415,8 @@ class DrCoordinator(DataUpdateCoordinator[None]):
 
     async def async_evaluate(self) -> None:
         """Decide and act for every car."""
-        if self._unloaded:
-            return  # an evaluation scheduled just before the entry went away
+        if self._unloaded or self._stopping:
+            return  # scheduled just before the entry went away or Home Assistant stopped
         async with self._lock:
             now = dt_util.utcnow()
             gone = self._forget_gone_cars(now)

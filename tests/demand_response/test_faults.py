@@ -387,6 +387,42 @@ def test_a_stop_told_not_charging_is_dr_s_only_if_the_car_stopped_as_it_was_sent
     assert _stopped_as_sent(stop, read) is ours
 
 
+async def test_a_start_on_its_way_when_home_assistant_stops_is_answered_before_the_write(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: FakeOasis,
+    tesla: FakeTesla,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Home Assistant stops while a start waits for its answer (found by the fault week).
+
+    Home Assistant does not wait for the tasks running when it stops, so the answer would
+    miss the final write and leave the start in flight: if the owner then stopped the car
+    within seconds, the next start could not tell the start took. The stop waits for it.
+    """
+    hass_storage[storage_key("account01")] = stored(paused=True)
+    tesla.cars[CHARGING].charging_state = "Stopped"
+    prices.set(-15, 200, 200, 200, 200, 40)  # 16:45 … 17:05: resumed at 17:10:15
+    await start_account(hass, tesla)
+    await advance_to(hass, freezer, at(10))
+    tesla.slow_turns = 300
+    while tesla.count(CHARGING, "command") == 0:
+        assert dt_util.utcnow() < at(11)
+        freezer.tick(timedelta(seconds=5))
+        async_fire_time_changed(hass)
+        for _ in range(20):
+            await asyncio.sleep(0)
+    assert tesla.cars[CHARGING].charging_state == "Stopped"  # not carried out yet
+    await hass.async_stop()
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    saved = hass_storage[storage_key("account01")]["data"]
+    assert saved["starts_in_flight"] == {}
+    assert saved["cars"][CHARGING]["state"]["paused_by_dr"] is False
+    [event] = saved["ledger"]["events"]
+    assert event["outcome"] == "resumed"
+
+
 @pytest.mark.parametrize(
     ("energy_added", "why"),
     [(3.5, "charged two minutes past the stop"), (0.4, "a new session began since")],
