@@ -407,11 +407,13 @@ async def test_a_start_on_its_way_when_home_assistant_stops_is_answered_before_t
     await start_account(hass, tesla)
     await advance_to(hass, freezer, at(10))
     tesla.slow_turns = 300
+    # Seconds at a time, each with loop turns enough for the requests on their way (a tick
+    # past the connect timeout would fail one), until the start reaches the car.
     while tesla.count(CHARGING, "command") == 0:
         assert dt_util.utcnow() < at(11)
-        freezer.tick(timedelta(seconds=5))
+        freezer.tick(timedelta(seconds=1))
         async_fire_time_changed(hass)
-        for _ in range(20):
+        for _ in range(200):
             await asyncio.sleep(0)
     assert tesla.cars[CHARGING].charging_state == "Stopped"  # not carried out yet
     await hass.async_stop()
