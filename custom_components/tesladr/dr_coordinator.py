@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -971,11 +971,12 @@ class DrCoordinator(DataUpdateCoordinator[None]):
         }
 
 
-def _stop_took(stop: StopInFlight, read: ChargeState) -> bool:
-    """Whether the car stopped as the stop arrived, as far as its energy count tells.
+def _stopped_at(stop: StopInFlight, read: ChargeState) -> datetime | None:
+    """When the car stopped, as far as its energy count tells; None when it cannot tell.
 
     The energy it added since its read before the stop, at the power it drew, dates when it
-    stopped. A count that went down is a new charging session, begun after the stop.
+    stopped. A count that went down is a new charging session, begun after the stop: later
+    than any stop accounts for.
     """
     if (
         stop.energy_added_kwh is None
@@ -983,36 +984,33 @@ def _stop_took(stop: StopInFlight, read: ChargeState) -> bool:
         or read.charge_energy_added_kwh is None
         or stop.power_kw <= 0
     ):
-        return True
+        return None
     drawn = read.charge_energy_added_kwh - stop.energy_added_kwh
     if drawn < 0:
-        return False
-    stopped_at = stop.read_at + timedelta(hours=drawn / stop.power_kw)
-    return stopped_at <= stop.sent_at + STOP_TOOK_WITHIN
+        return datetime.max.replace(tzinfo=UTC)
+    return stop.read_at + timedelta(hours=drawn / stop.power_kw)
+
+
+def _stop_took(stop: StopInFlight, read: ChargeState) -> bool:
+    """Whether the car stopped as the stop arrived (or no count says otherwise)."""
+    stopped_at = _stopped_at(stop, read)
+    return stopped_at is None or stopped_at <= stop.sent_at + STOP_TOOK_WITHIN
 
 
 def _stopped_as_sent(stop: StopInFlight, read: ChargeState | None) -> bool:
     """Whether a car that answered a stop with "not charging" stopped as it was sent.
 
-    The energy it added since its read before the stop dates when it stopped: about when
-    the stop was sent, an earlier try of it went through; well before, the car stopped by
-    itself or its owner stopped it. The count moves in steps of 0.01 kWh. Without a count
-    it cannot be told, and the car is not taken for DR's.
+    About when the stop was sent, an earlier try of it went through; well before, the car
+    stopped by itself or its owner stopped it. The count moves in steps of 0.01 kWh. Without
+    a count it cannot be told, and the car is not taken for DR's.
     """
     if (
         read is None
         or read.stale
         or read.charging_state != "Stopped"
-        or stop.energy_added_kwh is None
-        or stop.read_at is None
-        or read.charge_energy_added_kwh is None
-        or stop.power_kw <= 0
+        or (stopped_at := _stopped_at(stop, read)) is None
     ):
         return False
-    drawn = read.charge_energy_added_kwh - stop.energy_added_kwh
-    if drawn < 0:
-        return False
-    stopped_at = stop.read_at + timedelta(hours=drawn / stop.power_kw)
     step = timedelta(hours=COUNT_STEP_KWH / stop.power_kw) + READ_TIMING
     return stop.sent_at - step <= stopped_at <= stop.sent_at + STOP_TOOK_WITHIN
 
