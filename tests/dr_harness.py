@@ -5,6 +5,8 @@ A pytest plugin (tests/conftest.py) so that every car route's DR tests share it.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
@@ -76,6 +78,26 @@ async def advance_to(
         freezer.tick(timedelta(seconds=5))
         async_fire_time_changed(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def step_seconds_until(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    done: Callable[[], bool],
+    deadline: datetime,
+) -> None:
+    """Move time a second at a time until `done`, with loop turns between, never waiting.
+
+    For a task asleep on the frozen clock (the library's wait before a retry), which
+    `advance_to` would wait for; a second stays below the connect timeout, so the requests
+    on their way get through.
+    """
+    while not done():
+        assert dt_util.utcnow() < deadline
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        for _ in range(200):
+            await asyncio.sleep(0)
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:

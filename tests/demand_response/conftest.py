@@ -6,7 +6,16 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from tests.dr_harness import CALM, EVENING, START, PriceTable, advance_to, at, state
+from tests.dr_harness import (
+    CALM,
+    EVENING,
+    START,
+    PriceTable,
+    advance_to,
+    at,
+    state,
+    step_seconds_until,
+)
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import CHARGING, SLEEPING, account_entry
@@ -25,6 +34,7 @@ __all__ = [
     "advance_to",
     "at",
     "state",
+    "step_seconds_until",
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
 from datetime import datetime, timedelta
 import logging
@@ -13,12 +12,10 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
 )
 
 from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
@@ -43,6 +40,7 @@ from .conftest import (
     advance_to,
     at,
     state,
+    step_seconds_until,
 )
 
 # 17:00 interval high: published at 17:05, acted on at 17:05:15.
@@ -334,14 +332,15 @@ async def test_a_stop_whose_answer_was_lost_is_a_pause_when_the_retry_finds_it_s
     tesla.lose_next_answer = 504
     prices.set(0, 300, 300, 40)
     await advance_to(hass, freezer, at(5))
-    # The library waits a second or two before its retry: time moves in steps of a second,
-    # without waiting for the task in between (it sleeps on the frozen clock).
-    while tesla.count(CHARGING, "command") < 2 or state(hass, STATUS) != "paused":
-        assert dt_util.utcnow() < at(6)
-        freezer.tick(timedelta(seconds=1))
-        async_fire_time_changed(hass)
-        for _ in range(50):
-            await asyncio.sleep(0)
+    # The library waits a second or two before its retry, on the frozen clock.
+    await step_seconds_until(
+        hass,
+        freezer,
+        lambda: (
+            tesla.count(CHARGING, "command") >= 2 and state(hass, STATUS) == "paused"
+        ),
+        at(6),
+    )
     await hass.async_block_till_done()
     assert tesla.count(CHARGING, "command") == 2  # the stop, and the retry
     assert tesla.cars[CHARGING].charging_state == "Stopped"
@@ -407,14 +406,9 @@ async def test_a_start_on_its_way_when_home_assistant_stops_is_answered_before_t
     await start_account(hass, tesla)
     await advance_to(hass, freezer, at(10))
     tesla.slow_turns = 300
-    # Seconds at a time, each with loop turns enough for the requests on their way (a tick
-    # past the connect timeout would fail one), until the start reaches the car.
-    while tesla.count(CHARGING, "command") == 0:
-        assert dt_util.utcnow() < at(11)
-        freezer.tick(timedelta(seconds=1))
-        async_fire_time_changed(hass)
-        for _ in range(200):
-            await asyncio.sleep(0)
+    await step_seconds_until(
+        hass, freezer, lambda: tesla.count(CHARGING, "command") > 0, at(11)
+    )
     assert tesla.cars[CHARGING].charging_state == "Stopped"  # not carried out yet
     await hass.async_stop()
     assert tesla.cars[CHARGING].charging_state == "Charging"
