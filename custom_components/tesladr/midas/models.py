@@ -16,19 +16,9 @@ class SignalType(IntEnum):
     GHG = 2
     FLEX_ALERT = 3
 
-    @property
-    def list_key(self) -> str:
-        """Key of the list in the v2 answer (v1 answered a bare list)."""
-        return _LIST_KEYS[self]
 
-
-_LIST_KEYS: dict[SignalType, str] = {
-    SignalType.ALL: "All",
-    SignalType.RATES: "Rates",
-    SignalType.GHG: "GHGEmissions",
-    SignalType.FLEX_ALERT: "FlexAlerts",
-}
-LIST_KEYS = frozenset(_LIST_KEYS.values())
+# Keys the v2 RIN list wraps its array in, one per signal type (v1 answered a bare array).
+LIST_KEYS = frozenset({"All", "Rates", "GHGEmissions", "FlexAlerts"})
 
 
 class QueryType(StrEnum):
