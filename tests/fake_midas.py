@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 import json
 from typing import Any, Literal
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 import pytest
+
+from custom_components.tesladr import midas_coordinator
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 FLEX_ALERT_RIN = "USCA-FLEX-ALRT-0000"
@@ -166,6 +170,8 @@ class FakeMidas:
     alerts: list[tuple[datetime, datetime]] = field(default_factory=list)
     rates: dict[str, Rate] = field(default_factory=dict)
     delay: float = 0.0
+    # Retry-After of a "throttle" fault, as MIDAS would send it.
+    retry_after: str = "30"
     requests: list[RequestRecord] = field(default_factory=list)
     _faults: deque[Fault] = field(default_factory=deque)
     replies: deque[tuple[bytes, str, int]] = field(default_factory=deque)
@@ -395,7 +401,9 @@ class FakeMidas:
                 return None
             case "throttle":
                 return web.Response(
-                    status=429, text="Too Many Requests", headers={"Retry-After": "30"}
+                    status=429,
+                    text="Too Many Requests",
+                    headers={"Retry-After": self.retry_after},
                 )
             case "unavailable":
                 return _error(503, "WattTime is unavailable")
@@ -432,10 +440,18 @@ def dump(document: Any) -> bytes:
     return json.dumps(document).encode()
 
 
+@contextmanager
+def point_midas_at(url: str) -> Iterator[None]:
+    """Send tesladr's MIDAS requests to `url` (a fake on 127.0.0.1) while the block runs."""
+    with patch.object(midas_coordinator, "MIDAS_URL", url):
+        yield
+
+
 @pytest.fixture
 async def fake_midas(socket_enabled: None) -> AsyncIterator[FakeMidas]:
     """A started fake MIDAS on 127.0.0.1 (sockets stay on loopback)."""
     fake = FakeMidas()
     await fake.start()
-    yield fake
+    with point_midas_at(fake.url):
+        yield fake
     await fake.stop()
