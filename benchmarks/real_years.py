@@ -29,8 +29,8 @@ control and without the ready-by guarantee (the policy before issue 20).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 import math
@@ -152,7 +152,9 @@ class Car:
         now = start + STEP + ACT_AFTER
         moment = _at(now)
         price = Price(value, _at(start), _at(start + STEP))
-        decision = decide(price, settings, snapshot(), self.state, moment, self.history(now))
+        decision = decide(
+            price, settings, snapshot(), self.state, moment, history=self.history(now)
+        )
         if decision.action is Action.PAUSE and not self.state.paused_by_dr:
             self.paused_since = now
             self.recent_pauses.append(now)
@@ -161,8 +163,7 @@ class Car:
                 self.vin, year.node, moment, power_kw, need_kwh
             )
         elif decision.action is Action.RESUME:
-            assert self.paused_since is not None
-            self.pause_lengths.append(now - self.paused_since)
+            self.pause_lengths.append(now - (self.paused_since or now))
             self.paused_since = None
             self.last_resumed = now
             self.ledger.end(self.vin, moment, Outcome.RESUMED)
@@ -197,9 +198,8 @@ def run_always(year: Year, settings: DrSettings) -> Car:
     stopped = replace(charging, charging=False)
     for index in range(1, len(year.values)):
         before = not car.state.paused_by_dr
-        car.step(
-            year, index - 1, lambda: charging if before else stopped, ALWAYS_KW, None
-        )
+        snapshot = charging if before else stopped
+        car.step(year, index - 1, lambda snap=snapshot: snap, ALWAYS_KW, None)
         minutes = charging_minutes(before, not car.state.paused_by_dr)
         car.account(year, index, ALWAYS_KW * minutes / 60)
     return car
@@ -265,8 +265,9 @@ def run_fleet_day(
         # Interval `index` begins; a minute in, DR decides on the price before it.
         now = year.starts[index] + ACT_AFTER
 
-
-        def snapshot(now: int = now, before: bool = before) -> CarSnapshot:
+        def snapshot(
+            now: int = now, before: bool = before, remaining: float = remaining
+        ) -> CarSnapshot:
             return CarSnapshot(
                 online=True,
                 plugged_in=True,
@@ -314,7 +315,9 @@ def p95(values: list[int]) -> int:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def measure(year: Year, name: str, settings: DrSettings, *, ready_by: bool) -> dict[str, Any]:
+def measure(
+    year: Year, name: str, settings: DrSettings, *, ready_by: bool
+) -> dict[str, Any]:
     """One setting on one year: the always-charging car and the fleet."""
     always = run_always(year, settings)
     per_day = pauses_per_day(year, always.pause_starts)
@@ -323,9 +326,10 @@ def measure(year: Year, name: str, settings: DrSettings, *, ready_by: bool) -> d
     misses = possible = 0
     fleet_gross = fleet_net = 0.0
     fleet_pauses = 0
-    most_stops = 0
     for number, day in enumerate(fleet(year)):
-        car, missing = run_fleet_day(year, settings, day, ready_by=ready_by, vin=str(number))
+        car, missing = run_fleet_day(
+            year, settings, day, ready_by=ready_by, vin=str(number)
+        )
         possible += day.possible
         misses += day.possible and missing > 1e-3
         fleet_gross += sum(e.usd for e in car.ledger.events)
@@ -347,7 +351,9 @@ def measure(year: Year, name: str, settings: DrSettings, *, ready_by: bool) -> d
         "days_with_5_or_more": sum(1 for n in per_day if n >= 5),
         "one_interval_share": round(
             sum(1 for n in lengths if n <= STEP) / len(lengths), 3
-        ) if lengths else 0.0,
+        )
+        if lengths
+        else 0.0,
         "always_gross_usd": round(sum(e.usd for e in events), 2),
         "always_net_usd": round(sum(e.net_usd for e in events), 2),
         "fleet_pauses": fleet_pauses,

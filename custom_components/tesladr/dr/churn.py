@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 
 # Each pause beyond the first of a 24 h window needs a price this many times dearer.
 ESCALATION = 2.0
+# USD/MWh: the least the bar's step is scaled by (a threshold of 0 still rises).
+BAR_SCALE = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +58,13 @@ def budget_price(
     """The price above which a new pause is worth its stop, given the pauses of the window.
 
     No budget (0) or no history: the start threshold. Within the budget, each pause already
-    taken raises the bar by ESCALATION; with the budget spent, no price is high enough.
-    A threshold at or below zero is raised by the step instead of multiplied, so that the
-    bar still goes up.
+    taken multiplies the bar by ESCALATION; with the budget spent, no price is high enough.
+    The step grows from at least BAR_SCALE, so that a threshold at or near zero rises too.
     """
     if pauses_per_24h <= 0 or history is None:
         return start_threshold
     taken = history.pauses_24h
     if taken >= pauses_per_24h:
         return float("inf")
-    if start_threshold > 0:
-        return start_threshold * ESCALATION**taken
-    return start_threshold + abs(start_threshold) * taken + 100.0 * taken
+    scale = max(abs(start_threshold), BAR_SCALE)
+    return start_threshold + (ESCALATION**taken - 1) * scale

@@ -148,7 +148,7 @@ class Reason(StrEnum):
     UNLOADING = "unloading"
     CHARGING_RESTARTED = "charging_restarted"
     READY_BY = "ready_by"  # the time left to departure is needed for charging
-    HOLDING_THROUGH_DIP = "holding_through_dip"  # the pause's minimum length is not over
+    HOLDING_THROUGH_DIP = "holding_through_dip"  # inside the pause's minimum length
     REARMING = "rearming"  # DR resumed the car moments ago
     PAUSE_BUDGET = "pause_budget"  # the price is not worth one of the day's few pauses
 
@@ -175,6 +175,7 @@ def decide(
     car: CarSnapshot,
     state: CarDrState,
     now: datetime,
+    *,
     history: PauseHistory | None = None,
 ) -> Decision:
     """What to do with one car now.
@@ -183,7 +184,9 @@ def decide(
     """
     problem = _price_problem(price, now)
     if state.paused_by_dr:
-        return _decide_paused(price, problem, settings, car, state, now, history)
+        return _decide_paused(
+            price, problem, settings, car, state, now=now, history=history
+        )
     if not settings.enabled:
         return Decision(Action.IGNORE, Reason.OPTED_OUT)
     if problem is not None or price is None:
@@ -222,6 +225,7 @@ def _decide_paused(
     settings: DrSettings,
     car: CarSnapshot,
     state: CarDrState,
+    *,
     now: datetime,
     history: PauseHistory | None,
 ) -> Decision:
