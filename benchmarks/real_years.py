@@ -30,12 +30,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+import json
 import math
 from pathlib import Path
 import random
+import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +51,8 @@ from custom_components.tesladr.dr import (
     Ledger,
     Outcome,
     Price,
+    Reason,
+    churn,
     decide,
     next_state,
 )
@@ -75,6 +80,8 @@ CAPACITY_KWH = 75.0
 TARGET = 80.0
 POWERS = ((3.3, 0.1), (7.2, 0.6), (11.5, 0.3))
 EPS_KWH = 1e-6
+# Short by more than this at departure counts as a miss (float dust does not).
+MISS_KWH = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +129,10 @@ class Car:
     event: DrEvent | None = None  # the pause to account as intervals close
     pause_starts: list[float] = field(default_factory=list)
     pause_lengths: list[float] = field(default_factory=list)
+    # Commands per pause: [stops, starts] from DR's stop to its start.
+    commands: list[list[int]] = field(default_factory=list)
+    ready_by_resumes: int = 0
+    done: list[DrEvent] = field(default_factory=list)
 
     def history(self, now: float) -> PauseHistory:
         """The pause history the ledger gives the policy."""
@@ -155,7 +166,10 @@ class Car:
         decision = decide(
             price, settings, snapshot(), self.state, moment, history=self.history(now)
         )
-        if decision.action is Action.PAUSE and not self.state.paused_by_dr:
+        if decision.action is Action.PAUSE and self.state.paused_by_dr:
+            self.commands[-1][0] += 1
+        elif decision.action is Action.PAUSE:
+            self.commands.append([1, 0])
             self.paused_since = now
             self.recent_pauses.append(now)
             self.pause_starts.append(now)
@@ -163,10 +177,15 @@ class Car:
                 self.vin, year.node, moment, power_kw, need_kwh
             )
         elif decision.action is Action.RESUME:
+            self.commands[-1][1] += 1
             self.pause_lengths.append(now - (self.paused_since or now))
             self.paused_since = None
             self.last_resumed = now
-            self.ledger.end(self.vin, moment, Outcome.RESUMED)
+            outcome = Outcome.RESUMED
+            if decision.reason is Reason.READY_BY:
+                self.ready_by_resumes += 1
+                outcome = Outcome.READY_BY
+            self.ledger.end(self.vin, moment, outcome)
         self.state = next_state(self.state, decision, price, settings, moment)
 
     def account(self, year: Year, index: int, drawn_kwh: float) -> None:
@@ -183,7 +202,18 @@ class Car:
                 self.owing = True
         if drawn_kwh > 0 and self.owing:
             self.ledger.draw(self.vin, price, drawn_kwh)
-            self.owing = any(e.ended and e.owed_kwh > 0 for e in self.ledger.events)
+            # Paid back oldest first: when the newest closed pause is paid, all are. Those
+            # leave the ledger for `done` (the DR manager's ledger prunes, to the same end).
+            closed = [e for e in self.ledger.events if e.ended is not None]
+            self.owing = closed[-1].owed_kwh > 0
+            if not self.owing:
+                self.done += closed
+                self.ledger.events = [e for e in self.ledger.events if e.ended is None]
+
+    @property
+    def events(self) -> list[DrEvent]:
+        """Every pause of the car, paid back or not."""
+        return [*self.done, *self.ledger.events]
 
 
 def charging_minutes(before: bool, after: bool) -> float:
@@ -196,12 +226,24 @@ def run_always(year: Year, settings: DrSettings) -> Car:
     car = Car("always", settings)
     charging = CarSnapshot(True, True, True, False, 60.0, True)
     stopped = replace(charging, charging=False)
-    for index in range(1, len(year.values)):
+    values = year.values
+    start_threshold = settings.start_threshold
+    full = ALWAYS_KW * 5 / 60
+    for index in range(1, len(values)):
+        if not (
+            car.state.paused_by_dr
+            or car.event
+            or car.owing
+            or values[index - 1] > start_threshold
+        ):
+            # Charging, nothing owed, the price below the threshold: nothing to decide
+            # or account (Car.step and Car.account would return at once).
+            continue
         before = not car.state.paused_by_dr
         snapshot = charging if before else stopped
         car.step(year, index - 1, lambda snap=snapshot: snap, ALWAYS_KW, None)
         minutes = charging_minutes(before, not car.state.paused_by_dr)
-        car.account(year, index, ALWAYS_KW * minutes / 60)
+        car.account(year, index, full * minutes / 5)
     return car
 
 
@@ -259,9 +301,21 @@ def run_fleet_day(
     """One car-day: the car and the energy it still missed at departure."""
     car = Car(vin, settings)
     remaining = day.need_kwh
+    if max(year.values[day.arrive - 1 : day.leave - 1]) <= settings.start_threshold:
+        # No price DR sees while the car is home crosses: it charges throughout (the same
+        # shortcut as Car.step's, for a whole evening at once).
+        hours = (day.leave - day.arrive) * STEP / 3600
+        return car, max(0.0, remaining - day.power_kw * hours)
     departure = _at(year.starts[day.leave])
+    values = year.values
+    start = settings.start_threshold
+    full = day.power_kw * 5 / 60
     for index in range(day.arrive, day.leave):
         before = not car.state.paused_by_dr
+        if before and not (car.event or car.owing) and values[index - 1] <= start:
+            # As in run_always: nothing to decide or account, the car just charges.
+            remaining -= min(remaining, full)
+            continue
         # Interval `index` begins; a minute in, DR decides on the price before it.
         now = year.starts[index] + ACT_AFTER
 
@@ -315,48 +369,232 @@ def p95(values: list[int]) -> int:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def measure(
-    year: Year, name: str, settings: DrSettings, *, ready_by: bool
-) -> dict[str, Any]:
-    """One setting on one year: the always-charging car and the fleet."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A churn rule measured side by side: DrSettings' knobs, the bar's escalation, ready-by."""
+
+    name: str
+    min_pause: int = 0
+    rearm: int = 0
+    budget: int = 0
+    escalation: float = churn.ESCALATION
+    ready_by: bool = True
+
+    @property
+    def settings(self) -> DrSettings:
+        """The car's DR settings: the defaults (T 100, A 50) with this rule's knobs."""
+        return DrSettings(
+            min_pause_minutes=self.min_pause,
+            rearm_minutes=self.rearm,
+            pauses_per_24h=self.budget,
+        )
+
+    @contextmanager
+    def escalating(self) -> Iterator[None]:
+        """The policy's bar escalation for this run (a module constant in dr/churn.py)."""
+        kept = churn.ESCALATION
+        churn.ESCALATION = self.escalation
+        try:
+            yield
+        finally:
+            churn.ESCALATION = kept
+
+
+TODAY = Candidate("today", ready_by=False)
+RECOMMENDED = Candidate(
+    "recommended",
+    min_pause=churn.RECOMMENDED_MIN_PAUSE_MINUTES,
+    budget=churn.RECOMMENDED_PAUSES_PER_24H,
+)
+CANDIDATES = (
+    TODAY,
+    Candidate("ready-by only"),
+    Candidate("min pause 15", min_pause=15),
+    Candidate("min pause 60", min_pause=60),
+    Candidate("rearm 30", rearm=30),
+    Candidate("rearm 60", rearm=60),
+    Candidate("budget 5", budget=5),
+    Candidate("min pause 60, rearm 30", min_pause=60, rearm=30),
+    Candidate("min pause 30, budget 5", min_pause=30, budget=5),
+    Candidate("min pause 60, flat cap 4", min_pause=60, budget=4, escalation=1.0),
+    Candidate("min pause 60, budget 5, x2", min_pause=60, budget=5, escalation=2.0),
+    RECOMMENDED,
+    Candidate("min pause 120, budget 5", min_pause=120, budget=5),
+)
+
+
+def measure(year: Year, candidate: Candidate) -> dict[str, Any]:
+    """One rule on one year: the always-charging car and the fleet."""
+    with candidate.escalating():
+        return _measure(year, candidate)
+
+
+def _share_one_interval(lengths: list[float]) -> float:
+    return (
+        round(sum(1 for n in lengths if n <= STEP) / len(lengths), 3)
+        if lengths
+        else 0.0
+    )
+
+
+def _most(commands: list[list[int]], which: int) -> int:
+    return max((event[which] for event in commands), default=0)
+
+
+def _measure(year: Year, candidate: Candidate) -> dict[str, Any]:
+    settings = candidate.settings
     always = run_always(year, settings)
     per_day = pauses_per_day(year, always.pause_starts)
-    lengths = always.pause_lengths
-    events = always.ledger.events
-    misses = possible = 0
-    fleet_gross = fleet_net = 0.0
-    fleet_pauses = 0
+    misses = possible = car_days = resumes = 0
+    gross = net = 0.0
+    lengths: list[float] = []
+    commands: list[list[int]] = [*always.commands]
     for number, day in enumerate(fleet(year)):
         car, missing = run_fleet_day(
-            year, settings, day, ready_by=ready_by, vin=str(number)
+            year, settings, day, ready_by=candidate.ready_by, vin=str(number)
         )
+        car_days += 1
         possible += day.possible
-        misses += day.possible and missing > 1e-3
-        fleet_gross += sum(e.usd for e in car.ledger.events)
-        fleet_net += sum(e.net_usd for e in car.ledger.events)
-        fleet_pauses += len(car.ledger.events)
+        misses += day.possible and missing > MISS_KWH
+        gross += sum(e.usd for e in car.events)
+        net += sum(e.net_usd for e in car.events)
+        lengths += car.pause_lengths
+        commands += car.commands
+        resumes += car.ready_by_resumes
     return {
         "benchmark": "real_years",
         "node": year.node,
         "year": year.year,
-        "setting": name,
-        "ready_by": ready_by,
+        "setting": candidate.name,
+        "knobs": {
+            "ready_by": candidate.ready_by,
+            "min_pause_minutes": candidate.min_pause,
+            "rearm_minutes": candidate.rearm,
+            "pauses_per_24h": candidate.budget,
+            "escalation": candidate.escalation,
+        },
         "ready_by_misses": misses,
-        "fleet_car_days_possible": possible,
         "pauses_per_car_day": {
             "mean": round(sum(per_day) / len(per_day), 2),
             "p95": p95(per_day),
             "max": max(per_day),
         },
         "days_with_5_or_more": sum(1 for n in per_day if n >= 5),
-        "one_interval_share": round(
-            sum(1 for n in lengths if n <= STEP) / len(lengths), 3
-        )
-        if lengths
-        else 0.0,
-        "always_gross_usd": round(sum(e.usd for e in events), 2),
-        "always_net_usd": round(sum(e.net_usd for e in events), 2),
-        "fleet_pauses": fleet_pauses,
-        "net_value_usd": round(fleet_net, 2),
-        "gross_value_usd": round(fleet_gross, 2),
+        "one_interval_share": _share_one_interval(always.pause_lengths),
+        "net_value_usd": round(sum(e.net_usd for e in always.events), 2),
+        "gross_value_usd": round(sum(e.usd for e in always.events), 2),
+        "most_stops_per_event": _most(commands, 0),
+        "most_starts_per_event": _most(commands, 1),
+        "fleet": {
+            "car_days": car_days,
+            "car_days_possible": possible,
+            "ready_by_misses": misses,
+            "ready_by_resumes": resumes,
+            "pauses": len(lengths),
+            "one_interval_share": _share_one_interval(lengths),
+            "net_value_usd": round(net, 2),
+            "gross_value_usd": round(gross, 2),
+        },
     }
+
+
+def with_ratios(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each line's net values against today's policy on the same node, year and car-days."""
+    today = {
+        (line["node"], line["year"]): line
+        for line in lines
+        if line["setting"] == TODAY.name
+    }
+    for line in lines:
+        base = today[line["node"], line["year"]]
+        line["net_value_ratio"] = _ratio(line["net_value_usd"], base["net_value_usd"])
+        line["fleet"]["net_value_ratio"] = _ratio(
+            line["fleet"]["net_value_usd"], base["fleet"]["net_value_usd"]
+        )
+    return lines
+
+
+def _ratio(value: float, base: float) -> float | None:
+    return round(value / base, 3) if base else None
+
+
+def table(lines: list[dict[str, Any]]) -> str:
+    """The trade-off table: each rule, its stops per car-day against the net value kept."""
+    years = sorted({(line["node"], line["year"]) for line in lines})
+    head = " | ".join(f"{node.split('_')[1][:4]} {year}" for node, year in years)
+    out = [
+        (
+            "always-charging car: pauses per car-day p95/max, one-interval %, net value"
+            " ratio; fleet: net value ratio, ready-by misses"
+        ),
+        f"| rule | {head} | fleet {head} |",
+        "|" + " --- |" * (1 + 2 * len(years)),
+    ]
+    by_rule: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
+    for line in lines:
+        by_rule.setdefault(line["setting"], {})[line["node"], line["year"]] = line
+    for rule, cells in by_rule.items():
+        always = []
+        fleet_cells = []
+        for key in years:
+            line = cells[key]
+            pauses = line["pauses_per_car_day"]
+            always.append(
+                f"{pauses['p95']}/{pauses['max']}, "
+                f"{line['one_interval_share'] * 100:.0f} %, {line['net_value_ratio']:.2f}"
+            )
+            fleet_cells.append(
+                f"{line['fleet']['net_value_ratio']:.2f}, {line['ready_by_misses']}"
+            )
+        out.append(f"| {rule} | {' | '.join(always)} | {' | '.join(fleet_cells)} |")
+    return "\n".join(out)
+
+
+def story(
+    node: str, year: int, name: str, day: date, candidate: Candidate
+) -> list[str]:
+    """The always-charging car's stops and starts on one Pacific day, in words."""
+    full = load(node, year, name)
+    if full is None:
+        return []
+    first = bisect_left(full.starts, _local(day - timedelta(days=1), 0))
+    last = bisect_left(full.starts, _local(day + timedelta(days=1), 0))
+    part = Year(node, year, full.starts[first:last], full.values[first:last])
+    with candidate.escalating():
+        car = run_always(part, candidate.settings)
+    words = []
+    for event in car.events:
+        started = event.started.astimezone(PACIFIC)
+        if started.date() != day:
+            continue
+        ended = event.ended.astimezone(PACIFIC) if event.ended else None
+        highest = max(event.prices.values())
+        words.append(
+            f"stop {started:%H:%M}, start {ended:%H:%M}"
+            if ended
+            else f"stop {started:%H:%M}"
+        )
+        words[-1] += (
+            f", {event.kwh:.2f} kWh, highest {highest:.0f} USD/MWh,"
+            f" gross {event.usd:.2f}, net {event.net_usd:.2f} USD"
+        )
+    return words
+
+
+def main() -> None:
+    """Read the benchmark's JSON lines (stdin): print the trade-off table, then the lines."""
+    lines = [
+        json.loads(line[line.index("{") :])
+        for line in sys.stdin
+        if '"real_years"' in line
+    ]
+    if not lines:
+        print("real years: reference data absent, nothing measured")
+        return
+    print(table(lines))
+    for line in lines:
+        print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()

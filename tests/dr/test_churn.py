@@ -150,10 +150,10 @@ def test_policy_waits_after_a_resume() -> None:
 
 
 def test_policy_spends_the_budget_on_dearer_prices() -> None:
-    """The second pause of the day needs twice the threshold; a spent budget none."""
+    """The second pause of the day needs ESCALATION times the threshold; a spent budget none."""
     settings = DrSettings(pauses_per_24h=2)
     one = PauseHistory(pauses_24h=1)
-    decision = decide(price(150), settings, CHARGING, CarDrState(), NOW, history=one)
+    decision = decide(price(120), settings, CHARGING, CarDrState(), NOW, history=one)
     assert (decision.action, decision.reason) == (Action.IGNORE, Reason.PAUSE_BUDGET)
     assert decide(
         price(250), settings, CHARGING, CarDrState(), NOW, history=one
