@@ -2,8 +2,11 @@
 
 No Home Assistant imports and no I/O; the caller passes the clock. Each new price interval the
 caller asks `decide` what to do with each car, sends the command, then stores `next_state`.
+Optional inputs turn on the ready-by-departure guarantee (a car's `ChargeNeed`) and churn
+control (its `PauseHistory`); docs/churn.md measures them on three real CAISO years.
 """
 
+from .churn import PauseHistory
 from .ledger import DrEvent, Ledger, Outcome, SkipBudgetExceeded, with_skipped
 from .policy import (
     STALE_AFTER,
@@ -18,6 +21,7 @@ from .policy import (
     decide_unload,
     next_state,
 )
+from .ready_by import ChargeNeed
 from .reads import ReadNeed, read_need
 
 __all__ = [
@@ -25,11 +29,13 @@ __all__ = [
     "Action",
     "CarDrState",
     "CarSnapshot",
+    "ChargeNeed",
     "Decision",
     "DrEvent",
     "DrSettings",
     "Ledger",
     "Outcome",
+    "PauseHistory",
     "Price",
     "ReadNeed",
     "Reason",
