@@ -21,8 +21,8 @@ from .policy import (
     decide_unload,
     next_state,
 )
-from .ready_by import ChargeNeed
 from .reads import ReadNeed, read_need
+from .ready_by import ChargeNeed
 
 __all__ = [
     "STALE_AFTER",
