@@ -524,8 +524,8 @@ def table(lines: list[dict[str, Any]]) -> str:
     head = " | ".join(f"{node.split('_')[1][:4]} {year}" for node, year in years)
     out = [
         (
-            "always-charging car: pauses per car-day p95/max, one-interval %, net value"
-            " ratio; fleet: net value ratio, ready-by misses"
+            "always-charging car: pauses per car-day mean/p95/max, one-interval %, net"
+            " value ratio; fleet: net value ratio, ready-by misses"
         ),
         f"| rule | {head} | fleet {head} |",
         "|" + " --- |" * (1 + 2 * len(years)),
@@ -540,7 +540,7 @@ def table(lines: list[dict[str, Any]]) -> str:
             line = cells[key]
             pauses = line["pauses_per_car_day"]
             always.append(
-                f"{pauses['p95']}/{pauses['max']}, "
+                f"{pauses['mean']:.2f}/{pauses['p95']}/{pauses['max']}, "
                 f"{line['one_interval_share'] * 100:.0f} %, {line['net_value_ratio']:.2f}"
             )
             fleet_cells.append(
@@ -579,6 +579,28 @@ def story(
             f" gross {event.usd:.2f}, net {event.net_usd:.2f} USD"
         )
     return words
+
+
+def evening(
+    prices: Year,
+    day: date,
+    hours: tuple[float, float],
+    need: tuple[float, float],
+    candidate: Candidate,
+) -> tuple[Car, float]:
+    """One fleet car on a named evening: the car, and the kWh it missed at departure.
+
+    `hours`: Pacific hours it plugs in and (the next morning) leaves; `need`: kWh and kW.
+    """
+    car_day = CarDay(
+        bisect_left(prices.starts, _local(day, hours[0] * 60)),
+        bisect_left(prices.starts, _local(day + timedelta(days=1), hours[1] * 60)),
+        *need,
+    )
+    with candidate.escalating():
+        return run_fleet_day(
+            prices, candidate.settings, car_day, ready_by=candidate.ready_by, vin="car"
+        )
 
 
 def main() -> None:

@@ -10,17 +10,22 @@ issue's targets on every year.
 
 from __future__ import annotations
 
+from datetime import date
 import json
 
 import pytest
+
+from custom_components.tesladr.dr import Outcome
 
 from .real_years import (
     CANDIDATES,
     RECOMMENDED,
     TODAY,
     YEARS,
+    evening,
     load,
     measure,
+    story,
     with_ratios,
 )
 
@@ -73,3 +78,32 @@ def test_real_year(node: str, year: int, name: str) -> None:
     }
     if failed := [check for check, met in checks.items() if not met]:
         pytest.fail(f"{node} {year}: " + "; ".join(failed))
+
+
+def test_worked_examples() -> None:
+    """The days docs/churn.md tells in words, as it tells them."""
+    prices = load(*YEARS[1])
+    if prices is None:
+        pytest.skip("real CAISO reference data absent")
+    # 18 July 2018 at the SDG&E DLAP, the always-charging car.
+    node, year, name = YEARS[1]
+    today = story(node, year, name, date(2018, 7, 18), TODAY)
+    chosen = story(node, year, name, date(2018, 7, 18), RECOMMENDED)
+    print("\n".join(["2018-07-18 today", *today, "recommended", *chosen]))
+    # 24 July 2018: 13 kWh to add at 1.4 kW (a 120 V outlet), home 17:30 to 05:30.
+    evening_args = (prices, date(2018, 7, 24), (17.5, 5.5), (13.0, 1.4))
+    before, short_before = evening(*evening_args, TODAY)
+    after, short_after = evening(*evening_args, RECOMMENDED)
+    checks = {
+        "18 July 2018: 17 stops today": len(today) == 17,
+        "18 July 2018: 5 stops with the recommended rule": len(chosen) == 5,
+        "24 July 2018: six stops today": len(before.events) == 6,
+        "24 July 2018: 3.2 kWh short today": abs(short_before - 3.2) < 0.05,
+        "24 July 2018: ready by departure": short_after == 0,
+        "24 July 2018: both pauses ended by the guarantee": [
+            event.outcome for event in after.events
+        ]
+        == [Outcome.READY_BY] * 2,
+    }
+    if failed := [check for check, met in checks.items() if not met]:
+        pytest.fail("; ".join(failed))
