@@ -9,21 +9,24 @@ DLAP_SDGE 2018 and 2019); skipped when the data is absent. Each interval's price
 - the always-charging car: plugged in and charging at 7 kW all day, every day, with no
   departure (the worst case for churn); its pauses per Pacific day are the churn numbers;
 - the fleet: FLEET_CARS cars every evening, each car-day drawn from a generator seeded by node
-  and year (the same car-days for every setting): plugged in at ARRIVAL (normal around 18:30,
-  75 min spread, kept within 15:00-23:00), leaving at DEPARTURE (normal around 07:30 next
-  morning, 60 min spread, kept within 05:00-10:00), both on 5-minute boundaries; needing
-  NEED kWh (lognormal, median 10 kWh, about a 35-mile day, sigma 0.6, kept within 2-60 kWh);
+  and year (the same car-days for every rule): plugged in around 18:30 (normal, 75 min
+  spread, kept within 15:00-23:00), leaving around 07:30 the next morning (normal, 60 min
+  spread, kept within 05:00-10:00), both on 5-minute boundaries; needing a lognormal amount
+  of energy (median 10 kWh, about a 35-mile day, sigma 0.6, kept within 2-60 kWh);
   charging at 3.3, 7.2 or 11.5 kW (10 / 60 / 30 %); 75 kWh usable, target 80 % (so its
   battery starts at 80 % less the need; DR's battery floor applies). The car's data is read
   fresh at each decision; it gives the policy its charge need for the ready-by guarantee.
 
 Value: gross = what the ledger accounts while paused (kWh × LMP); net = gross less the cost
 of drawing that energy back, first in, first out, in the intervals the car charges after
-the pause (dr/value via Ledger.draw). The always-charging car draws it back right after each
+the pause (Ledger.draw in dr/ledger.py). The always-charging car draws it back right after each
 resume; a fleet car draws it back before it leaves, or never when it leaves short.
 
-A "setting" is a DrSettings churn configuration; "today" is the policy without churn
-control and without the ready-by guarantee (the policy before issue 20).
+Each Candidate is a churn rule (DrSettings' knobs and the budget's bar escalation) with the
+ready-by guarantee on; "today" is the policy without either (the policy before issue 20).
+A line's pauses, one-interval share and value are the always-charging car's; its
+ready_by_misses are the fleet's (the always-charging car has no departure); the fleet's own
+pauses and value are under "fleet".
 """
 
 from __future__ import annotations

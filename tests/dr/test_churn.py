@@ -177,3 +177,15 @@ def test_churn_off_by_default() -> None:
     assert decide(
         price(40), DrSettings(), STOPPED, PAUSED, NOW, history=busy
     ).action is (Action.RESUME)
+
+
+def test_a_car_restarting_by_itself_inside_the_hold_is_stopped_again() -> None:
+    """Held through a dip, a car its schedule restarted is paused again, as above the band."""
+    settings = DrSettings(min_pause_minutes=30)
+    young = PauseHistory(paused_since=ago(10))
+    by_itself = replace(CHARGING, tells_overrides=True)
+    decision = decide(price(40), settings, by_itself, PAUSED, NOW, history=young)
+    assert (decision.action, decision.reason) == (
+        Action.PAUSE,
+        Reason.CHARGING_RESTARTED,
+    )

@@ -74,6 +74,8 @@ def test_time_needed_has_the_documented_margin() -> None:
     assert time_needed(14, 7) == timedelta(hours=2.2) + MARGIN
     assert MARGIN_SHARE == 0.10
     assert time_needed(-3, 7) == MARGIN
+    # A trickle that would take ages: a year, not an overflow.
+    assert time_needed(80, 1e-300) == timedelta(days=366) + MARGIN
 
 
 def test_slack_and_its_bounds() -> None:
@@ -108,6 +110,8 @@ def test_a_car_at_its_target_may_always_pause() -> None:
         {"energy_needed_kwh": None},
         {"power_kw": None},
         {"power_kw": 0.0},
+        {"power_kw": float("nan")},
+        {"energy_needed_kwh": float("nan")},
     ],
 )
 def test_data_that_cannot_tell_means_no_time(unknown: dict[str, object]) -> None:

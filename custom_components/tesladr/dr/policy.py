@@ -245,13 +245,14 @@ def _decide_paused(
         return Decision(Action.RELEASE, Reason.NOT_PLUGGED_IN)
     if car.charge_need is not None and must_end_pause(car.charge_need, now):
         return Decision(Action.RESUME, Reason.READY_BY)
-    if price.value < settings.resume_below:
-        if hold_through(settings.min_pause_minutes, history, now):
-            return Decision(Action.HOLD, Reason.HOLDING_THROUGH_DIP)
+    dip = price.value < settings.resume_below
+    if dip and not hold_through(settings.min_pause_minutes, history, now):
         return Decision(Action.RESUME, Reason.PRICE_BELOW_RESUME)
     if car.online and car.charging:
         # Nobody restarted it (the source would say so): scheduled charging or a re-plug.
         return Decision(Action.PAUSE, Reason.CHARGING_RESTARTED)
+    if dip:
+        return Decision(Action.HOLD, Reason.HOLDING_THROUGH_DIP)
     return Decision(Action.HOLD, Reason.WAITING_FOR_PRICE_DROP)
 
 

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import math
 
 MARGIN_SHARE = 0.10
 MARGIN = timedelta(minutes=20)
 PAUSE_ROOM = timedelta(minutes=15)
 CAR_DATA_STALE_AFTER = timedelta(minutes=15)
+LONGEST_HOURS = 366 * 24.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +69,12 @@ def energy_from_time_to_full(
 
 
 def time_needed(energy_kwh: float, power_kw: float) -> timedelta:
-    """Charging time to reach the target, with the safety margin; power must be positive."""
+    """Charging time to reach the target, with the safety margin; power must be positive.
+
+    Longer than a year reads as a year: no departure is that far, and a timedelta has bounds.
+    """
     hours = max(0.0, energy_kwh) / power_kw * (1 + MARGIN_SHARE)
-    return timedelta(hours=hours) + MARGIN
+    return timedelta(hours=min(hours, LONGEST_HOURS)) + MARGIN
 
 
 def slack(need: ChargeNeed, now: datetime) -> timedelta | None:
@@ -78,7 +83,9 @@ def slack(need: ChargeNeed, now: datetime) -> timedelta | None:
         need.read_at is None
         or now - need.read_at > CAR_DATA_STALE_AFTER
         or need.energy_needed_kwh is None
+        or not math.isfinite(need.energy_needed_kwh)
         or need.power_kw is None
+        or not math.isfinite(need.power_kw)
         or need.power_kw <= 0
     ):
         return None
