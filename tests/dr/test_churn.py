@@ -12,6 +12,8 @@ from custom_components.tesladr.dr import (
     CarDrState,
     CarSnapshot,
     DrSettings,
+    Ledger,
+    Outcome,
     Price,
     Reason,
     decide,
@@ -188,4 +190,19 @@ def test_a_car_restarting_by_itself_inside_the_hold_is_stopped_again() -> None:
     assert (decision.action, decision.reason) == (
         Action.PAUSE,
         Reason.CHARGING_RESTARTED,
+    )
+
+
+def test_ledger_gives_the_pause_history() -> None:
+    """The open pause's start, the last end and the pauses of the last 24 h."""
+    ledger = Ledger()
+    assert ledger.pause_history("VIN", NOW) == PauseHistory()
+    ledger.start("VIN", "DLAP", ago(25 * 60), 7.0, None)
+    ledger.end("VIN", ago(24 * 60), Outcome.RESUMED)
+    ledger.start("VIN", "DLAP", ago(90), 7.0, None)
+    ledger.end("VIN", ago(60), Outcome.RESUMED)
+    ledger.start("VIN", "DLAP", ago(10), 7.0, None)
+    ledger.start("OTHER", "DLAP", ago(5), 7.0, None)
+    assert ledger.pause_history("VIN", NOW) == PauseHistory(
+        paused_since=ago(10), last_resumed=ago(60), pauses_24h=2
     )

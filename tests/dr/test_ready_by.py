@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -29,6 +30,7 @@ from custom_components.tesladr.dr.ready_by import (
     energy_to_target,
     may_pause,
     must_end_pause,
+    next_departure,
     slack,
     time_needed,
 )
@@ -291,3 +293,57 @@ def test_the_guarantee_never_starts_a_car_dr_did_not_stop(
     state = CarDrState(overridden=overridden, skipped=skipped)
     decision = decide(price, DrSettings(), car, state, NOW)
     assert decision.action in {Action.IGNORE, Action.PAUSE}
+
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+WEEKDAYS_0700 = {day: time(7, 0) for day in range(5)}
+
+
+@pytest.mark.parametrize(
+    ("now", "departures", "expected"),
+    [
+        # Tuesday 23 July 2019, 18:00 Pacific: Wednesday 07:00 (14:00 UTC).
+        (
+            datetime(2019, 7, 24, 1, 0, tzinfo=UTC),
+            WEEKDAYS_0700,
+            datetime(2019, 7, 24, 14, 0, tzinfo=UTC),
+        ),
+        # Friday evening: the weekend has none, so Monday.
+        (
+            datetime(2019, 7, 27, 1, 0, tzinfo=UTC),
+            WEEKDAYS_0700,
+            datetime(2019, 7, 29, 14, 0, tzinfo=UTC),
+        ),
+        # 06:59 Pacific on a weekday: the same morning.
+        (
+            datetime(2019, 7, 24, 13, 59, tzinfo=UTC),
+            WEEKDAYS_0700,
+            datetime(2019, 7, 24, 14, 0, tzinfo=UTC),
+        ),
+        # Exactly at departure: the next one.
+        (
+            datetime(2019, 7, 24, 14, 0, tzinfo=UTC),
+            {2: time(7, 0)},
+            datetime(2019, 7, 31, 14, 0, tzinfo=UTC),
+        ),
+        # The night of the fall-back: 07:00 PST is 15:00 UTC.
+        (
+            datetime(2019, 11, 3, 6, 0, tzinfo=UTC),
+            {6: time(7, 0)},
+            datetime(2019, 11, 3, 15, 0, tzinfo=UTC),
+        ),
+        # Spring forward: 02:30 does not exist that night; it is 03:30 PDT (10:30 UTC).
+        (
+            datetime(2019, 3, 10, 6, 0, tzinfo=UTC),
+            {6: time(2, 30)},
+            datetime(2019, 3, 10, 10, 30, tzinfo=UTC),
+        ),
+        # No departure on any day.
+        (datetime(2019, 7, 24, 1, 0, tzinfo=UTC), {}, None),
+    ],
+)
+def test_next_departure(
+    now: datetime, departures: dict[int, time], expected: datetime | None
+) -> None:
+    """The next departure from a weekday schedule, across weekends and DST."""
+    assert next_departure(now, departures, PACIFIC) == expected

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from .churn import PauseHistory
 from .policy import Price
 
 SCHEMA_VERSION = 1
@@ -279,6 +280,16 @@ class Ledger:
         """Events of the car that started in the last 24 h."""
         return sum(
             1 for e in self.events if e.vin == vin and now - e.started < SKIP_WINDOW
+        )
+
+    def pause_history(self, vin: str, now: datetime) -> PauseHistory:
+        """The car's recent pauses, as churn control reads them."""
+        active = self.active(vin)
+        ended = [e.ended for e in self.events if e.vin == vin and e.ended is not None]
+        return PauseHistory(
+            paused_since=active.started if active else None,
+            last_resumed=max(ended, default=None),
+            pauses_24h=self.events_in_window(vin, now),
         )
 
     def totals(self, vin: str) -> tuple[float, float]:

@@ -25,8 +25,9 @@ holds on it ends. The guarantee only ever ends DR's own pauses (the policy asks 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 import math
 
 MARGIN_SHARE = 0.10
@@ -105,3 +106,23 @@ def must_end_pause(need: ChargeNeed, now: datetime) -> bool:
     """Whether a pause DR holds must end now for the car to be ready."""
     spare = slack(need, now)
     return spare is None or spare < timedelta(0)
+
+
+def next_departure(
+    now: datetime, departures: Mapping[int, time], zone: tzinfo
+) -> datetime | None:
+    """The next departure after `now`: weekday (0 Monday) to wall-clock time in `zone`.
+
+    A weekday without a time has no departure; None when no weekday has one. On the spring
+    DST day a time inside the skipped hour is the same offset later (02:30 is 03:30).
+    """
+    local = now.astimezone(zone)
+    for days in range(8):
+        day = local.date() + timedelta(days=days)
+        if (at := departures.get(day.weekday())) is None:
+            continue
+        # Compared in UTC: aware datetimes of one zone compare by wall clock alone.
+        moment = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+        if moment > now.astimezone(UTC):
+            return moment
+    return None
