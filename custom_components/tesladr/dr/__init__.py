@@ -2,8 +2,11 @@
 
 No Home Assistant imports and no I/O; the caller passes the clock. Each new price interval the
 caller asks `decide` what to do with each car, sends the command, then stores `next_state`.
+Optional inputs turn on the ready-by-departure guarantee (a car's `ChargeNeed`) and churn
+control (its `PauseHistory`); docs/churn.md measures them on three real CAISO years.
 """
 
+from .churn import PauseHistory
 from .ledger import DrEvent, Ledger, Outcome, SkipBudgetExceeded, with_skipped
 from .policy import (
     STALE_AFTER,
@@ -19,17 +22,20 @@ from .policy import (
     next_state,
 )
 from .reads import ReadNeed, read_need
+from .ready_by import ChargeNeed
 
 __all__ = [
     "STALE_AFTER",
     "Action",
     "CarDrState",
     "CarSnapshot",
+    "ChargeNeed",
     "Decision",
     "DrEvent",
     "DrSettings",
     "Ledger",
     "Outcome",
+    "PauseHistory",
     "Price",
     "ReadNeed",
     "Reason",

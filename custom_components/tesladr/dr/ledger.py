@@ -4,6 +4,12 @@ Accounting is by overlap: each price interval contributes the part of it the car
 at the charger power seen before the pause, capped by the energy that was still needed to reach
 the charge limit, valued at that interval's LMP. Accounting the same interval twice changes
 nothing, so the caller may replay intervals after a restart.
+
+Gross and net value: the energy a pause kept the car from drawing is, for a car that still
+needs it, drawn later. Gross value is that energy at the prices of the paused intervals; net
+value subtracts what drawing it back cost, at the prices of the intervals the car charged in
+after the pause (first in, first out over the car's closed events, up to each event's kWh).
+Energy a car never draws back (it left short, or its need ended) costs nothing: net is gross.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from .churn import PauseHistory
 from .policy import Price
 
 SCHEMA_VERSION = 1
@@ -32,6 +39,7 @@ class Outcome(StrEnum):
     OVERRIDDEN = "overridden"  # the user restarted charging
     UNPLUGGED = "unplugged"
     UNLOADED = "unloaded"
+    READY_BY = "ready_by"  # ended early so the car is ready by its departure
     REMOVED = "removed"  # the car left its account or integration
 
 
@@ -85,6 +93,33 @@ class DrEvent:
     # restart came after it, and a count that moved since says the car charged in between.
     seen_paused_at: datetime | None = None
     seen_paused_energy_kwh: float | None = None
+    # The energy drawn back after the pause, its cost, and the end of the newest interval
+    # drawn (an interval drawn twice counts once).
+    drawn_kwh: float = 0.0
+    drawn_usd: float = 0.0
+    drawn_through: datetime | None = None
+
+    @property
+    def owed_kwh(self) -> float:
+        """Energy the pause kept from the car that it has not drawn back yet."""
+        return max(0.0, self.kwh - self.drawn_kwh)
+
+    @property
+    def net_usd(self) -> float:
+        """Wholesale cost avoided net of drawing the energy back later."""
+        return self.usd - self.drawn_usd
+
+    def draw(self, price: Price, kwh: float) -> float:
+        """Count energy the car drew in one interval after the pause; return what is left."""
+        if self.ended is None or price.end <= self.ended:
+            return kwh
+        if self.drawn_through is not None and price.start < self.drawn_through:
+            return kwh
+        taken = min(max(0.0, kwh), self.owed_kwh)
+        self.drawn_kwh += taken
+        self.drawn_usd += taken * price.value / 1000
+        self.drawn_through = price.end
+        return kwh - taken
 
     def account(self, price: Price) -> None:
         """Add what the car did not consume during one price interval."""
@@ -109,6 +144,9 @@ class DrEvent:
         data["ended"] = self.ended.isoformat() if self.ended else None
         data["seen_paused_at"] = (
             self.seen_paused_at.isoformat() if self.seen_paused_at else None
+        )
+        data["drawn_through"] = (
+            self.drawn_through.isoformat() if self.drawn_through else None
         )
         return data
 
@@ -138,6 +176,13 @@ class DrEvent:
                 None
                 if (energy := data.get("seen_paused_energy_kwh")) is None
                 else float(energy)
+            ),
+            drawn_kwh=float(data.get("drawn_kwh", 0.0)),
+            drawn_usd=float(data.get("drawn_usd", 0.0)),
+            drawn_through=(
+                datetime.fromisoformat(through)
+                if (through := data.get("drawn_through"))
+                else None
             ),
         )
 
@@ -211,6 +256,14 @@ class Ledger:
                     event.account(price)
         return event
 
+    def draw(self, vin: str, price: Price, kwh: float) -> None:
+        """The car drew `kwh` during one interval: pay back its oldest pauses first."""
+        for event in self.events:
+            if kwh <= 0:
+                return
+            if event.vin == vin and event.owed_kwh > 0:
+                kwh = event.draw(price, kwh)
+
     def skip(self, vin: str, limit: int, now: datetime) -> None:
         """Record a skip, or raise SkipBudgetExceeded beyond the rolling 24 h budget."""
         recent = [t for t in self.skips.get(vin, []) if now - t < SKIP_WINDOW]
@@ -227,6 +280,16 @@ class Ledger:
         """Events of the car that started in the last 24 h."""
         return sum(
             1 for e in self.events if e.vin == vin and now - e.started < SKIP_WINDOW
+        )
+
+    def pause_history(self, vin: str, now: datetime) -> PauseHistory:
+        """The car's recent pauses, as churn control reads them."""
+        active = self.active(vin)
+        ended = [e.ended for e in self.events if e.vin == vin and e.ended is not None]
+        return PauseHistory(
+            paused_since=active.started if active else None,
+            last_resumed=max(ended, default=None),
+            pauses_24h=self.events_in_window(vin, now),
         )
 
     def totals(self, vin: str) -> tuple[float, float]:

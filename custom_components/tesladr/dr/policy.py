@@ -8,7 +8,12 @@ Contract (see the README's worked example):
   opted out or skipped, or the entry goes away; resume only cars DR paused;
 - a car charging again while DR holds it paused is the user's override: release it, untouched,
   for the rest of the event. Where the car's source tells who restarted it, only the owner's
-  restart is an override; a car that restarted by itself (schedule, re-plug) is paused again.
+  restart is an override; a car that restarted by itself (schedule, re-plug) is paused again;
+- ready by departure (dr/ready_by.py), when the caller gives the car's charge need: never
+  pause a car whose time to departure leaves no room, and end DR's pause when it runs out;
+- churn control (dr/churn.py), when the caller gives the car's pause history: hold a pause
+  through dips for its minimum length, wait after a resume, and spend a per-24 h budget of
+  pauses on dearer prices. Without these inputs the policy is what it always was.
 """
 
 from __future__ import annotations
@@ -18,9 +23,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 import math
 
+from .churn import PauseHistory, budget_price, hold_through, rearming
+from .ready_by import ChargeNeed, may_pause, must_end_pause
+
 STALE_AFTER = timedelta(minutes=15)
 RESUME_FACTOR = 0.95
 MAX_SKIPS = 10
+# Churn settings beyond these are no longer churn control but opting out.
+MAX_CHURN_MINUTES = 24 * 60
+MAX_PAUSES_PER_24H = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +43,10 @@ class DrSettings:
     aggressiveness: int = 50
     max_skips_per_24h: int = 2
     node: str | None = None  # None: the node nearest the car
+    # Churn control (dr/churn.py); 0 turns each knob off.
+    min_pause_minutes: int = 0
+    rearm_minutes: int = 0
+    pauses_per_24h: int = 0
 
     def __post_init__(self) -> None:
         """Reject settings the contract does not define."""
@@ -41,6 +56,11 @@ class DrSettings:
             raise ValueError("aggressiveness")
         if not 0 <= self.max_skips_per_24h <= MAX_SKIPS:
             raise ValueError("max_skips_per_24h")
+        for name in ("min_pause_minutes", "rearm_minutes"):
+            if not 0 <= getattr(self, name) <= MAX_CHURN_MINUTES:
+                raise ValueError(name)
+        if not 0 <= self.pauses_per_24h <= MAX_PAUSES_PER_24H:
+            raise ValueError("pauses_per_24h")
 
     @property
     def start_threshold(self) -> float:
@@ -84,6 +104,8 @@ class CarSnapshot:
     # Paused by DR, stopped now, and its energy count moved since: it charged in between, so
     # somebody started it (and it stopped again): the pause is no longer DR's.
     charged_since_pause: bool = False
+    # What the ready-by guarantee needs; None: no departure set, no guarantee.
+    charge_need: ChargeNeed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +147,10 @@ class Reason(StrEnum):
     BELOW_BATTERY_FLOOR = "below_battery_floor"
     UNLOADING = "unloading"
     CHARGING_RESTARTED = "charging_restarted"
+    READY_BY = "ready_by"  # the time left to departure is needed for charging
+    HOLDING_THROUGH_DIP = "holding_through_dip"  # inside the pause's minimum length
+    REARMING = "rearming"  # DR resumed the car moments ago
+    PAUSE_BUDGET = "pause_budget"  # the price is not worth one of the day's few pauses
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +175,18 @@ def decide(
     car: CarSnapshot,
     state: CarDrState,
     now: datetime,
+    *,
+    history: PauseHistory | None = None,
 ) -> Decision:
-    """What to do with one car now."""
+    """What to do with one car now.
+
+    `history`: the car's recent pauses, for churn control; None leaves churn control off.
+    """
     problem = _price_problem(price, now)
     if state.paused_by_dr:
-        return _decide_paused(price, problem, settings, car, state)
+        return _decide_paused(
+            price, problem, settings, car, state, now=now, history=history
+        )
     if not settings.enabled:
         return Decision(Action.IGNORE, Reason.OPTED_OUT)
     if problem is not None or price is None:
@@ -175,6 +208,14 @@ def decide(
     ):
         if blocked:
             return Decision(Action.IGNORE, reason)
+    if car.charge_need is not None and not may_pause(car.charge_need, now):
+        return Decision(Action.IGNORE, Reason.READY_BY)
+    if rearming(settings.rearm_minutes, history, now):
+        return Decision(Action.IGNORE, Reason.REARMING)
+    if price.value <= budget_price(
+        settings.start_threshold, settings.pauses_per_24h, history
+    ):
+        return Decision(Action.IGNORE, Reason.PAUSE_BUDGET)
     return Decision(Action.PAUSE, Reason.PRICE_ABOVE_THRESHOLD)
 
 
@@ -184,6 +225,9 @@ def _decide_paused(
     settings: DrSettings,
     car: CarSnapshot,
     state: CarDrState,
+    *,
+    now: datetime,
+    history: PauseHistory | None,
 ) -> Decision:
     if car.charged_since_pause:
         # Not started again: whoever stopped it last wants it stopped.
@@ -199,11 +243,16 @@ def _decide_paused(
         return Decision(Action.RELEASE, Reason.USER_OVERRIDE)
     if car.online and not car.plugged_in:
         return Decision(Action.RELEASE, Reason.NOT_PLUGGED_IN)
-    if price.value < settings.resume_below:
+    if car.charge_need is not None and must_end_pause(car.charge_need, now):
+        return Decision(Action.RESUME, Reason.READY_BY)
+    dip = price.value < settings.resume_below
+    if dip and not hold_through(settings.min_pause_minutes, history, now):
         return Decision(Action.RESUME, Reason.PRICE_BELOW_RESUME)
     if car.online and car.charging:
         # Nobody restarted it (the source would say so): scheduled charging or a re-plug.
         return Decision(Action.PAUSE, Reason.CHARGING_RESTARTED)
+    if dip:
+        return Decision(Action.HOLD, Reason.HOLDING_THROUGH_DIP)
     return Decision(Action.HOLD, Reason.WAITING_FOR_PRICE_DROP)
 
 
