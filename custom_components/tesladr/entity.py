@@ -17,7 +17,7 @@ from homeassistant.util import dt as dt_util
 from .caiso import NODES
 from .car_source import CarSource
 from .const import DOMAIN
-from .dr_coordinator import CarDr, DrCoordinator
+from .dr_coordinator import CarView, DrCoordinator
 from .models import TesladrConfigEntry
 from .price_coordinator import CaisoPriceCoordinator
 from .prices import PricesRuntimeData, node_identifier
@@ -132,9 +132,9 @@ class DrEntity(CoordinatorEntity[DrCoordinator]):
             self._attr_device_info = device
 
     @property
-    def dr(self) -> CarDr:
-        """The car's DR settings and state."""
-        return self.coordinator.car(self.car_id)
+    def dr(self) -> CarView:
+        """What DR shows of the car: its settings, state and totals."""
+        return self.coordinator.view(self.car_id)
 
     @property
     def available(self) -> bool:

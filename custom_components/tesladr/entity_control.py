@@ -48,9 +48,8 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.util import dt as dt_util
 
-from .commands import UNCONFIRMED
 from .sources import SOURCE_GENERIC, Role, entity_id_of, read_charge_state
-from .vehicles import ChargeState, CommandResult, VehicleState
+from .vehicles import ChargeState, CommandResult, Refusal, VehicleState
 
 # Integrations whose switch does not wake the car itself when its cached state is stale.
 WAKE_BEFORE_START = {"tesla_fleet"}
@@ -247,7 +246,7 @@ class EntityChargeControl:
         """Stop without waking; believe the charging signals, not the switch."""
         if self.current().state is not VehicleState.ONLINE:
             # Tesla Fleet's switch wakes a car even to stop it; a sleeping car is not charging.
-            return CommandResult(ok=False, reason="asleep")
+            return CommandResult(ok=False, reason=Refusal.ASLEEP)
         if (error := await self._switch("turn_off")) is not None:
             return CommandResult(ok=False, reason=error)
         await self._ask_fresh_read()
@@ -255,9 +254,9 @@ class EntityChargeControl:
         if stopped is None:
             # Sent, and nothing says otherwise yet: DR holds the car, which reads as stale
             # until its signals change or the confirmation window has passed.
-            return CommandResult(ok=True, reason=UNCONFIRMED, state=car)
+            return CommandResult(ok=True, reason=Refusal.UNCONFIRMED, state=car)
         if not stopped:
-            return CommandResult(ok=False, reason="still_charging", state=car)
+            return CommandResult(ok=False, reason=Refusal.STILL_CHARGING, state=car)
         return CommandResult(ok=True, state=car)
 
     async def _wake(self) -> bool:
@@ -281,17 +280,17 @@ class EntityChargeControl:
         before = self.current()
         if (sent := self._start_sent) is not None:
             if self._awaiting_since is not None:
-                return CommandResult(ok=False, reason=UNCONFIRMED, state=before)
+                return CommandResult(ok=False, reason=Refusal.UNCONFIRMED, state=before)
             self._start_sent = None
             return replace(_start_result(before), sent_at=sent)
         if not before.stale and before.state is VehicleState.ONLINE and before.charging:
             # The owner (or the car's schedule) started it already; a sleeping car's last
             # values do not count.
-            return CommandResult(ok=True, reason="is_charging", state=before)
+            return CommandResult(ok=True, reason=Refusal.IS_CHARGING, state=before)
         woken = False
         if self.source in WAKE_BEFORE_START and before.state is not VehicleState.ONLINE:
             if not await self._wake():
-                return CommandResult(ok=False, reason="wake_failed")
+                return CommandResult(ok=False, reason=Refusal.WAKE_FAILED)
             woken = True
         error = await self._switch("turn_on")
         if error is not None and not woken and self.source in WAKE_BEFORE_START:
@@ -300,7 +299,7 @@ class EntityChargeControl:
                 # tells the integration, whose wake button then really wakes the car.
                 await self._ask_fresh_read()
                 if not await self._wake():
-                    return CommandResult(ok=False, reason="wake_failed")
+                    return CommandResult(ok=False, reason=Refusal.WAKE_FAILED)
                 error = await self._switch("turn_on")
         if error is not None:
             return CommandResult(ok=False, reason=error)
@@ -308,7 +307,7 @@ class EntityChargeControl:
         settled, car = self._judge(_settled)
         if settled is None:
             self._start_sent = self._awaiting_since
-            return CommandResult(ok=False, reason=UNCONFIRMED, state=car)
+            return CommandResult(ok=False, reason=Refusal.UNCONFIRMED, state=car)
         return _start_result(car)
 
 
@@ -317,7 +316,7 @@ def _start_result(car: ChargeState) -> CommandResult:
     if car.charging:
         return CommandResult(ok=True, state=car)
     return CommandResult(
-        ok=False, reason=(car.charging_state or "not_charging").lower(), state=car
+        ok=False, reason=(car.charging_state or Refusal.NOT_CHARGING).lower(), state=car
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -26,7 +26,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .caiso import PriceInterval
-from .dr_coordinator import STATUS_OPTIONS, CarDr, DrCoordinator
+from .dr_car import STATUS_OPTIONS, CarView
 from .entity import (
     CaisoPriceEntity,
     DrEntity,
@@ -158,18 +158,19 @@ class TeslaVehicleSensor(TeslaVehicleEntity, SensorEntity):
         return self.entity_description.value_fn(self.car)
 
 
-def _dr_status_attributes(dr: DrCoordinator, car_id: str) -> dict[str, Any]:
-    car = dr.car(car_id)
+def _dr_status_attributes(car: CarView) -> dict[str, Any]:
     if car.status == "command_failed":
         reason: str | None = "command_failed"
     else:
-        reason = str(car.decision.reason) if car.decision is not None else None
+        reason = str(car.reason) if car.reason is not None else None
+    followed = car.followed
+    utility = followed.utility if followed else None
     return {
         # A translated word; the command's own message (free text) stands beside it.
         "reason": reason,
         "command_error": car.command_error,
-        "node": car.node,
-        "utility": car.utility.name if car.utility else None,
+        "node": followed.node if followed else None,
+        "utility": utility.name if utility else None,
         "price": car.price.value if car.price else None,
         "start_threshold": round(car.settings.start_threshold, 2),
         "resume_below": round(car.settings.resume_below, 2),
@@ -177,8 +178,8 @@ def _dr_status_attributes(dr: DrCoordinator, car_id: str) -> dict[str, Any]:
     }
 
 
-def _pricing_node_attributes(dr: DrCoordinator, car_id: str) -> dict[str, Any]:
-    choice = dr.resolve(car_id)
+def _pricing_node_attributes(car: CarView) -> dict[str, Any]:
+    choice = car.choice
     return {
         "utility": choice.utility.name if choice.utility else None,
         "dlap": choice.utility.dlap if choice.utility else None,
@@ -189,16 +190,16 @@ def _pricing_node_attributes(dr: DrCoordinator, car_id: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class DrSensorDescription(SensorEntityDescription):
-    """A DR sensor of a car: its value from the DR coordinator."""
+    """A DR sensor of a car: its value from what the DR coordinator shows of it."""
 
-    value_fn: Callable[[DrCoordinator, str], StateType]
-    attr_fn: Callable[[DrCoordinator, str], dict[str, Any]] = lambda *_: {}
+    value_fn: Callable[[CarView], StateType]
+    attr_fn: Callable[[CarView], dict[str, Any]] = lambda _: {}
 
 
 def _settings_value(
-    fn: Callable[[CarDr], float],
-) -> Callable[[DrCoordinator, str], float]:
-    return lambda dr, car_id: round(fn(dr.car(car_id)), 2)
+    fn: Callable[[CarView], float],
+) -> Callable[[CarView], float]:
+    return lambda car: round(fn(car), 2)
 
 
 DR_SENSORS: tuple[DrSensorDescription, ...] = (
@@ -207,7 +208,7 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         translation_key="dr_status",
         device_class=SensorDeviceClass.ENUM,
         options=STATUS_OPTIONS,
-        value_fn=lambda dr, car_id: dr.car(car_id).status,
+        value_fn=lambda car: car.status,
         attr_fn=_dr_status_attributes,
     ),
     DrSensorDescription(
@@ -217,7 +218,7 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_display_precision=2,
-        value_fn=lambda dr, car_id: round(dr.ledger.totals(car_id)[0], 4),
+        value_fn=lambda car: round(car.kwh_not_consumed, 4),
     ),
     DrSensorDescription(
         key="value_not_consumed",
@@ -226,15 +227,13 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         native_unit_of_measurement="USD",
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
-        value_fn=lambda dr, car_id: round(dr.ledger.totals(car_id)[1], 4),
+        value_fn=lambda car: round(car.usd_not_consumed, 4),
     ),
     DrSensorDescription(
         key="dr_events_24h",
         translation_key="dr_events_24h",
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda dr, car_id: dr.ledger.events_in_window(
-            car_id, dt_util.utcnow()
-        ),
+        value_fn=lambda car: car.events_24h,
     ),
     DrSensorDescription(
         key="start_threshold",
@@ -256,7 +255,7 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         key="pricing_node",
         translation_key="pricing_node",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda dr, car_id: dr.resolve(car_id).state,
+        value_fn=lambda car: car.choice.state,
         attr_fn=_pricing_node_attributes,
     ),
 )
@@ -268,14 +267,16 @@ class DrSensor(DrEntity, SensorEntity):
     entity_description: DrSensorDescription
 
     @property
+    @override
     def native_value(self) -> StateType:
-        """From the DR coordinator."""
-        return self.entity_description.value_fn(self.coordinator, self.car_id)
+        """From what the DR coordinator shows of the car."""
+        return self.entity_description.value_fn(self.dr)
 
     @property
+    @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """The status sensor explains itself."""
-        return self.entity_description.attr_fn(self.coordinator, self.car_id)
+        return self.entity_description.attr_fn(self.dr)
 
 
 def _current(intervals: list[PriceInterval], now: datetime) -> PriceInterval | None:

@@ -11,7 +11,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .dr_coordinator import CarDr, DrCoordinator
+from .dr_coordinator import CarView, DrCoordinator
 from .entity import DrEntity, TeslaVehicleEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
 
@@ -23,7 +23,7 @@ CHARGING = SwitchEntityDescription(key="charging", translation_key="charging")
 class DrSwitchDescription(SwitchEntityDescription):
     """A DR on/off setting: how to read and write it."""
 
-    value_fn: Callable[[CarDr], bool]
+    value_fn: Callable[[CarView], bool]
     set_value_fn: Callable[[DrCoordinator, str, bool], Awaitable[None]]
 
 

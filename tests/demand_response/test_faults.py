@@ -20,12 +20,9 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
 from custom_components.tesladr.dr import CarDrState, DrSettings, Ledger, Outcome
-from custom_components.tesladr.dr_coordinator import EVENT_DR, _stopped_as_sent
-from custom_components.tesladr.dr_store import (
-    StopInFlight,
-    left_paused_issue_id,
-    storage_key,
-)
+from custom_components.tesladr.dr.settle import StopInFlight, stopped_as_sent
+from custom_components.tesladr.dr_coordinator import EVENT_DR
+from custom_components.tesladr.dr_store import left_paused_issue_id, storage_key
 from custom_components.tesladr.vehicles import ChargeState, VehicleState
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
@@ -260,7 +257,7 @@ async def test_a_stop_unanswered_at_shutdown_is_settled_by_the_car_at_start(
         assert tesla.count(CHARGING, "command") == 1
         assert event.ended is not None
     await hass.async_block_till_done()
-    assert entry.runtime_data.dr._store.stops_in_flight == {}
+    assert entry.runtime_data.dr.actuator.in_flight.stops == {}
 
 
 @pytest.mark.parametrize(
@@ -313,7 +310,7 @@ async def test_a_start_unanswered_at_shutdown_is_settled_by_the_car_at_start(
         assert tesla.count(CHARGING, "command") == 1
         assert car.charging_state == "Charging"
     await hass.async_block_till_done()
-    assert entry.runtime_data.dr._store.starts_in_flight == {}
+    assert entry.runtime_data.dr.actuator.in_flight.starts == {}
     assert "starts_in_flight" in hass_storage[storage_key("account01")]["data"]
 
 
@@ -383,7 +380,7 @@ def test_a_stop_told_not_charging_is_dr_s_only_if_the_car_stopped_as_it_was_sent
     stop: StopInFlight, read: ChargeState | None, ours: bool
 ) -> None:
     """The energy added since the read before the stop dates when the car stopped."""
-    assert _stopped_as_sent(stop, read) is ours
+    assert stopped_as_sent(stop, read) is ours
 
 
 async def test_a_start_on_its_way_when_home_assistant_stops_is_answered_before_the_write(
@@ -453,7 +450,7 @@ async def test_a_car_stopped_after_an_unanswered_stop_is_not_taken_for_a_pause(
     assert tesla.count(CHARGING, "command") == 0
     assert events == []
     await hass.async_block_till_done()
-    assert dr._store.stops_in_flight == {}
+    assert dr.actuator.in_flight.stops == {}
 
 
 @pytest.mark.parametrize("remove", [False, True])

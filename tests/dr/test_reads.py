@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.tesladr.dr import CarDrState, DrSettings, ReadNeed, read_need
-from custom_components.tesladr.dr.reads import APPROACH_BAND, approach_band
+from custom_components.tesladr.dr import (
+    CarDrState,
+    DrSettings,
+    ReadNeed,
+    Reason,
+    read_need,
+)
+from custom_components.tesladr.dr.reads import (
+    APPROACH_BAND,
+    ReadFirst,
+    approach_band,
+    read_ahead_fresh,
+    read_first,
+)
 
 PRICES = st.floats(min_value=-500, max_value=2000, allow_nan=False)
 SETTINGS = st.builds(
@@ -133,3 +147,75 @@ def test_a_car_dr_will_not_pause_needs_nothing(
         assert read_need(settings, state, price, expected) is ReadNeed.NONE
     off = DrSettings(enabled=False, threshold=settings.threshold)
     assert read_need(off, CarDrState(), price, expected) is ReadNeed.NONE
+
+
+NOW = datetime(2026, 7, 1, 17, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("reason", "online", "on_demand", "need", "first"),
+    [
+        (Reason.PRICE_ABOVE_THRESHOLD, True, False, ReadNeed.NONE, ReadFirst.CROSSING),
+        (Reason.PRICE_ABOVE_THRESHOLD, False, False, ReadNeed.NONE, ReadFirst.NO),
+        (Reason.NOT_CHARGING, False, True, ReadNeed.NONE, ReadFirst.CROSSING),
+        (Reason.ASLEEP, False, True, ReadNeed.NONE, ReadFirst.CROSSING),
+        (Reason.ASLEEP, True, False, ReadNeed.APPROACH, ReadFirst.NO),
+        (Reason.PRICE_BELOW_THRESHOLD, True, True, ReadNeed.APPROACH, ReadFirst.AHEAD),
+        (Reason.PRICE_BELOW_THRESHOLD, True, True, ReadNeed.NONE, ReadFirst.NO),
+        (Reason.PRICE_BELOW_THRESHOLD, True, False, ReadNeed.APPROACH, ReadFirst.NO),
+    ],
+)
+def test_read_first(
+    reason: Reason, online: bool, on_demand: bool, need: ReadNeed, first: ReadFirst
+) -> None:
+    """A crossing is read where the car is online or read on demand; ahead only on demand."""
+    assert (
+        read_first(reason, online=online, reads_on_demand=on_demand, need=lambda: need)
+        is first
+    )
+
+
+BEFORE = NOW - timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("read_for", "read_at", "online", "stale", "updated", "fresh"),
+    [
+        (
+            BEFORE,
+            NOW - timedelta(minutes=5),
+            True,
+            False,
+            NOW - timedelta(minutes=5),
+            True,
+        ),
+        (BEFORE, NOW - timedelta(minutes=5), False, True, None, True),  # asleep: listed
+        (BEFORE, NOW - timedelta(minutes=7), False, True, None, False),  # too old
+        (NOW - timedelta(minutes=10), NOW, True, False, NOW, False),  # another interval
+        (None, None, True, False, NOW, False),
+        (BEFORE, NOW, True, True, NOW, False),  # the read failed: older data
+        (BEFORE, NOW, True, False, None, False),
+        (BEFORE, NOW, True, False, NOW - timedelta(minutes=7), False),
+    ],
+)
+def test_read_ahead_fresh(
+    read_for: datetime | None,
+    read_at: datetime | None,
+    online: bool,
+    stale: bool,
+    updated: datetime | None,
+    fresh: bool,
+) -> None:
+    """A read ahead counts for the next interval while it is recent and really read."""
+    assert (
+        read_ahead_fresh(
+            read_for,
+            read_at,
+            BEFORE,
+            NOW,
+            online=online,
+            stale=stale,
+            updated_at=updated,
+        )
+        is fresh
+    )

@@ -406,6 +406,38 @@ async def test_generic_charger_pauses_and_resumes(
     assert state(hass, status) == "monitoring"
 
 
+async def test_the_fail_safe_ticks_with_every_dr_entity_disabled(
+    hass: HomeAssistant,
+    oasis: FakeOasis,
+    charger: dict[Role, str],
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Nothing listens to DR's coordinator, yet it evaluates every minute, and acts.
+
+    The base class ticks only while it has listeners; DR's stale-price fail-safe must tick
+    all the same. Between two price publications nothing else calls DR on this charger.
+    """
+    driver = Charger(hass, charger)
+    entry = linked_entry(SOURCE_GENERIC, charger[Role.SWITCH], None, charger)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, pref_disable_new_entities=True)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    dr = entry.runtime_data.dr
+    assert dr.data is not None
+    for minute in (2, 3):
+        shown = dr.data
+        await advance_to(hass, freezer, at(minute))
+        assert dr.data is not shown, minute  # a fresh view: DR evaluated
+    prices.set(0, *[300.0] * 12)
+    await advance_to(hass, freezer, PAUSED_AT)
+    assert driver.relay_changes == ["off"]
+    oasis.fail_next("http_500", times=100)
+    await advance_to(hass, freezer, at(20).replace(second=30))
+    assert driver.relay_changes == ["off", "on"]
+
+
 async def test_generic_charger_override_and_rename(
     hass: HomeAssistant,
     garage: tuple[Charger, MockConfigEntry],

@@ -14,6 +14,7 @@ Energy a car never draws back (it left short, or its need ended) costs nothing: 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -263,6 +264,35 @@ class Ledger:
                 return
             if event.vin == vin and event.owed_kwh > 0:
                 kwh = event.draw(price, kwh)
+
+    def account_published(
+        self,
+        published: Callable[[str], list[Price]],
+        now: datetime,
+        tail: timedelta,
+    ) -> bool:
+        """Add newly published intervals to open events and those ended within `tail`.
+
+        `published`: a node's published 5-minute prices. Events keep collecting the value of
+        intervals they overlap while the caller's prices may still fill in late ones. Return
+        whether anything was added.
+        """
+        changed = False
+        filled: dict[str, list[Price]] = {}
+        for event in self.events:
+            if event.ended is not None and now - event.ended > tail:
+                continue
+            if (prices := filled.get(event.node)) is None:
+                prices = filled[event.node] = with_skipped(published(event.node))
+            for price in prices:
+                if (
+                    price.end <= event.started
+                    or price.start.isoformat() in event.prices
+                ):
+                    continue
+                event.account(price)
+                changed = True
+        return changed
 
     def skip(self, vin: str, limit: int, now: datetime) -> None:
         """Record a skip, or raise SkipBudgetExceeded beyond the rolling 24 h budget."""

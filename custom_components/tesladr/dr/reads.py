@@ -24,15 +24,33 @@ of such hours: 2.28 for one car and 2.03 for ten.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import Enum, IntEnum
 
-from .policy import CarDrState, DrSettings
+from .policy import CarDrState, DrSettings, Reason
 
 # USD/MWh below the start threshold that counts as approaching it. An absolute band: a
 # threshold may be zero or negative, where a share of it would be no band at all.
 APPROACH_BAND = 10.0
 # Beyond that, a share of a large threshold (1000 USD/MWh: within 100).
 APPROACH_SHARE = 0.1
+# Reasons for which a price above the threshold is worth a fresh read of the car.
+STATE_DEPENDENT = frozenset(
+    {
+        Reason.PRICE_ABOVE_THRESHOLD,
+        Reason.NOT_CHARGING,
+        Reason.NOT_PLUGGED_IN,
+        Reason.DC_FAST_CHARGING,
+        Reason.BELOW_BATTERY_FLOOR,
+    }
+)
+# Further reasons to read a car of a source that reads only when asked.
+READ_ON_DEMAND = frozenset({Reason.ASLEEP, Reason.WAITING_FOR_PRICE_DROP})
+# A car read ahead of a crossing (ReadNeed.APPROACH) for the interval before it is acted on
+# without a read of its own while that read is at most this old: one interval and a margin
+# for the publication lag moving.
+READ_AHEAD_FRESH = timedelta(minutes=6)
 
 
 class ReadNeed(IntEnum):
@@ -71,3 +89,60 @@ def read_need(
     ):
         return ReadNeed.APPROACH
     return ReadNeed.NONE
+
+
+class ReadFirst(Enum):
+    """Whether DR reads a car before acting on a decision, and why."""
+
+    NO = "no"
+    # The price just crossed the car's threshold: look at the car before acting.
+    CROSSING = "crossing"
+    # A car of a source that reads only when asked, approaching a crossing: read it now, so
+    # that the crossing can be acted on without a read of its own (`read_ahead_fresh`).
+    AHEAD = "ahead"
+
+
+def read_first(
+    reason: Reason,
+    *,
+    online: bool,
+    reads_on_demand: bool,
+    need: Callable[[], ReadNeed],
+) -> ReadFirst:
+    """Whether the decision made for `reason` is worth a fresh read of the car first.
+
+    `online`: the car is shown online; `need`: its ReadNeed, asked only when it matters.
+    """
+    if (reason in STATE_DEPENDENT and online) or (
+        reads_on_demand and reason in STATE_DEPENDENT | READ_ON_DEMAND
+    ):
+        return ReadFirst.CROSSING
+    if reads_on_demand and need() is ReadNeed.APPROACH:
+        return ReadFirst.AHEAD
+    return ReadFirst.NO
+
+
+def read_ahead_fresh(
+    read_ahead_for: datetime | None,
+    read_ahead_at: datetime | None,
+    interval_before: datetime,
+    now: datetime,
+    *,
+    online: bool,
+    stale: bool,
+    updated_at: datetime | None,
+) -> bool:
+    """Whether the car was read ahead for the interval just before this price's.
+
+    `interval_before`: that interval's start; `online`, `stale`, `updated_at`: the car as
+    shown now. A car shown online must have been read then (a read that failed leaves older
+    data); one shown asleep was looked up in the product list, which says all there is.
+    """
+    fresh = (
+        read_ahead_for == interval_before
+        and read_ahead_at is not None
+        and now - read_ahead_at <= READ_AHEAD_FRESH
+    )
+    if not fresh or not online:
+        return fresh
+    return not stale and updated_at is not None and now - updated_at <= READ_AHEAD_FRESH

@@ -53,6 +53,27 @@ class ChargeState:
         return self.charging_state in ("Charging", "Starting")
 
 
+class Refusal(StrEnum):
+    """Why a command did not do its work, where a caller acts on the reason.
+
+    A car's own reasons (Tesla's `reason`) arrive as free text and compare equal to these.
+    """
+
+    # Sent, and its effect not seen yet: the backend sends nothing twice; ask again.
+    UNCONFIRMED = "unconfirmed"
+    # A stop to a car that is not charging: nothing to stop.
+    NOT_CHARGING = "not_charging"
+    # Starts that leave nothing to resume.
+    IS_CHARGING = "is_charging"
+    COMPLETE = "complete"
+    DISCONNECTED = "disconnected"
+    # A sleeping car is never woken to be stopped.
+    ASLEEP = "asleep"
+    STILL_CHARGING = "still_charging"
+    WAKE_TIMEOUT = "wake_timeout"
+    WAKE_FAILED = "wake_failed"
+
+
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     """A command's outcome, with the car's reason when it refused.

@@ -21,6 +21,7 @@ from teslajsonpy.exceptions import IncompleteCredentials, TeslaException
 from .base import (
     ChargeState,
     CommandResult,
+    Refusal,
     VehicleAuthError,
     VehicleError,
     VehicleForbiddenError,
@@ -223,13 +224,13 @@ class TeslaChargeControl:
         try:
             reply = (await self._api("STOP_CHARGE", vin))["response"]
         except VehicleUnavailableError:
-            return CommandResult(ok=False, reason="asleep")
+            return CommandResult(ok=False, reason=Refusal.ASLEEP)
         result = CommandResult(
             bool(reply.get("result")), str(reply.get("reason") or "")
         )
         after = await self.read(vin)
         if result.ok and after.charging:
-            return CommandResult(ok=False, reason="still_charging", state=after)
+            return CommandResult(ok=False, reason=Refusal.STILL_CHARGING, state=after)
         return replace(result, state=after)
 
     async def start_charging(
@@ -242,7 +243,7 @@ class TeslaChargeControl:
         always read back.
         """
         if not await self.wake(vin):
-            return CommandResult(ok=False, reason="wake_timeout")
+            return CommandResult(ok=False, reason=Refusal.WAKE_TIMEOUT)
         reply = (await self._api("START_CHARGE", vin))["response"]
         result = CommandResult(
             bool(reply.get("result")), str(reply.get("reason") or "")
