@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from pathlib import Path
 from unittest.mock import PropertyMock, patch
@@ -21,6 +21,8 @@ from pytest_homeassistant_custom_component.syrupy import (
 )
 from syrupy.assertion import SnapshotAssertion
 from syrupy.types import SerializableData
+from tenacity import RetryCallState
+from teslajsonpy import Controller
 
 from custom_components.tesladr.caiso import RequestPacer
 from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
@@ -77,6 +79,54 @@ REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/ in every test."""
+
+
+def _on_a_clock_past_the_waits[T](
+    decide: Callable[[RetryCallState], T],
+) -> Callable[[RetryCallState], T]:
+    """`decide` (a tenacity wait or stop) as if the retry's waits so far had passed."""
+
+    def on_that_clock(state: RetryCallState) -> T:
+        started = state.start_time
+        state.start_time = started - state.idle_for
+        try:
+            return decide(state)
+        finally:
+            state.start_time = started
+
+    return on_that_clock
+
+
+async def _no_wait(_seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+@pytest.fixture(autouse=True)
+def teslajsonpy_retries_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retries of teslajsonpy after a failed API call, their waits passing at once.
+
+    The library retries a 5xx, a 403 or a connection error for 15 s (tenacity: waits of about
+    1, 2, 4 and 8 s, stop after 15 s), so every such error against the fake server cost a test
+    15 s asleep. Here its wait and stop strategies decide on a clock that counts the waits as
+    passed while no real time passes: each call is tried exactly as often as against the real
+    cloud, only sooner.
+    """
+    # Name-mangled: the library's two private retried posts.
+    for name in (
+        "_Controller__post_with_retries",
+        "_Controller__post_with_retries_except_unavailable",
+    ):
+        retried = getattr(Controller, name)
+        library = retried.retry
+        monkeypatch.setattr(
+            Controller,
+            name,
+            retried.retry_with(
+                sleep=_no_wait,
+                wait=_on_a_clock_past_the_waits(library.wait),
+                stop=_on_a_clock_past_the_waits(library.stop),
+            ),
+        )
 
 
 @pytest.fixture

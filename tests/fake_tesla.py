@@ -10,13 +10,18 @@ import asyncio
 import base64
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 import json
 import ssl
 from typing import Any
 
 from aiohttp import web
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 import pytest
+
+from custom_components.tesladr.const import DOMAIN
 
 FLEET_FORBIDDEN = {
     "response": None,
@@ -312,10 +317,30 @@ class FakeTesla:
         return self._json({"response": {"result": not reason, "reason": reason}})
 
 
-@pytest.fixture
-async def fake_tesla(socket_enabled: None) -> AsyncIterator[FakeTesla]:
-    """A started fake Tesla on 127.0.0.1 with no cars."""
-    fake = FakeTesla()
+@asynccontextmanager
+async def serving(hass: HomeAssistant, fake: FakeTesla) -> AsyncIterator[FakeTesla]:
+    """Run `fake` until Home Assistant's tesladr entries are unloaded.
+
+    The hass fixture unloads every entry as it tears down, after the fixtures that came later,
+    and unloading an account resumes the cars demand response paused. A server stopped first
+    would leave each resume to teslajsonpy's retries against a closed port; as a real cloud
+    outlives Home Assistant, the entries are unloaded here while the server still answers.
+    """
     await fake.start()
-    yield fake
-    await fake.stop()
+    try:
+        yield fake
+    finally:
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            if entry.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        await fake.stop()
+
+
+@pytest.fixture
+async def fake_tesla(
+    hass: HomeAssistant, socket_enabled: None
+) -> AsyncIterator[FakeTesla]:
+    """A started fake Tesla on 127.0.0.1 with no cars, stopped after the entries unload."""
+    async with serving(hass, FakeTesla()) as fake:
+        yield fake

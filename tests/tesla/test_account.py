@@ -17,6 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesladr.const import CONF_REFRESH_TOKEN, DOMAIN
+from custom_components.tesladr.vehicles.tesla import WAKE_POLL
 from tests.fake_tesla import FLEET_FORBIDDEN, FakeTesla
 
 from .conftest import CHARGING, SLEEPING
@@ -199,6 +200,13 @@ async def test_charging_switch_and_wake_button(
     hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
 ) -> None:
     """The switch stops and starts through the protocol; refusals are translated errors."""
+    # The wake's wait between asking the car, recorded instead of spent.
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    account.runtime_data.control._sleep = wait
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": SWITCH}, blocking=True
     )
@@ -227,6 +235,7 @@ async def test_charging_switch_and_wake_button(
     )
     assert tesla.count(SLEEPING, "wake") == 1
     assert tesla.cars[SLEEPING].state == "online"
+    assert waits == [WAKE_POLL]  # it answered online at the first look after the wake
 
 
 async def test_wake_button_errors(

@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesladr.account import async_create_controller
 from custom_components.tesladr.const import CONF_API_PROXY_CERT, DOMAIN
-from tests.fake_tesla import FakeTesla
+from tests.fake_tesla import FakeTesla, serving
 
 from .conftest import CHARGING, EMAIL, account_data
 from .test_config_flow import form, start
@@ -88,17 +88,16 @@ def cert(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 async def tls_tesla(
-    socket_enabled: None, cert: tuple[Path, Path]
+    hass: HomeAssistant, socket_enabled: None, cert: tuple[Path, Path]
 ) -> AsyncIterator[FakeTesla]:
     """The fake Tesla behind HTTPS with the self-signed certificate."""
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(*cert)
     fake = FakeTesla(ssl_context=server)
     fake.add_car(CHARGING, "Model 3")
-    await fake.start()
-    assert fake.url.startswith("https://127.0.0.1:")
-    yield fake
-    await fake.stop()
+    async with serving(hass, fake):
+        assert fake.url.startswith("https://127.0.0.1:")
+        yield fake
 
 
 def _entry(fake: FakeTesla, cert_path: str) -> MockConfigEntry:
