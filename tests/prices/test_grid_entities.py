@@ -280,3 +280,21 @@ async def test_midas_down_at_set_up_does_not_fail_the_entry(
     assert state(hass, ALERT) == "off"
     assert float(state(hass, EMISSIONS)) > 0
     assert float(state(hass, PRICE)) == 0.30
+
+
+async def test_a_simulated_day_of_the_prices_entry(
+    hass: HomeAssistant, midas: FakeMidas, freezer: FrozenDateTimeFactory, setup_domain
+) -> None:
+    """Every signal chosen: the requests MIDAS receives in 24 hours, per endpoint and RIN."""
+    await setup_domain()
+    await load(hass, grid_entry())
+    await advance(hass, freezer, timedelta(hours=24))
+    per_rin: dict[str | None, int] = {}
+    for record in midas.requests:
+        per_rin[record.rin] = per_rin.get(record.rin, 0) + 1
+    assert {record.endpoint for record in midas.requests} == {"values"}
+    assert per_rin == {
+        "USCA-FLEX-ALRT-0000": 1 + 288,
+        "USCA-SGIP-MOER-PGE": 1 + 288,
+        RATE: 1 + 24,
+    }
