@@ -10,7 +10,11 @@ ports. It reuses the test suite's fakes (tests/fake_oasis.py, tests/fake_tesla.p
   it charges;
 - control endpoints (below) for the demo's set-up and its test;
 - the fake's rotating Tesla tokens kept in a state file, so the account entry Home Assistant
-  stored on an earlier run still logs in.
+  stored on an earlier run still logs in;
+- the fake CEC MIDAS (tests/fake_midas.py) on the fake OASIS's port (`/api/valuedata`): a Flex
+  Alert from 18:00 to 19:00 Pacific every evening, a dirty-grid half hour (820 g CO2/kWh) from
+  19:00, and the time-of-use rate DEMO_RIN (0.55 USD/kWh 16:00-21:00, 0.31 otherwise), over
+  the two weeks from the day the servers start.
 
 Control endpoints (JSON):
 - OASIS `POST /demo/schedule {"lead_seconds": 60}` publishes the next spike at the first
@@ -27,7 +31,7 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 import json
 import logging
 import math
@@ -38,6 +42,7 @@ from typing import Any
 from aiohttp import web
 
 from custom_components.tesladr.caiso import NODES, Market
+from tests.fake_midas import FakeMidas, pacific_midnight, row
 from tests.fake_oasis import PACIFIC, STEP, FakeOasis
 from tests.fake_tesla import FakeCar, FakeTesla
 
@@ -56,6 +61,54 @@ RAMP = (62.0, 85.0)
 AFTER_SPIKE = 48.0
 # Nodes are not all priced alike; the offsets only keep the node sensors apart.
 NODE_OFFSET = {name: 1.5 * index for index, name in enumerate(NODES)}
+
+
+# The demo's grid signals (tests/fake_midas.py on the fake OASIS's port): a Flex Alert hour
+# every evening, a dirty-grid half hour after it, and a time-of-use rate for the owner's RIN.
+DEMO_RIN = "USCA-PGPG-DEMO-0000"
+FLEX_ALERT_HOURS = (18, 19)  # Pacific, start and end
+DIRTY_GRID = (time(19, 0), time(19, 30))  # Pacific
+DIRTY_MOER = 820.0
+PEAK_HOURS = range(16, 21)
+DEMO_DAYS = range(-1, 15)
+
+
+def demo_emissions(_region: str, start: datetime) -> float:
+    """G CO2/kWh: clean at midday (solar), dearer in the evening, one dirty half hour."""
+    local = start.astimezone(PACIFIC)
+    if DIRTY_GRID[0] <= local.time() < DIRTY_GRID[1]:
+        return DIRTY_MOER
+    hour = local.hour + local.minute / 60
+    midday = math.exp(-(((hour - 12.5) / 2.5) ** 2))
+    evening = math.exp(-(((hour - 20) / 2.0) ** 2))
+    return round(300.0 - 140.0 * midday + 120.0 * evening, 1)
+
+
+def demo_midas(clock: Callable[[], datetime]) -> FakeMidas:
+    """The fake MIDAS of the demo's two weeks from today."""
+    midas = FakeMidas(clock=clock, moer_fn=demo_emissions)
+    today = clock().astimezone(PACIFIC).date()
+    rows = []
+    for offset in DEMO_DAYS:
+        midnight = pacific_midnight(today + timedelta(days=offset))
+        first, last = FLEX_ALERT_HOURS
+        midas.add_alert(
+            midnight + timedelta(hours=first), midnight + timedelta(hours=last)
+        )
+        for hour in range(24):
+            peak = hour in PEAK_HOURS
+            start = midnight + timedelta(hours=hour)
+            rows.append(
+                row(
+                    start,
+                    start + timedelta(hours=1),
+                    0.55 if peak else 0.31,
+                    "Peak" if peak else "Off-Peak",
+                    "$/kWh",
+                )
+            )
+    midas.add_rate(DEMO_RIN, rows, "E-TOU-C (demo)")
+    return midas
 
 
 def floor_interval(moment: datetime, step: timedelta = FIVE_MINUTES) -> datetime:
@@ -141,6 +194,7 @@ class DemoState:
     car: FakeCar
     state_file: Path | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    midas: FakeMidas | None = None
     battery: float = 60.0
 
     def save_tokens(self) -> None:
@@ -274,12 +328,14 @@ def build(
     tesla = FakeTesla(port=tesla_port)
     car = tesla.add_car(VIN, CAR_NAME, charger_power=7.0, battery_level=60)
     demo = DemoState(oasis, tesla, prices, car, state_file)
+    demo.midas = demo_midas(demo.clock)
     demo.load_tokens()
     tesla.on_tokens = demo.save_tokens
     oasis.routes = [
         web.post("/demo/schedule", demo.handle_schedule),
         web.post("/demo/price", demo.handle_price),
         web.get("/demo/status", demo.handle_status),
+        *demo.midas.routes(),
     ]
     tesla.routes = [web.get("/demo/account", demo.handle_account)]
     return demo

@@ -34,6 +34,8 @@ NODE = "TH_NP15_GEN-APND"
 THRESHOLD = 100
 CLIENT_ID_TESLA = "tesladr-demo"
 PRICES_TITLE = "CAISO prices"
+# The demo rate tests/demo_servers.py serves from its fake MIDAS.
+DEMO_RIN = "USCA-PGPG-DEMO-0000"
 # The demo's second car: a charger switch made of helpers (config/configuration.yaml), added
 # through the config flow's "any charger switch" step. No location: it is priced at home (NP15).
 CHARGER_TITLE = "Garage charger"
@@ -263,7 +265,8 @@ def ensure_entries(
     account = demo_tesla.get("/demo/account")
     titles = {entry["title"]: entry for entry in entries(ha)}
     if PRICES_TITLE not in titles:
-        _flow(ha, "prices", {"nodes": [NODE], "threshold": THRESHOLD})
+        result = _flow(ha, "prices", {"nodes": [NODE], "threshold": THRESHOLD})
+        _set_grid_signals(ha, result["result"]["entry_id"])
     existing = titles.get(account["email"])
     if existing is not None:
         existing = _wait_loaded(ha, account["email"], timeout)
@@ -335,6 +338,25 @@ def _set_scan_minutes(ha: Http, entry_id: str, minutes: int) -> None:
     )
     if result.get("type") != "create_entry":
         raise DemoSetupError(f"account options not saved: {result}")
+
+
+def _set_grid_signals(ha: Http, entry_id: str) -> None:
+    """Choose every grid signal of the fake MIDAS: Flex Alert, PG&E's emissions, DEMO_RIN.
+
+    Nodes and threshold keep what the form offers; the RIN is checked with the fake MIDAS.
+    """
+    form = ha.post("/api/config/config_entries/options/flow", {"handler": entry_id})
+    user_input = {
+        field["name"]: field["default"]
+        for field in form.get("data_schema", [])
+        if "default" in field
+    }
+    user_input |= {"moer_region": "PGE", "flex_alert": True, "rin": DEMO_RIN}
+    result = ha.post(
+        f"/api/config/config_entries/options/flow/{form['flow_id']}", user_input
+    )
+    if result.get("type") != "create_entry":
+        raise DemoSetupError(f"prices options not saved: {result}")
 
 
 def schedule_spike(oasis_url: str, lead_seconds: float | None) -> datetime | None:

@@ -221,11 +221,17 @@ class FakeMidas:
             if r.endpoint == endpoint and (rin is None or r.rin == rin)
         ]
 
+    def routes(self) -> list[web.RouteDef]:
+        """The MIDAS API's routes, for this fake's server or another one (the demo's)."""
+        return [
+            web.get("/api/valuedata", self._valuedata),
+            web.get("/api/historicaldata/{rin}", self._historical),
+        ]
+
     async def start(self) -> None:
         """Listen on a free loopback port."""
         app = web.Application()
-        app.router.add_get("/api/valuedata", self._valuedata)
-        app.router.add_get("/api/historicaldata/{rin}", self._historical)
+        app.router.add_routes(self.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)

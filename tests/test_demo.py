@@ -41,6 +41,9 @@ from tests.demo_setup import (
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICE = "sensor.caiso_prices_np15_hub_real_time_price"
+FLEX_ALERT = "binary_sensor.california_grid_signals_flex_alert"
+EMISSIONS = "sensor.california_grid_signals_marginal_emissions"
+RETAIL_PRICE = "sensor.california_grid_signals_retail_price"
 DR_STATUS = "sensor.model_3_dr_status"
 CHARGING = "switch.model_3_charging"
 CHARGER_POWER = "sensor.model_3_charger_power"
@@ -264,6 +267,11 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
     dashboard = yaml.safe_load((ROOT / "config" / "dashboard.yaml").read_text())
     existing = {item["entity_id"] for item in demo.ha.get("/api/states")}
     assert _dashboard_entities(dashboard) - existing == set()
+
+    # The grid signals from the fake MIDAS beside the fake OASIS, the demo rate checked.
+    assert demo.value(FLEX_ALERT) in {"on", "off"}
+    assert float(demo.value(EMISSIONS) or "nan") > 0
+    assert float(demo.value(RETAIL_PRICE) or "nan") in {0.31, 0.55}
 
     assert demo.value(DR_STATUS) == "monitoring"
     wait_until("the garage charger charging", lambda: _garage_charging(demo), 30.0)

@@ -21,6 +21,7 @@ from .entity import (
     TeslaVehicleEntity,
     async_setup_car_entities,
 )
+from .grid_entities import grid_binary_sensors
 from .models import TesladrConfigEntry
 from .price_coordinator import CaisoPriceCoordinator
 from .prices import PricesRuntimeData
@@ -45,6 +46,7 @@ async def async_setup_entry(
             PriceAboveThresholdSensor(runtime.coordinator, node, runtime.threshold)
             for node in runtime.nodes
         )
+        async_add_entities(grid_binary_sensors(runtime))
         return
     async_setup_car_entities(
         entry,

@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     DeviceFilterSelectorConfig,
     DeviceSelector,
     DeviceSelectorConfig,
@@ -52,9 +53,13 @@ from .const import (
     CONF_ENTITIES,
     CONF_ENTRY_TYPE,
     CONF_EXPIRATION,
+    CONF_FLEX_ALERT,
+    CONF_MOER_REGION,
     CONF_NODES,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
+    CONF_RIN,
+    CONF_RIN_SEARCH,
     CONF_SCAN_MINUTES,
     CONF_SOURCE,
     CONF_THRESHOLD,
@@ -68,10 +73,13 @@ from .const import (
     ENTRY_TYPE_LINKED,
     ENTRY_TYPE_PRICES,
     LOGGER,
+    MOER_OFF,
     POLLING_POLICIES,
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
+from .grid_signals import async_check_rin, async_rate_list, default_region
 from .identity import ACCOUNT_ID_MINOR_VERSION, account_id, async_adopt_account_id
+from .midas import MOER_REGIONS, MidasError, RateListing, search_rates
 from .price_coordinator import async_oasis_client
 from .prices import default_node
 from .sources import (
@@ -551,29 +559,131 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_update_reload_and_abort(entry, data=data)
 
 
+MOER_REGION_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=[
+            SelectOptionDict(value=MOER_OFF, label="-"),
+            *(
+                SelectOptionDict(value=code, label=f"{name} ({code})")
+                for code, name in MOER_REGIONS.items()
+            ),
+        ],
+        translation_key=CONF_MOER_REGION,
+    )
+)
+# The rate list is tens of thousands of entries: the search shows the first ones.
+RIN_MATCHES_SHOWN = 50
+
+
 class PricesOptionsFlow(OptionsFlowWithReload):
-    """Nodes and the "price above threshold" threshold of the prices entry."""
+    """Nodes, threshold and California grid signals (MIDAS) of the prices entry.
+
+    The owner's RIN is typed, or found by a search over MIDAS's rate list (step rin_pick);
+    either way it is read from MIDAS once before the options are saved.
+    """
+
+    def __init__(self) -> None:
+        """Nothing searched yet."""
+        self._values: dict[str, Any] = {}
+        self._rates: list[RateListing] | None = None
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and save the options."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            if not (errors := _nodes_error(user_input)):
-                return self.async_create_entry(
-                    data={
-                        CONF_NODES: user_input[CONF_NODES],
-                        CONF_THRESHOLD: float(user_input[CONF_THRESHOLD]),
-                    }
-                )
+        """Show the options; search the rate list, or check the RIN and save."""
+        if user_input is None:
+            return self._show_init({}, {})
+        self._values = dict(user_input)
+        if errors := _nodes_error(user_input):
+            return self._show_init(errors, {})
+        if query := str(user_input.get(CONF_RIN_SEARCH) or "").strip():
+            return await self._async_search(query)
+        return await self._async_save()
+
+    async def async_step_rin_pick(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The owner picked a rate among the search's matches."""
+        if user_input is None:  # the form is shown by the search only
+            return self._show_init({}, {})
+        self._values[CONF_RIN] = user_input[CONF_RIN]
+        return await self._async_save()
+
+    async def _async_search(self, query: str) -> ConfigFlowResult:
+        if self._rates is None:
+            try:
+                self._rates = await async_rate_list(self.hass)
+            except MidasError as err:
+                LOGGER.debug("MIDAS did not answer the rate list: %s", err)
+                return self._show_init({"base": "cannot_connect"}, {})
+        if not (found := search_rates(self._rates, query, RIN_MATCHES_SHOWN)):
+            return self._show_init(
+                {CONF_RIN_SEARCH: "no_rates_found"}, {"query": query}
+            )
+        return self.async_show_form(
+            step_id="rin_pick",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_RIN, default=found[0].rin): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[
+                                SelectOptionDict(
+                                    value=rate.rin,
+                                    label=f"{rate.description} ({rate.rin})",
+                                )
+                                for rate in found
+                            ]
+                        )
+                    )
+                }
+            ),
+            description_placeholders={"query": query, "count": str(len(found))},
+        )
+
+    async def _async_save(self) -> ConfigFlowResult:
+        values = self._values
+        options: dict[str, Any] = {
+            CONF_NODES: values[CONF_NODES],
+            CONF_THRESHOLD: float(values[CONF_THRESHOLD]),
+            CONF_MOER_REGION: values.get(CONF_MOER_REGION, MOER_OFF),
+            CONF_FLEX_ALERT: bool(values.get(CONF_FLEX_ALERT, False)),
+        }
+        if text := str(values.get(CONF_RIN) or "").strip():
+            rin, errors, placeholders = await async_check_rin(self.hass, text)
+            if errors:
+                return self._show_init(errors, placeholders)
+            options[CONF_RIN] = rin
+        return self.async_create_entry(data=options)
+
+    def _show_init(
+        self, errors: dict[str, str], placeholders: dict[str, str]
+    ) -> ConfigFlowResult:
         options = self.config_entry.options
+        schema = probatio.Schema(
+            {
+                **_prices_schema(
+                    options[CONF_NODES], options.get(CONF_THRESHOLD, DEFAULT_THRESHOLD)
+                ).schema,
+                probatio.Required(
+                    CONF_MOER_REGION,
+                    default=options.get(CONF_MOER_REGION, default_region(self.hass)),
+                ): MOER_REGION_SELECTOR,
+                probatio.Required(
+                    CONF_FLEX_ALERT, default=options.get(CONF_FLEX_ALERT, True)
+                ): BooleanSelector(),
+                probatio.Optional(CONF_RIN): TextSelector(),
+                probatio.Optional(CONF_RIN_SEARCH): TextSelector(),
+            }
+        )
+        # What the owner typed comes back (the search query does not: it was spent).
+        suggested = {CONF_RIN: options.get(CONF_RIN, "")} | {
+            key: value for key, value in self._values.items() if key != CONF_RIN_SEARCH
+        }
         return self.async_show_form(
             step_id="init",
-            data_schema=_prices_schema(
-                options[CONF_NODES], options.get(CONF_THRESHOLD, DEFAULT_THRESHOLD)
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
+            description_placeholders={"query": "", "replacement": "", **placeholders},
         )
 
 

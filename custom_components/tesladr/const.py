@@ -45,3 +45,10 @@ ENTRY_TYPE_LINKED: Final = "linked"
 CONF_SOURCE: Final = "source"
 CONF_DEVICE_ID: Final = "device_id"
 CONF_ENTITIES: Final = "entities"
+
+# California grid signals from CEC MIDAS, options of the prices entry (grid_signals.py).
+CONF_FLEX_ALERT: Final = "flex_alert"
+CONF_MOER_REGION: Final = "moer_region"
+CONF_RIN: Final = "rin"
+CONF_RIN_SEARCH: Final = "rin_search"
+MOER_OFF: Final = "off"

@@ -19,6 +19,7 @@ from .const import (
     CONF_REFRESH_TOKEN,
     CONF_VEHICLES,
 )
+from .midas_coordinator import DATA_MIDAS
 from .models import TesladrConfigEntry
 from .price_coordinator import DATA_PRICES
 from .prices import PricesRuntimeData
@@ -64,4 +65,7 @@ async def async_get_config_entry_diagnostics(
         result["demand_response"] = runtime.dr.diagnostics()
     if (prices := hass.data.get(DATA_PRICES)) is not None:
         result["prices"] = prices.diagnostics()
+    # RINs are public rate identifiers, nothing to redact.
+    if (midas := hass.data.get(DATA_MIDAS)) is not None:
+        result["midas"] = midas.diagnostics()
     return result

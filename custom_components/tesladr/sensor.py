@@ -33,6 +33,7 @@ from .entity import (
     TeslaVehicleEntity,
     async_setup_car_entities,
 )
+from .grid_entities import grid_sensors
 from .models import TesladrConfigEntry
 from .price_coordinator import CaisoPriceCoordinator, PriceData
 from .prices import PricesRuntimeData
@@ -60,6 +61,7 @@ async def async_setup_entry(
         async_add_entities(
             [CaisoFeedSensor(runtime.coordinator, runtime.nodes[0], PUBLICATION_LAG)]
         )
+        async_add_entities(grid_sensors(runtime))
         return
     async_setup_car_entities(
         entry,

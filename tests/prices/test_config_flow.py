@@ -11,10 +11,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.tesladr.caiso import Market
 from custom_components.tesladr.const import (
     CONF_ENTRY_TYPE,
+    CONF_FLEX_ALERT,
+    CONF_MOER_REGION,
     CONF_NODES,
     CONF_THRESHOLD,
     DOMAIN,
     ENTRY_TYPE_PRICES,
+    MOER_OFF,
 )
 from tests.fake_oasis import FakeOasis, Fault
 
@@ -190,11 +193,22 @@ async def test_options_change_nodes_and_threshold_and_reload(
     )
     assert result["errors"] == {CONF_NODES: "no_nodes"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_NODES: [ZP26], CONF_THRESHOLD: 80}
+        result["flow_id"],
+        {
+            CONF_NODES: [ZP26],
+            CONF_THRESHOLD: 80,
+            CONF_MOER_REGION: MOER_OFF,
+            CONF_FLEX_ALERT: False,
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert loaded_entry.options == {CONF_NODES: [ZP26], CONF_THRESHOLD: 80.0}
+    assert loaded_entry.options == {
+        CONF_NODES: [ZP26],
+        CONF_THRESHOLD: 80.0,
+        CONF_MOER_REGION: MOER_OFF,
+        CONF_FLEX_ALERT: False,
+    }
     state = hass.states.get("binary_sensor.caiso_prices_zp26_hub_price_above_threshold")
     assert state is not None and state.attributes["threshold"] == 80.0
 

@@ -50,10 +50,13 @@ class MidasClient:
         self, signal_type: SignalType = SignalType.RATES
     ) -> list[RateListing]:
         """Every active RIN of a signal type, sorted by RIN (tens of thousands of rates)."""
-        body = await self._get(
+        return parse_rate_list(await self.rate_list_body(signal_type))
+
+    async def rate_list_body(self, signal_type: SignalType = SignalType.RATES) -> bytes:
+        """The RIN list unparsed: megabytes, which a caller may parse in a worker thread."""
+        return await self._get(
             "/api/valuedata", {"SignalType": str(int(signal_type))}, rin=None
         )
-        return parse_rate_list(body)
 
     async def values(
         self, rin: str, query: QueryType = QueryType.REALTIME
