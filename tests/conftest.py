@@ -28,7 +28,7 @@ from custom_components.tesladr.caiso import RequestPacer
 from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
 
 # Shims that let the one test plugin release (made for Home Assistant 2026.10.4) run on the newest
-# release too; README "Development notes" lists them.
+# release too; DEVELOPMENT.md's development notes list them.
 #
 # 2026.11 aliases the httpx module to httpx2 as homeassistant is imported, and refuses to once
 # httpx is loaded; the test plugin and respx's own plugin import respx (and so httpx). pyproject's
