@@ -26,6 +26,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .caiso import PriceInterval
+from .dr.participation import Participation, event_in_progress, participation
 from .dr_car import STATUS_OPTIONS, CarView
 from .entity import (
     CaisoPriceEntity,
@@ -188,6 +189,12 @@ def _pricing_node_attributes(car: CarView) -> dict[str, Any]:
     }
 
 
+def _participation(car: CarView) -> tuple[Participation, str | None]:
+    in_event = event_in_progress(car.price, car.settings, car.state, dt_util.utcnow())
+    kind, reason = participation(car.settings, car.state, car.reason, in_event)
+    return kind, None if reason is None else str(reason)
+
+
 @dataclass(frozen=True, kw_only=True)
 class DrSensorDescription(SensorEntityDescription):
     """A DR sensor of a car: its value from what the DR coordinator shows of it."""
@@ -210,6 +217,15 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         options=STATUS_OPTIONS,
         value_fn=lambda car: car.status,
         attr_fn=_dr_status_attributes,
+    ),
+    DrSensorDescription(
+        key="participation",
+        translation_key="participation",
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(kind) for kind in Participation],
+        value_fn=lambda car: _participation(car)[0],
+        # Why a car is not eligible: a translated word, unknown for any other state.
+        attr_fn=lambda car: {"reason": _participation(car)[1]},
     ),
     DrSensorDescription(
         key="energy_not_consumed",

@@ -111,7 +111,10 @@ def test_participation(
     in_event: bool,
     expected: tuple[Participation, Reason | None],
 ) -> None:
-    assert participation(settings, state, decision, in_event) == expected
+    assert (
+        participation(settings, state, decision.reason if decision else None, in_event)
+        == expected
+    )
 
 
 cars = st.builds(
@@ -153,7 +156,7 @@ def test_a_paused_car_is_taking_part_and_a_car_the_policy_ignored_says_why(
         decision = decide(current, SETTINGS, car, state, now)
         state = next_state(state, decision, current, SETTINGS, now)
         in_event = event_in_progress(current, SETTINGS, state, now)
-        kind, reason = participation(SETTINGS, state, decision, in_event)
+        kind, reason = participation(SETTINGS, state, decision.reason, in_event)
         if decision.action in (Action.PAUSE, Action.HOLD):
             assert kind is Participation.TAKING_PART
         if kind is Participation.NOT_ELIGIBLE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from .policy import STALE_AFTER, CarDrState, Decision, DrSettings, Price, Reason
+from .policy import STALE_AFTER, CarDrState, DrSettings, Price, Reason
 
 
 class Participation(StrEnum):
@@ -54,10 +54,13 @@ def event_in_progress(
 def participation(
     settings: DrSettings,
     state: CarDrState,
-    decision: Decision | None,
+    reason: Reason | None,
     in_event: bool,
 ) -> tuple[Participation, Reason | None]:
-    """The car's participation, and for a car not eligible the policy's reason when known."""
+    """The car's participation, and for a car not eligible the policy's reason when known.
+
+    `reason` is that of the policy's last decision for the car, if any.
+    """
     if not settings.enabled:
         return Participation.OPTED_OUT, None
     if state.paused_by_dr:
@@ -68,7 +71,6 @@ def participation(
         return Participation.OVERRIDDEN, None
     if not in_event:
         return Participation.NO_EVENT, None
-    reason = decision.reason if decision is not None else None
     return Participation.NOT_ELIGIBLE, (
         reason if reason in NOT_ELIGIBLE_REASONS else None
     )
