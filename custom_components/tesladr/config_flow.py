@@ -53,6 +53,7 @@ from .const import (
     CONF_ENTRY_TYPE,
     CONF_EXPIRATION,
     CONF_NODES,
+    CONF_NOTIFY_TARGET,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
     CONF_SCAN_MINUTES,
@@ -72,6 +73,7 @@ from .const import (
     VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from .identity import ACCOUNT_ID_MINOR_VERSION, account_id, async_adopt_account_id
+from .notify_dr import notify_targets
 from .price_coordinator import async_oasis_client
 from .prices import default_node
 from .sources import (
@@ -585,11 +587,13 @@ class AccountOptionsFlow(OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """Show and save the options."""
         if user_input is not None:
+            notify = user_input.get(CONF_NOTIFY_TARGET)
             return self.async_create_entry(
                 data={
                     CONF_SCAN_MINUTES: int(user_input[CONF_SCAN_MINUTES]),
                     CONF_POLLING_POLICY: user_input[CONF_POLLING_POLICY],
                     CONF_VEHICLES: list(user_input[CONF_VEHICLES]),
+                    **({CONF_NOTIFY_TARGET: notify} if notify else {}),
                 }
             )
         options = self.config_entry.options
@@ -633,6 +637,18 @@ class AccountOptionsFlow(OptionsFlowWithReload):
                                 for vin, name in cars.items()
                             ],
                             multiple=True,
+                        )
+                    ),
+                    # The mobile app's notify service carries the Skip action; the notify
+                    # entities do not, hence services beside entities.
+                    probatio.Optional(
+                        CONF_NOTIFY_TARGET,
+                        description={
+                            "suggested_value": options.get(CONF_NOTIFY_TARGET)
+                        },
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=notify_targets(self.hass), custom_value=True
                         )
                     ),
                 }
