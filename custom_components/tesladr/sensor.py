@@ -232,7 +232,9 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         translation_key="energy_not_consumed",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
+        # Not total_increasing: an override seen late takes back energy already counted,
+        # and the recorder would read that dip as a meter reset.
+        state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         value_fn=lambda car: round(car.kwh_not_consumed, 4),
     ),
@@ -244,6 +246,16 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         value_fn=lambda car: round(car.usd_not_consumed, 4),
+    ),
+    DrSensorDescription(
+        key="net_value_avoided",
+        translation_key="net_value_avoided",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement="USD",
+        # Goes down as the car draws the energy back at a cost.
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda car: round(car.usd_net_avoided, 4),
     ),
     DrSensorDescription(
         key="dr_events_24h",
