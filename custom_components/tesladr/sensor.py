@@ -26,6 +26,8 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .caiso import PriceInterval
+from .caiso.forecast import quarter_forecast
+from .caiso.tariff import tariff_attributes
 from .dr.participation import Participation, event_in_progress, participation
 from .dr_car import STATUS_OPTIONS, CarView
 from .entity import (
@@ -335,6 +337,16 @@ def _day_ahead_attributes(data: PriceData, node: str, now: datetime) -> dict[str
     }
 
 
+def _kwh_attributes(data: PriceData, node: str, now: datetime) -> dict[str, Any]:
+    """The interval, and the quarter hours ahead as EV Smart Charging and evcc read them."""
+    forecast = quarter_forecast(
+        data.fifteen_minute.get(node, []), data.day_ahead.get(node, [])
+    )
+    return _interval_attributes(data.latest(node)) | tariff_attributes(
+        forecast, now, dt_util.get_default_time_zone()
+    )
+
+
 def _interval_attributes(interval: PriceInterval | None) -> dict[str, Any]:
     if interval is None:
         return {}
@@ -374,7 +386,7 @@ PRICE_SENSORS: tuple[CaisoPriceSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=5,
         value_fn=lambda data, node, _: _price(data.latest(node), 1000),
-        attr_fn=lambda data, node, _: _interval_attributes(data.latest(node)),
+        attr_fn=_kwh_attributes,
     ),
     CaisoPriceSensorDescription(
         key="fifteen_minute_price",
@@ -429,8 +441,8 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
     """A price of one node."""
 
     entity_description: CaisoPriceSensorDescription
-    # Today's and tomorrow's hourly lists change daily and would bloat the recorder.
-    _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow"})
+    # The day lists and the forecast change all day and would bloat the recorder.
+    _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow", "forecast"})
 
     @property
     def available(self) -> bool:
