@@ -322,7 +322,8 @@ def remove_online_entries(ha: Http) -> list[str]:
 def _set_scan_minutes(ha: Http, entry_id: str, minutes: int) -> None:
     """Poll the fake car every few minutes: its battery then visibly rises in the demo.
 
-    Every other option keeps the default the form offers.
+    DR's notifications go to the notifications panel; every other option keeps the default
+    the form offers.
     """
     form = ha.post("/api/config/config_entries/options/flow", {"handler": entry_id})
     if form.get("type") != "form":
@@ -333,6 +334,8 @@ def _set_scan_minutes(ha: Http, entry_id: str, minutes: int) -> None:
         if "default" in field
     }
     user_input["scan_interval_minutes"] = minutes
+    # The demo has no phone: DR's messages show in Home Assistant's notifications panel.
+    user_input["notify_target"] = "notify.persistent_notification"
     result = ha.post(
         f"/api/config/config_entries/options/flow/{form['flow_id']}", user_input
     )

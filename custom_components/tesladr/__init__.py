@@ -21,6 +21,7 @@ from homeassistant.helpers.typing import ConfigType
 from .account import async_setup_account, async_unload_account
 from .const import (
     CONF_ENTRY_TYPE,
+    CONF_NOTIFY_TARGET,
     DOMAIN,
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_PRICES,
@@ -29,6 +30,7 @@ from .const import (
 from .dr_store import DrStore, left_paused_issue_id
 from .linked import async_setup_linked, async_unload_linked
 from .models import TesladrConfigEntry
+from .notify_dr import DrNotifier
 from .prices import (
     PricesRuntimeData,
     async_setup_prices,
@@ -41,6 +43,7 @@ PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CAR_PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CALENDAR,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -71,6 +74,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> b
         entry.runtime_data = await async_setup_account(hass, entry)
     else:
         entry.runtime_data = await async_setup_linked(hass, entry)
+    runtime = entry.runtime_data
+    if not isinstance(runtime, PricesRuntimeData) and (
+        target := entry.options.get(CONF_NOTIFY_TARGET)
+    ):
+        notifier = DrNotifier(hass, entry, runtime.dr, target)
+        entry.async_on_unload(await notifier.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     return True
 

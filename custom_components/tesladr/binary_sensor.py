@@ -14,7 +14,9 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
+from .dr.participation import event_in_progress
 from .entity import (
     CaisoPriceEntity,
     DrEntity,
@@ -31,6 +33,9 @@ PRICE_ABOVE_THRESHOLD = BinarySensorEntityDescription(
     key="price_above_threshold", translation_key="price_above_threshold"
 )
 DR_ACTIVE = BinarySensorEntityDescription(key="dr_active", translation_key="dr_active")
+EVENT_IN_PROGRESS = BinarySensorEntityDescription(
+    key="event_in_progress", translation_key="event_in_progress"
+)
 
 PARALLEL_UPDATES = 0
 
@@ -51,7 +56,10 @@ async def async_setup_entry(
     async_setup_car_entities(
         entry,
         async_add_entities,
-        lambda dr, car_id: [DrActiveSensor(dr, car_id, DR_ACTIVE)],
+        lambda dr, car_id: [
+            DrActiveSensor(dr, car_id, DR_ACTIVE),
+            EventInProgressSensor(dr, car_id, EVENT_IN_PROGRESS),
+        ],
         lambda vehicles, vin: (
             TeslaVehicleBinarySensor(vehicles, vin, description)
             for description in VEHICLE_BINARY_SENSORS
@@ -101,6 +109,16 @@ class DrActiveSensor(DrEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Whether DR paused the car."""
         return self.dr.state.paused_by_dr
+
+
+class EventInProgressSensor(DrEntity, BinarySensorEntity):
+    """On while a DR event is on for the car, whether or not the car takes part in it."""
+
+    @property
+    def is_on(self) -> bool:
+        """A fresh price above the car's threshold, or DR still keeping its part in one."""
+        car = self.dr
+        return event_in_progress(car.price, car.settings, car.state, dt_util.utcnow())
 
 
 class PriceAboveThresholdSensor(CaisoPriceEntity, BinarySensorEntity):

@@ -56,6 +56,7 @@ from .const import (
     CONF_FLEX_ALERT,
     CONF_MOER_REGION,
     CONF_NODES,
+    CONF_NOTIFY_TARGET,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
     CONF_RIN,
@@ -80,6 +81,7 @@ from .const import (
 from .grid_signals import async_check_rin, async_rate_list, default_region
 from .identity import ACCOUNT_ID_MINOR_VERSION, account_id, async_adopt_account_id
 from .midas import MOER_REGIONS, MidasError, RateListing, search_rates
+from .notify_dr import notify_targets
 from .price_coordinator import async_oasis_client
 from .prices import default_node
 from .sources import (
@@ -695,11 +697,13 @@ class AccountOptionsFlow(OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """Show and save the options."""
         if user_input is not None:
+            notify = user_input.get(CONF_NOTIFY_TARGET)
             return self.async_create_entry(
                 data={
                     CONF_SCAN_MINUTES: int(user_input[CONF_SCAN_MINUTES]),
                     CONF_POLLING_POLICY: user_input[CONF_POLLING_POLICY],
                     CONF_VEHICLES: list(user_input[CONF_VEHICLES]),
+                    **({CONF_NOTIFY_TARGET: notify} if notify else {}),
                 }
             )
         options = self.config_entry.options
@@ -743,6 +747,18 @@ class AccountOptionsFlow(OptionsFlowWithReload):
                                 for vin, name in cars.items()
                             ],
                             multiple=True,
+                        )
+                    ),
+                    # The mobile app's notify service carries the Skip action; the notify
+                    # entities do not, hence services beside entities.
+                    probatio.Optional(
+                        CONF_NOTIFY_TARGET,
+                        description={
+                            "suggested_value": options.get(CONF_NOTIFY_TARGET)
+                        },
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=notify_targets(self.hass), custom_value=True
                         )
                     ),
                 }

@@ -39,6 +39,8 @@ CONF_POLLING_POLICY: Final = "polling_policy"
 POLLING_ON_DEMAND: Final = "demand"
 POLLING_POLICIES: Final = [POLLING_ON_DEMAND, "normal", "connected", "always"]
 DEFAULT_POLLING_POLICY: Final = POLLING_ON_DEMAND
+# Where DR's notifications go (notify_dr): a notify entity or a notify service; none if unset.
+CONF_NOTIFY_TARGET: Final = "notify_target"
 
 # A car that another integration provides (or any charger switch), driven through its entities.
 ENTRY_TYPE_LINKED: Final = "linked"

@@ -60,6 +60,8 @@ class CarView:
     price: Price | None
     kwh_not_consumed: float
     usd_not_consumed: float
+    # Net of what the car paid to draw the energy back after its pauses (events kept).
+    usd_net_avoided: float
     events_24h: int
 
 
@@ -141,6 +143,8 @@ class CarDr:
             price=self.price,
             kwh_not_consumed=kwh,
             usd_not_consumed=usd,
+            usd_net_avoided=usd
+            - sum(e.drawn_usd for e in ledger.events if e.vin == self.car_id),
             events_24h=ledger.events_in_window(self.car_id, now),
         )
 

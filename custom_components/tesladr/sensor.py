@@ -26,6 +26,9 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .caiso import PriceInterval
+from .caiso.forecast import quarter_forecast
+from .caiso.tariff import tariff_attributes
+from .dr.participation import Participation, event_in_progress, participation
 from .dr_car import STATUS_OPTIONS, CarView
 from .entity import (
     CaisoPriceEntity,
@@ -190,6 +193,12 @@ def _pricing_node_attributes(car: CarView) -> dict[str, Any]:
     }
 
 
+def _participation(car: CarView) -> tuple[Participation, str | None]:
+    in_event = event_in_progress(car.price, car.settings, car.state, dt_util.utcnow())
+    kind, reason = participation(car.settings, car.state, car.reason, in_event)
+    return kind, None if reason is None else str(reason)
+
+
 @dataclass(frozen=True, kw_only=True)
 class DrSensorDescription(SensorEntityDescription):
     """A DR sensor of a car: its value from what the DR coordinator shows of it."""
@@ -214,11 +223,22 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         attr_fn=_dr_status_attributes,
     ),
     DrSensorDescription(
+        key="participation",
+        translation_key="participation",
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(kind) for kind in Participation],
+        value_fn=lambda car: _participation(car)[0],
+        # Why a car is not eligible: a translated word, unknown for any other state.
+        attr_fn=lambda car: {"reason": _participation(car)[1]},
+    ),
+    DrSensorDescription(
         key="energy_not_consumed",
         translation_key="energy_not_consumed",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
+        # Not total_increasing: an override seen late takes back energy already counted,
+        # and the recorder would read that dip as a meter reset.
+        state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         value_fn=lambda car: round(car.kwh_not_consumed, 4),
     ),
@@ -230,6 +250,16 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         value_fn=lambda car: round(car.usd_not_consumed, 4),
+    ),
+    DrSensorDescription(
+        key="net_value_avoided",
+        translation_key="net_value_avoided",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement="USD",
+        # Goes down as the car draws the energy back at a cost.
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda car: round(car.usd_net_avoided, 4),
     ),
     DrSensorDescription(
         key="dr_events_24h",
@@ -309,6 +339,16 @@ def _day_ahead_attributes(data: PriceData, node: str, now: datetime) -> dict[str
     }
 
 
+def _kwh_attributes(data: PriceData, node: str, now: datetime) -> dict[str, Any]:
+    """The interval, and the quarter hours ahead as EV Smart Charging and evcc read them."""
+    forecast = quarter_forecast(
+        data.fifteen_minute.get(node, []), data.day_ahead.get(node, [])
+    )
+    return _interval_attributes(data.latest(node)) | tariff_attributes(
+        forecast, now, dt_util.get_default_time_zone()
+    )
+
+
 def _interval_attributes(interval: PriceInterval | None) -> dict[str, Any]:
     if interval is None:
         return {}
@@ -348,7 +388,7 @@ PRICE_SENSORS: tuple[CaisoPriceSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=5,
         value_fn=lambda data, node, _: _price(data.latest(node), 1000),
-        attr_fn=lambda data, node, _: _interval_attributes(data.latest(node)),
+        attr_fn=_kwh_attributes,
     ),
     CaisoPriceSensorDescription(
         key="fifteen_minute_price",
@@ -403,8 +443,8 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
     """A price of one node."""
 
     entity_description: CaisoPriceSensorDescription
-    # Today's and tomorrow's hourly lists change daily and would bloat the recorder.
-    _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow"})
+    # The day lists and the forecast change all day and would bloat the recorder.
+    _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow", "forecast"})
 
     @property
     def available(self) -> bool:

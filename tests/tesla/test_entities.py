@@ -25,6 +25,7 @@ from .conftest import account_entry
         Platform.BUTTON,
         Platform.NUMBER,
         Platform.SELECT,
+        Platform.CALENDAR,
     ],
 )
 async def test_entities(

@@ -1,0 +1,261 @@
+"""Tell the owner what DR does with a car, through the notify target of the car's entry.
+
+Off until the entry's options name a target: a `notify` entity, or a notify service such as
+`notify.mobile_app_<phone>`. Only a mobile app's service carries the one-tap "Skip this event"
+action (notify entities send a title and a message, nothing more); tapping it comes back as
+Home Assistant's `mobile_app_notification_action` event, which skips the car's event.
+
+This module only listens: to the `tesladr_dr_event` bus event DR fires for each pause started
+and ended, and to the DR coordinator's updates for a command that failed. It sends at most one
+message per event and kind, remembered in a Store so a restart that settles a pause again does
+not repeat it, and none about an event the owner skipped or overrode: they did that themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .actuator import car_name
+from .caiso.forecast import quarter_forecast
+from .const import DOMAIN, LOGGER
+from .dr import DrEvent, Reason
+from .dr.outlook import expected_end
+from .dr_actions import EVENT_DR
+from .dr_coordinator import DrCoordinator
+
+EVENT_ACTION = "mobile_app_notification_action"
+SKIP_ACTION = "TESLADR_SKIP_"
+STORAGE_VERSION = 1
+# Keys of the messages sent: events outlive a restart by hours, not by this many messages.
+KEEP_SENT = 200
+
+ENDED = {
+    Reason.PRICE_BELOW_RESUME: "the price fell to {price}.",
+    Reason.PRICES_STALE: "prices are out of date, so the car is not held back.",
+    Reason.UNLOADING: "tesladr was stopped or reloaded.",
+}
+
+
+def notify_targets(hass: HomeAssistant) -> list[str]:
+    """What the options offer: notify entities, then notify services (mobile apps first)."""
+    entities = sorted(hass.states.async_entity_ids("notify"))
+    services = sorted(
+        (
+            f"notify.{name}"
+            for name in hass.services.async_services_for_domain("notify")
+        ),
+        key=lambda name: (not name.startswith("notify.mobile_app_"), name),
+    )
+    # send_message is the entities' own service, not a target.
+    return [*entities, *(s for s in services if s != "notify.send_message")]
+
+
+def skip_action(device_id: str) -> str:
+    """The mobile app action id that skips the event of the car with this device."""
+    return f"{SKIP_ACTION}{device_id}"
+
+
+def _local_time(moment: datetime) -> str:
+    return dt_util.as_local(moment).strftime("%H:%M")
+
+
+def _price_text(price: float | None) -> str:
+    if price is None:
+        return "high"
+    return f"{price / 1000:.3f} USD/kWh ({price:.0f} USD/MWh)"
+
+
+class DrNotifier:
+    """The notifications of one car entry's DR."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, dr: DrCoordinator, target: str
+    ) -> None:
+        """Send to `target` what `dr` does; call async_start next."""
+        self.hass = hass
+        self.entry = entry
+        self.dr = dr
+        self.target = target
+        self._store: Store[dict[str, list[str]]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.notified.{entry.entry_id}"
+        )
+        self._sent: list[str] = []
+        # Cars whose command failure was told, until their commands work again.
+        self._failing: set[str] = set()
+
+    async def async_start(self) -> Callable[[], None]:
+        """Load what was sent, and listen; return what stops listening."""
+        stored = await self._store.async_load()
+        self._sent = list(stored.get("sent", [])) if stored else []
+        unsubs = [
+            self.hass.bus.async_listen(EVENT_DR, self._on_dr_event),
+            self.hass.bus.async_listen(EVENT_ACTION, self._on_action),
+            self.dr.async_add_listener(self._on_update),
+        ]
+
+        @callback
+        def stop() -> None:
+            for unsub in unsubs:
+                unsub()
+
+        return stop
+
+    # What DR did
+
+    @callback
+    def _on_dr_event(self, event: Event[dict[str, Any]]) -> None:
+        data = event.data
+        car_id = self.dr.car_for_device(data.get("device_id") or "")
+        if car_id is None:
+            return
+        kind, reason = data["type"], data["reason"]
+        if kind == "started" and (pause := self.dr.ledger.active(car_id)):
+            self._send(
+                f"{car_id}/{pause.event_id}/started",
+                self._started(car_id, data),
+                data,
+                skip=True,
+            )
+        elif kind == "ended" and reason != Reason.SKIPPED:
+            if (pause := self._last_event(car_id)) is None:
+                return
+            if reason == Reason.READY_BY:
+                message = (
+                    "Charging resumed while the price is still high, so the car is ready "
+                    "by its departure."
+                )
+                self._send(f"{car_id}/{pause.event_id}/ready_by", message, data)
+            else:
+                message = "Charging resumed: " + ENDED.get(
+                    reason, "the pause is over."
+                ).format(price=_price_text(data["price"]))
+                self._send(f"{car_id}/{pause.event_id}/ended", message, data)
+
+    @callback
+    def _on_update(self) -> None:
+        for car_id in self.dr.managed_cars():
+            car = self.dr.car(car_id)
+            if car.command_error is None or car.state.skipped:
+                self._failing.discard(car_id)
+                continue
+            if car_id in self._failing:
+                continue
+            self._failing.add(car_id)
+            # During a pause, once per event across restarts; a stop that failed has no
+            # event yet: once until the car's commands work again.
+            pause = self.dr.ledger.active(car_id)
+            self._send(
+                f"{car_id}/{pause.event_id}/command_failed" if pause else None,
+                f"A charging command failed: {car.command_error}",
+                {
+                    "car": car_name(self.dr.source, car_id),
+                    "device_id": self.dr.source.device_id(car_id),
+                },
+            )
+
+    def _last_event(self, car_id: str) -> DrEvent | None:
+        return next(
+            (e for e in reversed(self.dr.ledger.events) if e.vin == car_id), None
+        )
+
+    def _started(self, car_id: str, data: dict[str, Any]) -> str:
+        message = f"Charging paused: the price is {_price_text(data['price'])}."
+        # A forecast already below the band disagrees with the price now: it tells nothing.
+        until = self._expected_end(car_id)
+        if until is not None and until > dt_util.utcnow():
+            message += f" Likely to resume at {_local_time(until)}."
+        return message
+
+    def _expected_end(self, car_id: str) -> datetime | None:
+        prices = self.dr.prices
+        node = self.dr.car(car_id).node
+        if prices is None or node is None:
+            return None
+        now = dt_util.utcnow()
+        forecast = quarter_forecast(
+            prices.data.fifteen_minute.get(node, []),
+            prices.data.day_ahead.get(node, []),
+            after=now,
+        )
+        return expected_end(forecast, self.dr.car(car_id).settings, now)
+
+    # Sending
+
+    @callback
+    def _send(
+        self,
+        key: str | None,
+        message: str,
+        data: dict[str, Any],
+        *,
+        skip: bool = False,
+    ) -> None:
+        """Send once per key (stored), or unkeyed; `skip` offers the Skip action."""
+        if key is not None:
+            if key in self._sent:
+                return
+            self._sent = [*self._sent, key][-KEEP_SENT:]
+        actions = (
+            [{"action": skip_action(data["device_id"]), "title": "Skip this event"}]
+            if skip and data.get("device_id")
+            else None
+        )
+        self.entry.async_create_task(
+            self.hass,
+            self._async_send(
+                f"{data['car']}: demand response", message, actions, key is not None
+            ),
+            f"{DOMAIN} notify",
+        )
+
+    async def _async_send(
+        self,
+        title: str,
+        message: str,
+        actions: list[dict[str, str]] | None,
+        persist: bool,
+    ) -> None:
+        if persist:
+            await self._store.async_save({"sent": self._sent})
+        target = self.target
+        try:
+            if target.startswith("notify.") and self.hass.states.get(target):
+                await self.hass.services.async_call(
+                    "notify",
+                    "send_message",
+                    {"entity_id": target, "title": title, "message": message},
+                    blocking=True,
+                )
+                return
+            service = target.removeprefix("notify.")
+            payload: dict[str, Any] = {"title": title, "message": message}
+            if actions and service.startswith("mobile_app_"):
+                payload["data"] = {"actions": actions}
+            await self.hass.services.async_call(
+                "notify", service, payload, blocking=True
+            )
+        except HomeAssistantError as err:
+            LOGGER.warning("Could not notify %s: %s", target, err)
+
+    # What the owner tapped
+
+    async def _on_action(self, event: Event[dict[str, Any]]) -> None:
+        action = str(event.data.get("action", ""))
+        if not action.startswith(SKIP_ACTION):
+            return
+        car_id = self.dr.car_for_device(action.removeprefix(SKIP_ACTION))
+        if car_id is None:
+            return
+        try:
+            await self.dr.async_skip(car_id)
+        except HomeAssistantError as err:
+            # The event may have ended, or the skip budget run out, before the tap.
+            LOGGER.info("Skip from a notification not done: %s", err)
