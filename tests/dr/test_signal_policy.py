@@ -234,15 +234,17 @@ def test_a_paused_car_while_and_after_the_signal(
 def test_an_override_lasts_as_long_as_the_signal() -> None:
     """An owner's restart during an alert is not undone while the alert lasts."""
     low = price(20)
-    released = Decision(Action.RELEASE, Reason.USER_OVERRIDE)
-    state = next_state(PAUSED, released, low, ON, NOW, signal=Signal.FLEX_ALERT)
+    released = Decision(Action.RELEASE, Reason.USER_OVERRIDE, Signal.FLEX_ALERT)
+    state = next_state(PAUSED, released, low, ON, NOW)
     assert state == CarDrState(overridden=True)
     again = decide(low, ON, CHARGING, state, NOW, signal=Signal.FLEX_ALERT)
     assert again == Decision(Action.IGNORE, Reason.USER_OVERRIDE)
-    state = next_state(state, again, low, ON, NOW, signal=Signal.FLEX_ALERT)
+    assert again.signal is Signal.FLEX_ALERT
+    state = next_state(state, again, low, ON, NOW)
     assert state.overridden
     # The alert ends: so does the event, and with it the override.
-    assert next_state(state, again, low, ON, NOW) == CarDrState()
+    ended = decide(low, ON, CHARGING, state, NOW)
+    assert next_state(state, ended, low, ON, NOW) == CarDrState()
 
 
 def test_whole_alert_through_the_signal_rule() -> None:
@@ -257,7 +259,7 @@ def test_whole_alert_through_the_signal_rule() -> None:
         the_price = Price(20, now - timedelta(minutes=5), now)
         decision = decide(the_price, ON, car, state, now, signal=signal)
         actions.append(decision.action)
-        state = next_state(state, decision, the_price, ON, now, signal=signal)
+        state = next_state(state, decision, the_price, ON, now)
     assert actions == [Action.IGNORE, Action.PAUSE, Action.HOLD, Action.RESUME]
     assert state == CarDrState()
 
@@ -323,4 +325,4 @@ def test_signals_never_pause_below_the_floor_past_ready_by_or_start_others(
             )
         ):
             assert not must_end_pause(car.charge_need, NOW)
-        state = next_state(state, decision, the_price, rules, NOW, signal=signal)
+        state = next_state(state, decision, the_price, rules, NOW)

@@ -23,7 +23,7 @@ Contract (see the README's worked example):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 import math
@@ -189,10 +189,12 @@ def signal_reason(signal: Signal) -> Reason:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """An action and its reason."""
+    """An action and its reason, with the grid signal asking for a pause when it was made."""
 
     action: Action
     reason: Reason
+    # Carried to next_state: an event a signal asks for lasts as long as the signal.
+    signal: Signal | None = field(default=None, compare=False)
 
 
 def _price_problem(price: Price | None, now: datetime) -> Reason | None:
@@ -219,6 +221,19 @@ def decide(
     `signal`: the grid signal asking this car for a pause now (dr/signals.signal_pause of the
     car's own settings), or None.
     """
+    decision = _decide(price, settings, car, state, now, history, signal)
+    return decision if signal is None else replace(decision, signal=signal)
+
+
+def _decide(
+    price: Price | None,
+    settings: DrSettings,
+    car: CarSnapshot,
+    state: CarDrState,
+    now: datetime,
+    history: PauseHistory | None,
+    signal: Signal | None,
+) -> Decision:
     problem = _price_problem(price, now)
     if state.paused_by_dr:
         return _decide_paused(
@@ -321,14 +336,12 @@ def next_state(
     price: Price | None,
     settings: DrSettings,
     now: datetime,
-    *,
-    signal: Signal | None = None,
 ) -> CarDrState:
     """The DR state after the caller carried out a decision.
 
     Overrides and skips last for the event: they are forgotten once the price is back below
     the resume band or prices are stale, which is when the event ends; an event a grid signal
-    asks for (`signal`, as given to decide) lasts as long as the signal.
+    asks for (the decision's `signal`) lasts as long as the signal.
     """
     match decision.action:
         case Action.PAUSE:
@@ -343,7 +356,7 @@ def next_state(
             )
         case Action.HOLD | Action.IGNORE:
             pass
-    event_over = signal is None and (
+    event_over = decision.signal is None and (
         _price_problem(price, now) is not None
         or (price is not None and price.value < settings.resume_below)
     )
