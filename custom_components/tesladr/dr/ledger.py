@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from .churn import PauseHistory
-from .policy import Price
+from .policy import Decision, Price, Reason
 
 SCHEMA_VERSION = 1
 SKIP_WINDOW = timedelta(hours=24)
@@ -57,6 +57,16 @@ class Cause(StrEnum):
     PRICE = "price"
     FLEX_ALERT = "flex_alert"
     EMISSIONS = "emissions"
+
+
+def cause_of(decision: Decision | None) -> Cause:
+    """The cause of a pause DR made on `decision` (a pause made before a restart: the price)."""
+    if decision is None:
+        return Cause.PRICE
+    return {
+        Reason.FLEX_ALERT: Cause.FLEX_ALERT,
+        Reason.HIGH_EMISSIONS: Cause.EMISSIONS,
+    }.get(decision.reason, Cause.PRICE)
 
 
 class SkipBudgetExceeded(Exception):

@@ -221,7 +221,9 @@ def decide(
     `signal`: the grid signal asking this car for a pause now (dr/signals.signal_pause of the
     car's own settings), or None.
     """
-    decision = _decide(price, settings, car, state, now, history, signal)
+    decision = _decide(
+        price, settings, car, state, now=now, history=history, signal=signal
+    )
     return decision if signal is None else replace(decision, signal=signal)
 
 
@@ -230,6 +232,7 @@ def _decide(
     settings: DrSettings,
     car: CarSnapshot,
     state: CarDrState,
+    *,
     now: datetime,
     history: PauseHistory | None,
     signal: Signal | None,
