@@ -80,7 +80,13 @@ def account_grid(hass: HomeAssistant, ledger: Ledger, now: datetime) -> bool:
     """Add the emissions and retail intervals of recent events; return whether any changed."""
     if (feed := grid_feed(hass)) is None:
         return False
-    signals, data = feed
+    return account_rates(ledger, *feed, now)
+
+
+def account_rates(
+    ledger: Ledger, signals: GridSignals, data: MidasData, now: datetime
+) -> bool:
+    """Add the emissions and retail intervals of the feed to recent events."""
     region, rin = signals.moer_region, signals.rin
     moer = data.moer(region) if region is not None else None
     retail = data.values.get(rin) if rin is not None else None
