@@ -52,6 +52,11 @@ GARAGE_DR_STATUS = "sensor.garage_charger_dr_status"
 GARAGE_RELAY = "input_boolean.garage_relay"
 GARAGE_SWITCH = CHARGER_ENTITIES["switch"]
 GARAGE_POWER = CHARGER_ENTITIES["charger_power"]
+# The demo cars pause during the fake MIDAS's Flex Alert hour (18:00-19:00 Pacific).
+FLEX_SWITCHES = (
+    "switch.model_3_pause_during_flex_alerts",
+    "switch.garage_charger_pause_during_flex_alerts",
+)
 # The demo's helper-made charger, taken as it is from the demo's configuration.
 HELPER_DOMAINS = ("input_boolean", "input_number", "template")
 # Bounded waits (seconds): start-up, then each reaction. The price coordinator keeps 5 s between
@@ -273,7 +278,15 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
     assert float(demo.value(EMISSIONS) or "nan") > 0
     assert float(demo.value(RETAIL_PRICE) or "nan") in {0.31, 0.55}
 
-    assert demo.value(DR_STATUS) == "monitoring"
+    # The demo cars pause during Flex Alerts; this test plays the price spike alone, at any
+    # hour, so it turns the setting off (a car the alert paused resumes).
+    for switch in FLEX_SWITCHES:
+        assert demo.value(switch) == "on"
+        demo.ha.post("/api/services/switch/turn_off", {"entity_id": switch})
+        wait_until(switch, lambda switch=switch: demo.value(switch) == "off", 30.0)
+    wait_until(
+        "the Model 3 monitoring", lambda: demo.value(DR_STATUS) == "monitoring", 60.0
+    )
     wait_until("the garage charger charging", lambda: _garage_charging(demo), 30.0)
     demo.play(
         250.0,
