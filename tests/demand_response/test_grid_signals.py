@@ -135,6 +135,17 @@ async def test_flex_alert_leaves_a_car_whose_owner_did_not_ask(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The setting is off by default: the alert hour changes nothing."""
+    # An emissions limit without an emissions region in the prices options asks nothing.
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: EMISSIONS_LIMIT, "value": 400},
+        blocking=True,
+    )
+    assert state(hass, EMISSIONS_LIMIT) == "400"
+    assert (
+        account.runtime_data.dr.car(CHARGING).settings.emissions_above_g_per_kwh == 400
+    )
     await advance_to(hass, freezer, ALERT_START + timedelta(minutes=15))
     assert tesla.cars[CHARGING].charging_state == "Charging"
     assert state(hass, STATUS) == "monitoring"

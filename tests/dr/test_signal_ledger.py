@@ -6,8 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.tesladr.dr import Ledger, Outcome, Price
-from custom_components.tesladr.dr.ledger import Cause, DrEvent
+from custom_components.tesladr.dr import (
+    Action,
+    Decision,
+    Ledger,
+    Outcome,
+    Price,
+    Reason,
+)
+from custom_components.tesladr.dr.ledger import Cause, DrEvent, cause_of
 
 NOW = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
 VIN = "5YJ3E1EA7KF000001"
@@ -102,3 +109,11 @@ def test_round_trip_and_older_events_load() -> None:
     old = DrEvent.from_dict(older)
     assert old.cause is Cause.PRICE
     assert (old.kg_co2, old.retail_usd, old.moer) == (0.0, 0.0, {})
+
+
+def test_cause_of_a_decision() -> None:
+    """A signal's pause is the signal's; any other, or a pause before a restart, the price's."""
+    assert cause_of(Decision(Action.PAUSE, Reason.FLEX_ALERT)) is Cause.FLEX_ALERT
+    assert cause_of(Decision(Action.PAUSE, Reason.HIGH_EMISSIONS)) is Cause.EMISSIONS
+    assert cause_of(Decision(Action.PAUSE, Reason.PRICE_ABOVE_THRESHOLD)) is Cause.PRICE
+    assert cause_of(None) is Cause.PRICE
