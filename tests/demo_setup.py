@@ -303,6 +303,24 @@ def ensure_entries(
         entry = _wait_loaded(ha, title, timeout)
         if entry is None or entry["state"] != "loaded":
             raise DemoSetupError(f"entry {title} did not load: {entry}")
+    _pause_on_flex_alerts(ha, timeout)
+
+
+def _pause_on_flex_alerts(ha: Http, timeout: float) -> None:
+    """Turn on every demo car's "Pause during Flex Alerts", so the evening's alert pauses it."""
+
+    def switches() -> list[str]:
+        return [
+            entity["entity_id"]
+            for entity in ha.get("/api/states")
+            if entity["entity_id"].startswith("switch.")
+            and entity["entity_id"].endswith("_pause_during_flex_alerts")
+        ]
+
+    found = wait_until("the cars' Flex Alert switches", switches, timeout)
+    for entity_id in found:
+        if (current := state(ha, entity_id)) is None or current["state"] != "on":
+            ha.post("/api/services/switch/turn_on", {"entity_id": entity_id})
 
 
 def remove_online_entries(ha: Http) -> list[str]:

@@ -25,6 +25,7 @@ from .dr.settle import (
     stop_took,
 )
 from .dr_car import OUTCOMES, CarDr, snapshot
+from .dr_grid import car_signal
 from .price_coordinator import INTERVAL
 from .vehicles import ChargeState, VehicleState
 
@@ -76,7 +77,8 @@ class CarActions:
                 self.dr.source.tells_overrides,
                 charged_since_pause(car.pause_event(self.dr.ledger), read),
             )
-            return decide(price, car.settings, known, car.state, now)
+            signal = car_signal(self.dr.hass, car.settings, now)
+            return decide(price, car.settings, known, car.state, now, signal=signal)
 
         decision = decide_now()
         first = read_first(

@@ -21,6 +21,7 @@ from .dr import (
     Price,
     Reason,
 )
+from .dr.ledger import cause_of
 from .pricing import NodeChoice, location
 from .vehicles import ChargeState, VehicleState
 
@@ -168,6 +169,7 @@ class CarDr:
             power_kw,
             needed_kwh,
             utility=(utility.name, utility.dlap) if utility else None,
+            cause=cause_of(self.decision),
         )
 
     def record(self, decision: Decision, now: datetime) -> None:

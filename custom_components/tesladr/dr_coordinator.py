@@ -44,6 +44,7 @@ from .dr import (
 )
 from .dr_actions import EVENT_DR, CarActions
 from .dr_car import STATUS_OPTIONS, CarDr, CarView
+from .dr_grid import account_grid
 from .dr_store import DrStore, left_paused_issue_id
 from .price_coordinator import (
     INTERVAL,
@@ -321,6 +322,7 @@ class DrCoordinator(DataUpdateCoordinator[Mapping[str, CarView]]):
             accounted = self.prices is not None and self.ledger.account_published(
                 _published(self.prices), now, ACCOUNT_TAIL
             )
+            accounted = account_grid(self.hass, self.ledger, now) or accounted
             if gone or any(changed):
                 await self.async_save()
             elif accounted:

@@ -15,13 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .dr import DrSettings
-from .dr.policy import MAX_SKIPS
+from .dr.policy import MAX_EMISSIONS_G_PER_KWH, MAX_SKIPS
 from .dr_coordinator import DrCoordinator
 from .entity import DrEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
 
 PARALLEL_UPDATES = 0
 USD_PER_MWH = "USD/MWh"
+GRAMS_PER_KWH = "g/kWh"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +76,24 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
     ),
 )
 
+# The grid-signal settings (dr/signals.py), apart from the price's.
+GRID_NUMBERS: tuple[DrNumberDescription, ...] = (
+    DrNumberDescription(
+        key="emissions_limit",
+        translation_key="emissions_limit",
+        entity_category=EntityCategory.CONFIG,
+        native_unit_of_measurement=GRAMS_PER_KWH,
+        native_min_value=0,
+        native_max_value=MAX_EMISSIONS_G_PER_KWH,
+        native_step=10,
+        mode=NumberMode.BOX,
+        value_fn=lambda settings: settings.emissions_above_g_per_kwh,
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, emissions_above_g_per_kwh=int(value)
+        ),
+    ),
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -85,7 +104,9 @@ async def async_setup_entry(
     async_setup_car_entities(
         entry,
         async_add_entities,
-        lambda dr, car_id: (DrNumber(dr, car_id, desc) for desc in DR_NUMBERS),
+        lambda dr, car_id: (
+            DrNumber(dr, car_id, desc) for desc in (*DR_NUMBERS, *GRID_NUMBERS)
+        ),
     )
 
 

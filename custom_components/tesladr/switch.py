@@ -37,6 +37,15 @@ DR_SWITCHES: tuple[DrSwitchDescription, ...] = (
             car_id, enabled=on
         ),
     ),
+    DrSwitchDescription(
+        key="pause_on_flex_alert",
+        translation_key="pause_on_flex_alert",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=lambda car: car.settings.pause_on_flex_alert,
+        set_value_fn=lambda dr, car_id, on: dr.async_update_settings(
+            car_id, pause_on_flex_alert=on
+        ),
+    ),
 )
 
 

@@ -56,3 +56,7 @@ async def account(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+# The fake MIDAS, for the grid-signal tests of this folder.
+from tests.fake_midas import fake_midas  # noqa: E402, F401

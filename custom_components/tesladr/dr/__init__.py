@@ -7,7 +7,7 @@ control (its `PauseHistory`); docs/churn.md measures them on three real CAISO ye
 """
 
 from .churn import PauseHistory
-from .ledger import DrEvent, Ledger, Outcome, SkipBudgetExceeded, with_skipped
+from .ledger import Cause, DrEvent, Ledger, Outcome, SkipBudgetExceeded, with_skipped
 from .policy import (
     STALE_AFTER,
     Action,
@@ -29,6 +29,7 @@ __all__ = [
     "Action",
     "CarDrState",
     "CarSnapshot",
+    "Cause",
     "ChargeNeed",
     "Decision",
     "DrEvent",

@@ -10,6 +10,13 @@ needs it, drawn later. Gross value is that energy at the prices of the paused in
 value subtracts what drawing it back cost, at the prices of the intervals the car charged in
 after the pause (first in, first out over the car's closed events, up to each event's kWh).
 Energy a car never draws back (it left short, or its need ended) costs nothing: net is gross.
+
+Beside the wholesale value each event records which signal caused it (`cause`), the CO2 it
+avoided at the marginal emissions rate (MOER, g/kWh) of the intervals paused, and its value on
+the owner's retail tariff (USD/kWh, where the owner's RIN is known), both accounted by overlap
+like the price. Both are net of drawing the energy back where the caller gives the rate of the
+interval drawn in (`draw(..., moer=, retail=)`); an interval drawn without it is left out of
+the net, so without those rates the figures are gross.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from .churn import PauseHistory
-from .policy import Price
+from .policy import Decision, Price, Reason
 
 SCHEMA_VERSION = 1
 SKIP_WINDOW = timedelta(hours=24)
@@ -42,6 +49,24 @@ class Outcome(StrEnum):
     UNLOADED = "unloaded"
     READY_BY = "ready_by"  # ended early so the car is ready by its departure
     REMOVED = "removed"  # the car left its account or integration
+
+
+class Cause(StrEnum):
+    """The signal that caused a pause."""
+
+    PRICE = "price"
+    FLEX_ALERT = "flex_alert"
+    EMISSIONS = "emissions"
+
+
+def cause_of(decision: Decision | None) -> Cause:
+    """The cause of a pause DR made on `decision` (a pause made before a restart: the price)."""
+    if decision is None:
+        return Cause.PRICE
+    return {
+        Reason.FLEX_ALERT: Cause.FLEX_ALERT,
+        Reason.HIGH_EMISSIONS: Cause.EMISSIONS,
+    }.get(decision.reason, Cause.PRICE)
 
 
 class SkipBudgetExceeded(Exception):
@@ -99,6 +124,64 @@ class DrEvent:
     drawn_kwh: float = 0.0
     drawn_usd: float = 0.0
     drawn_through: datetime | None = None
+    cause: Cause = Cause.PRICE
+    # Marginal emissions (g CO2/kWh) and retail rates (USD/kWh) of the intervals paused, by
+    # interval start; what they avoided, and the kWh each has counted against the need.
+    moer: dict[str, float] = field(default_factory=dict)
+    kg_co2: float = 0.0
+    co2_kwh: float = 0.0
+    retail: dict[str, float] = field(default_factory=dict)
+    retail_usd: float = 0.0
+    retail_kwh: float = 0.0
+    drawn_kg_co2: float = 0.0
+    drawn_retail_usd: float = 0.0
+
+    @property
+    def net_kg_co2(self) -> float:
+        """CO2 avoided net of the emissions of drawing the energy back, where known."""
+        return self.kg_co2 - self.drawn_kg_co2
+
+    @property
+    def net_retail_usd(self) -> float:
+        """Retail bill avoided net of paying for the energy drawn back, where known."""
+        return self.retail_usd - self.drawn_retail_usd
+
+    def _paused_kwh(self, start: datetime, end: datetime, counted: float) -> float:
+        """The energy the pause kept from the car over one interval, capped by the need."""
+        start = max(start, self.started)
+        end = min(end, self.ended) if self.ended else end
+        if end <= start:
+            return 0.0
+        kwh = self.power_kw * (end - start).total_seconds() / 3600
+        if self.energy_needed_kwh is not None:
+            kwh = max(0.0, min(kwh, self.energy_needed_kwh - counted))
+        return kwh
+
+    def account_moer(self, start: datetime, end: datetime, g_per_kwh: float) -> None:
+        """Add the CO2 not emitted in one emissions interval."""
+        key = start.isoformat()
+        if key in self.moer:
+            return
+        kwh = self._paused_kwh(start, end, self.co2_kwh)
+        if kwh <= 0:
+            return
+        self.moer[key] = g_per_kwh
+        self.co2_kwh += kwh
+        self.kg_co2 += kwh * g_per_kwh / 1000
+
+    def account_retail(
+        self, start: datetime, end: datetime, usd_per_kwh: float
+    ) -> None:
+        """Add the owner's retail cost not paid in one 5-minute interval at its rate."""
+        key = start.isoformat()
+        if key in self.retail:
+            return
+        kwh = self._paused_kwh(start, end, self.retail_kwh)
+        if kwh <= 0:
+            return
+        self.retail[key] = usd_per_kwh
+        self.retail_kwh += kwh
+        self.retail_usd += kwh * usd_per_kwh
 
     @property
     def owed_kwh(self) -> float:
@@ -110,8 +193,18 @@ class DrEvent:
         """Wholesale cost avoided net of drawing the energy back later."""
         return self.usd - self.drawn_usd
 
-    def draw(self, price: Price, kwh: float) -> float:
-        """Count energy the car drew in one interval after the pause; return what is left."""
+    def draw(
+        self,
+        price: Price,
+        kwh: float,
+        *,
+        moer: float | None = None,
+        retail: float | None = None,
+    ) -> float:
+        """Count energy the car drew in one interval after the pause; return what is left.
+
+        `moer` (g/kWh) and `retail` (USD/kWh): the interval's rates, where known.
+        """
         if self.ended is None or price.end <= self.ended:
             return kwh
         if self.drawn_through is not None and price.start < self.drawn_through:
@@ -119,6 +212,10 @@ class DrEvent:
         taken = min(max(0.0, kwh), self.owed_kwh)
         self.drawn_kwh += taken
         self.drawn_usd += taken * price.value / 1000
+        if moer is not None and self.moer:
+            self.drawn_kg_co2 += taken * moer / 1000
+        if retail is not None and self.retail:
+            self.drawn_retail_usd += taken * retail
         self.drawn_through = price.end
         return kwh - taken
 
@@ -149,6 +246,7 @@ class DrEvent:
         data["drawn_through"] = (
             self.drawn_through.isoformat() if self.drawn_through else None
         )
+        data["cause"] = str(self.cause)
         return data
 
     @classmethod
@@ -185,7 +283,31 @@ class DrEvent:
                 if (through := data.get("drawn_through"))
                 else None
             ),
+            # Events stored before the grid signals were all the price's.
+            cause=Cause(data.get("cause", Cause.PRICE)),
+            moer=dict(data.get("moer", {})),
+            kg_co2=float(data.get("kg_co2", 0.0)),
+            co2_kwh=float(data.get("co2_kwh", 0.0)),
+            retail=dict(data.get("retail", {})),
+            retail_usd=float(data.get("retail_usd", 0.0)),
+            retail_kwh=float(data.get("retail_kwh", 0.0)),
+            drawn_kg_co2=float(data.get("drawn_kg_co2", 0.0)),
+            drawn_retail_usd=float(data.get("drawn_retail_usd", 0.0)),
         )
+
+
+def _reaccount_rates(event: DrEvent) -> None:
+    """Account an ended event's emissions and retail intervals again, up to its end."""
+    moer, retail = dict(event.moer), dict(event.retail)
+    event.moer.clear()
+    event.retail.clear()
+    event.kg_co2 = event.co2_kwh = event.retail_usd = event.retail_kwh = 0.0
+    for key, value in moer.items():
+        start = datetime.fromisoformat(key)
+        event.account_moer(start, start + INTERVAL, value)
+    for key, value in retail.items():
+        start = datetime.fromisoformat(key)
+        event.account_retail(start, start + INTERVAL, value)
 
 
 @dataclass(slots=True)
@@ -211,6 +333,7 @@ class Ledger:
         energy_needed_kwh: float | None,
         *,
         utility: tuple[str, str] | None = None,
+        cause: Cause = Cause.PRICE,
     ) -> DrEvent:
         """Open an event when DR pauses a car (reuses an open one)."""
         if (event := self.active(vin)) is not None:
@@ -225,6 +348,7 @@ class Ledger:
             energy_needed_kwh=energy_needed_kwh,
             utility=utility[0] if utility else None,
             dlap=utility[1] if utility else None,
+            cause=cause,
         )
         self.next_id += 1
         self.events.append(event)
@@ -255,15 +379,24 @@ class Ledger:
                     event.account(Price(value, start, start + INTERVAL))
                 for price in accounted:
                     event.account(price)
+            _reaccount_rates(event)
         return event
 
-    def draw(self, vin: str, price: Price, kwh: float) -> None:
+    def draw(
+        self,
+        vin: str,
+        price: Price,
+        kwh: float,
+        *,
+        moer: float | None = None,
+        retail: float | None = None,
+    ) -> None:
         """The car drew `kwh` during one interval: pay back its oldest pauses first."""
         for event in self.events:
             if kwh <= 0:
                 return
             if event.vin == vin and event.owed_kwh > 0:
-                kwh = event.draw(price, kwh)
+                kwh = event.draw(price, kwh, moer=moer, retail=retail)
 
     def account_published(
         self,

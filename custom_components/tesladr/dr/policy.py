@@ -14,17 +14,23 @@ Contract (see the README's worked example):
 - churn control (dr/churn.py), when the caller gives the car's pause history: hold a pause
   through dips for its minimum length, wait after a resume, and spend a per-24 h budget of
   pauses on dearer prices. Without these inputs the policy is what it always was.
+- grid signals (dr/signals.py), when the caller gives the one asking for a pause now: a Flex
+  Alert or high marginal emissions pauses the car as a high price does, behind the same
+  checks (floor, ready-by, re-arm, the day's pause budget), and keeps it paused while the
+  signal lasts; the event ends when the signal has ended and the price is below the band.
+  A signal holds a car even on stale prices: it does not need them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 import math
 
 from .churn import PauseHistory, budget_price, hold_through, rearming
 from .ready_by import ChargeNeed, may_pause, must_end_pause
+from .signals import Signal, SignalSettings
 
 STALE_AFTER = timedelta(minutes=15)
 RESUME_FACTOR = 0.95
@@ -32,6 +38,8 @@ MAX_SKIPS = 10
 # Churn settings beyond these are no longer churn control but opting out.
 MAX_CHURN_MINUTES = 24 * 60
 MAX_PAUSES_PER_24H = 48
+# Above any marginal emissions rate a California grid reaches (MOER peaks near 1000 g/kWh).
+MAX_EMISSIONS_G_PER_KWH = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,10 @@ class DrSettings:
     min_pause_minutes: int = 0
     rearm_minutes: int = 0
     pauses_per_24h: int = 0
+    # Grid signals (dr/signals.py); off by default, 0 turns each emissions rule off.
+    pause_on_flex_alert: bool = False
+    emissions_above_g_per_kwh: int = 0
+    dirtiest_share_percent: int = 0
 
     def __post_init__(self) -> None:
         """Reject settings the contract does not define."""
@@ -61,6 +73,19 @@ class DrSettings:
                 raise ValueError(name)
         if not 0 <= self.pauses_per_24h <= MAX_PAUSES_PER_24H:
             raise ValueError("pauses_per_24h")
+        if not 0 <= self.emissions_above_g_per_kwh <= MAX_EMISSIONS_G_PER_KWH:
+            raise ValueError("emissions_above_g_per_kwh")
+        if not 0 <= self.dirtiest_share_percent <= 100:
+            raise ValueError("dirtiest_share_percent")
+
+    @property
+    def signal_settings(self) -> SignalSettings:
+        """The car's grid-signal rules, as dr/signals.py reads them."""
+        return SignalSettings(
+            pause_on_flex_alert=self.pause_on_flex_alert,
+            moer_level=self.emissions_above_g_per_kwh or None,
+            dirtiest_share=self.dirtiest_share_percent / 100 or None,
+        )
 
     @property
     def start_threshold(self) -> float:
@@ -151,14 +176,25 @@ class Reason(StrEnum):
     HOLDING_THROUGH_DIP = "holding_through_dip"  # inside the pause's minimum length
     REARMING = "rearming"  # DR resumed the car moments ago
     PAUSE_BUDGET = "pause_budget"  # the price is not worth one of the day's few pauses
+    FLEX_ALERT = "flex_alert"  # a Flex Alert is active
+    HIGH_EMISSIONS = "high_emissions"  # the grid's marginal emissions are high
+
+
+def signal_reason(signal: Signal) -> Reason:
+    """The reason a grid signal gives its pause."""
+    if signal is Signal.FLEX_ALERT:
+        return Reason.FLEX_ALERT
+    return Reason.HIGH_EMISSIONS
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """An action and its reason."""
+    """An action and its reason, with the grid signal asking for a pause when it was made."""
 
     action: Action
     reason: Reason
+    # Carried to next_state: an event a signal asks for lasts as long as the signal.
+    signal: Signal | None = field(default=None, compare=False)
 
 
 def _price_problem(price: Price | None, now: datetime) -> Reason | None:
@@ -177,22 +213,49 @@ def decide(
     now: datetime,
     *,
     history: PauseHistory | None = None,
+    signal: Signal | None = None,
 ) -> Decision:
     """What to do with one car now.
 
     `history`: the car's recent pauses, for churn control; None leaves churn control off.
+    `signal`: the grid signal asking this car for a pause now (dr/signals.signal_pause of the
+    car's own settings), or None.
     """
+    decision = _decide(
+        price, settings, car, state, now=now, history=history, signal=signal
+    )
+    return decision if signal is None else replace(decision, signal=signal)
+
+
+def _decide(
+    price: Price | None,
+    settings: DrSettings,
+    car: CarSnapshot,
+    state: CarDrState,
+    *,
+    now: datetime,
+    history: PauseHistory | None,
+    signal: Signal | None,
+) -> Decision:
     problem = _price_problem(price, now)
     if state.paused_by_dr:
         return _decide_paused(
-            price, problem, settings, car, state, now=now, history=history
+            price,
+            problem,
+            settings,
+            car,
+            state,
+            now=now,
+            history=history,
+            signal=signal,
         )
     if not settings.enabled:
         return Decision(Action.IGNORE, Reason.OPTED_OUT)
-    if problem is not None or price is None:
-        return Decision(Action.IGNORE, problem or Reason.NO_PRICE)
-    if price.value <= settings.start_threshold:
-        return Decision(Action.IGNORE, Reason.PRICE_BELOW_THRESHOLD)
+    if signal is None:
+        if problem is not None or price is None:
+            return Decision(Action.IGNORE, problem or Reason.NO_PRICE)
+        if price.value <= settings.start_threshold:
+            return Decision(Action.IGNORE, Reason.PRICE_BELOW_THRESHOLD)
     for blocked, reason in (
         (state.overridden, Reason.USER_OVERRIDE),
         (state.skipped, Reason.SKIPPED),
@@ -212,9 +275,13 @@ def decide(
         return Decision(Action.IGNORE, Reason.READY_BY)
     if rearming(settings.rearm_minutes, history, now):
         return Decision(Action.IGNORE, Reason.REARMING)
-    if price.value <= budget_price(
-        settings.start_threshold, settings.pauses_per_24h, history
-    ):
+    budget = budget_price(settings.start_threshold, settings.pauses_per_24h, history)
+    if signal is not None:
+        # A signal is no price to escalate against: it spends a pause while any is left.
+        if math.isinf(budget):
+            return Decision(Action.IGNORE, Reason.PAUSE_BUDGET)
+        return Decision(Action.PAUSE, signal_reason(signal))
+    if price is None or price.value <= budget:
         return Decision(Action.IGNORE, Reason.PAUSE_BUDGET)
     return Decision(Action.PAUSE, Reason.PRICE_ABOVE_THRESHOLD)
 
@@ -228,6 +295,7 @@ def _decide_paused(
     *,
     now: datetime,
     history: PauseHistory | None,
+    signal: Signal | None,
 ) -> Decision:
     if car.charged_since_pause:
         # Not started again: whoever stopped it last wants it stopped.
@@ -236,7 +304,7 @@ def _decide_paused(
         return Decision(Action.RESUME, Reason.OPTED_OUT)
     if state.skipped:
         return Decision(Action.RESUME, Reason.SKIPPED)
-    if problem is not None or price is None:
+    if signal is None and (problem is not None or price is None):
         # Fail safe: never keep a car paused on prices we cannot see.
         return Decision(Action.RESUME, Reason.PRICES_STALE)
     if car.owner_override or (not car.tells_overrides and car.online and car.charging):
@@ -245,7 +313,7 @@ def _decide_paused(
         return Decision(Action.RELEASE, Reason.NOT_PLUGGED_IN)
     if car.charge_need is not None and must_end_pause(car.charge_need, now):
         return Decision(Action.RESUME, Reason.READY_BY)
-    dip = price.value < settings.resume_below
+    dip = signal is None and price is not None and price.value < settings.resume_below
     if dip and not hold_through(settings.min_pause_minutes, history, now):
         return Decision(Action.RESUME, Reason.PRICE_BELOW_RESUME)
     if car.online and car.charging:
@@ -253,6 +321,8 @@ def _decide_paused(
         return Decision(Action.PAUSE, Reason.CHARGING_RESTARTED)
     if dip:
         return Decision(Action.HOLD, Reason.HOLDING_THROUGH_DIP)
+    if signal is not None:
+        return Decision(Action.HOLD, signal_reason(signal))
     return Decision(Action.HOLD, Reason.WAITING_FOR_PRICE_DROP)
 
 
@@ -273,7 +343,8 @@ def next_state(
     """The DR state after the caller carried out a decision.
 
     Overrides and skips last for the event: they are forgotten once the price is back below
-    the resume band or prices are stale, which is when the event ends.
+    the resume band or prices are stale, which is when the event ends; an event a grid signal
+    asks for (the decision's `signal`) lasts as long as the signal.
     """
     match decision.action:
         case Action.PAUSE:
@@ -288,8 +359,9 @@ def next_state(
             )
         case Action.HOLD | Action.IGNORE:
             pass
-    event_over = _price_problem(price, now) is not None or (
-        price is not None and price.value < settings.resume_below
+    event_over = decision.signal is None and (
+        _price_problem(price, now) is not None
+        or (price is not None and price.value < settings.resume_below)
     )
     if event_over and not state.paused_by_dr:
         return CarDrState()

@@ -1,0 +1,152 @@
+"""A Flex Alert hour pauses a car whose owner asked for it, and its end resumes the car.
+
+The real MIDAS client of the prices entry reads the fake MIDAS on 127.0.0.1; DR reads the
+prices entry's MIDAS feed; the real teslajsonpy stops and starts the fake Tesla's car.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesladr.const import CONF_FLEX_ALERT
+from custom_components.tesladr.dr import Cause, Outcome
+from tests.fake_midas import FakeMidas
+from tests.fake_oasis import FakeOasis
+from tests.fake_tesla import FakeTesla
+from tests.prices.conftest import prices_entry
+
+from .conftest import CHARGING, STATUS, advance_to, at, state
+
+FLEX_SWITCH = "switch.model_3_pause_during_flex_alerts"
+EMISSIONS_LIMIT = "number.model_3_emissions_limit"
+ALERT_START = at(60)  # 18:00 Pacific
+ALERT_END = at(120)
+
+
+@pytest.fixture
+async def midas(
+    hass: HomeAssistant, fake_midas: FakeMidas, oasis: FakeOasis
+) -> MockConfigEntry:
+    """The fake MIDAS with a Flex Alert 18:00-19:00 Pacific, and a prices entry reading it."""
+    fake_midas.clock = dt_util.utcnow
+    fake_midas.add_alert(ALERT_START, ALERT_END)
+    entry = prices_entry()
+    entry = MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=dict(entry.data),
+        options={**entry.options, CONF_FLEX_ALERT: True},
+        entry_id=entry.entry_id,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def step_until(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    done: Callable[[], bool],
+    limit: datetime,
+) -> datetime:
+    """Advance in 5 s steps until `done` holds (or `limit`); return when."""
+    while not done() and dt_util.utcnow() < limit:
+        await advance_to(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    return dt_util.utcnow()
+
+
+def reason(hass: HomeAssistant) -> str | None:
+    current = hass.states.get(STATUS)
+    assert current is not None
+    return current.attributes.get("reason")
+
+
+async def test_flex_alert_pauses_and_its_end_resumes(
+    hass: HomeAssistant,
+    midas: MockConfigEntry,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The owner turns the setting on; the alert hour pauses the car, its end resumes it."""
+    vin = CHARGING
+    assert state(hass, FLEX_SWITCH) == "off"
+    assert state(hass, EMISSIONS_LIMIT) == "0"
+    # Off by default: the hour before the alert and the alert's first minutes pass untouched
+    # only for an owner who has not asked; this owner asks now.
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: FLEX_SWITCH}, blocking=True
+    )
+    assert state(hass, FLEX_SWITCH) == "on"
+    await advance_to(hass, freezer, ALERT_START - timedelta(minutes=5))
+    assert state(hass, STATUS) == "monitoring"
+    assert tesla.cars[vin].charging_state == "Charging"
+
+    stopped = await step_until(
+        hass,
+        freezer,
+        lambda: tesla.cars[vin].charging_state == "Stopped",
+        ALERT_START + timedelta(minutes=20),
+    )
+    assert tesla.cars[vin].charging_state == "Stopped"
+    delay = stopped - ALERT_START
+    print(f"Flex Alert start to car stop: {delay.total_seconds():.0f} s simulated")
+    await advance_to(hass, freezer, stopped + timedelta(seconds=5))
+    assert state(hass, STATUS) == "paused"
+    assert reason(hass) == "flex_alert"
+    event = account.runtime_data.dr.ledger.active(vin)
+    assert event is not None
+    assert event.cause is Cause.FLEX_ALERT
+
+    # Held through the hour on calm prices; resumed once the alert is over.
+    await advance_to(hass, freezer, ALERT_END - timedelta(minutes=5))
+    assert tesla.cars[vin].charging_state == "Stopped"
+    assert reason(hass) == "flex_alert"
+    started = await step_until(
+        hass,
+        freezer,
+        lambda: tesla.cars[vin].charging_state == "Charging",
+        ALERT_END + timedelta(minutes=20),
+    )
+    assert tesla.cars[vin].charging_state == "Charging"
+    print(f"Flex Alert end to car start: {(started - ALERT_END).total_seconds():.0f} s")
+    await advance_to(hass, freezer, started + timedelta(seconds=5))
+    assert state(hass, STATUS) == "monitoring"
+    assert event.outcome is Outcome.RESUMED
+    assert event.cause is Cause.FLEX_ALERT
+    assert event.kwh > 0
+
+
+async def test_flex_alert_leaves_a_car_whose_owner_did_not_ask(
+    hass: HomeAssistant,
+    midas: MockConfigEntry,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The setting is off by default: the alert hour changes nothing."""
+    # An emissions limit without an emissions region in the prices options asks nothing.
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: EMISSIONS_LIMIT, "value": 400},
+        blocking=True,
+    )
+    assert state(hass, EMISSIONS_LIMIT) == "400"
+    assert (
+        account.runtime_data.dr.car(CHARGING).settings.emissions_above_g_per_kwh == 400
+    )
+    await advance_to(hass, freezer, ALERT_START + timedelta(minutes=15))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert state(hass, STATUS) == "monitoring"
+    assert account.runtime_data.dr.ledger.events == []
