@@ -24,7 +24,7 @@ from .dr.settle import (
     start_took,
     stop_took,
 )
-from .dr_car import OUTCOMES, CarDr, snapshot
+from .dr_car import OUTCOMES, CarDr, charge_need, snapshot
 from .price_coordinator import INTERVAL
 from .vehicles import ChargeState, VehicleState
 
@@ -69,14 +69,25 @@ class CarActions:
 
         def decide_now() -> Decision:
             read = self.dr.source.cars[car_id]
+            event = car.pause_event(self.dr.ledger)
             known = snapshot(
                 read,
                 car.choice is not None and car.choice.in_caiso,
                 self._paused_at(car_id),
                 self.dr.source.tells_overrides,
-                charged_since_pause(car.pause_event(self.dr.ledger), read),
+                charged_since_pause(event, read),
+                need=charge_need(
+                    read, car.settings, event, now, dt_util.get_default_time_zone()
+                ),
             )
-            return decide(price, car.settings, known, car.state, now)
+            return decide(
+                price,
+                car.settings,
+                known,
+                car.state,
+                now,
+                history=self.dr.ledger.pause_history(car_id, now),
+            )
 
         decision = decide_now()
         first = read_first(
@@ -109,6 +120,31 @@ class CarActions:
         car.price = price
         car.record(decision, now)
         await self._async_act(car, decision, price, now)
+        self._draw(car, price)
+
+    def _draw(self, car: CarDr, price: Price | None) -> None:
+        """Count what the car draws back after DR's pauses, once per price interval.
+
+        At the power it charges at now over the newest interval, at that interval's price:
+        the net value of a pause is what it avoided less what drawing the energy back cost.
+        """
+        read = self.dr.source.cars[car.car_id]
+        if (
+            price is None
+            or car.state.paused_by_dr
+            or not read.charging
+            or not read.charger_power_kw
+            or car.drawn_for == price.start
+        ):
+            return
+        car.drawn_for = price.start
+        if not any(
+            e.vin == car.car_id and e.owed_kwh > 0 for e in self.dr.ledger.events
+        ):
+            return
+        hours = (price.end - price.start).total_seconds() / 3600
+        self.dr.ledger.draw(car.car_id, price, read.charger_power_kw * hours)
+        self.dr.async_save_soon()
 
     async def _async_act(
         self, car: CarDr, decision: Decision, price: Price | None, now: datetime

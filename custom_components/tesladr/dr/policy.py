@@ -19,7 +19,7 @@ Contract (see the README's worked example):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 import math
 
@@ -47,6 +47,11 @@ class DrSettings:
     min_pause_minutes: int = 0
     rearm_minutes: int = 0
     pauses_per_24h: int = 0
+    # Ready by departure (dr/ready_by.py): the owner's daily departure, "HH:MM" in Home
+    # Assistant's time zone (a string: the settings are stored as JSON), None for none; and
+    # the charge to reach by then, None for the car's own charge limit.
+    departure: str | None = None
+    target_level: int | None = None
 
     def __post_init__(self) -> None:
         """Reject settings the contract does not define."""
@@ -61,6 +66,10 @@ class DrSettings:
                 raise ValueError(name)
         if not 0 <= self.pauses_per_24h <= MAX_PAUSES_PER_24H:
             raise ValueError("pauses_per_24h")
+        if self.departure is not None and departure_time(self.departure) is None:
+            raise ValueError("departure")
+        if self.target_level is not None and not 1 <= self.target_level <= 100:
+            raise ValueError("target_level")
 
     @property
     def start_threshold(self) -> float:
@@ -76,6 +85,14 @@ class DrSettings:
     def battery_floor(self) -> float:
         """Battery percentage under which DR never pauses the car."""
         return 80 - 0.6 * self.aggressiveness
+
+
+def departure_time(text: str) -> time | None:
+    """The wall-clock time of a stored departure ("HH:MM"), None when it is not one."""
+    try:
+        return time.fromisoformat(text)
+    except TypeError, ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
