@@ -106,3 +106,55 @@ async def test_a_held_pause_rides_through_a_short_dip(
         ("started", "price_above_threshold"),
         ("ended", "price_below_resume"),
     ]
+
+
+async def test_ready_by_settings_are_entities(
+    hass: HomeAssistant, account: MockConfigEntry
+) -> None:
+    """Departure, target, minimum pause and budget: set from their entities, kept by DR."""
+    dr = account.runtime_data.dr
+    assert state(hass, "time.model_3_departure") == "unknown"
+    assert state(hass, "switch.model_3_ready_by_departure") == "off"
+    # The car's own charge limit until the owner sets a target.
+    assert state(hass, "number.model_3_target_charge") == "90"
+
+    await hass.services.async_call(
+        "time",
+        "set_value",
+        {"entity_id": "time.model_3_departure", "time": "06:45:00"},
+        blocking=True,
+    )
+    for entity_id, value in (
+        ("number.model_3_target_charge", 80),
+        ("number.model_3_minimum_pause", 30),
+        ("number.model_3_pauses_per_24_h", 4),
+    ):
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {"entity_id": entity_id, "value": value},
+            blocking=True,
+        )
+    await hass.async_block_till_done()
+    settings = dr.car(CHARGING).settings
+    assert (settings.departure, settings.target_level) == ("06:45", 80)
+    assert (settings.min_pause_minutes, settings.pauses_per_24h) == (30, 4)
+    assert state(hass, "time.model_3_departure") == "06:45:00"
+    assert state(hass, "switch.model_3_ready_by_departure") == "on"
+    assert state(hass, "number.model_3_target_charge") == "80"
+
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": "switch.model_3_ready_by_departure"},
+        blocking=True,
+    )
+    assert dr.car(CHARGING).settings.departure is None
+    assert state(hass, "time.model_3_departure") == "unknown"
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.model_3_ready_by_departure"},
+        blocking=True,
+    )
+    assert dr.car(CHARGING).settings.departure == "07:00"
