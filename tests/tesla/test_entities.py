@@ -25,6 +25,7 @@ from .conftest import account_entry
         Platform.BUTTON,
         Platform.NUMBER,
         Platform.SELECT,
+        Platform.TIME,
     ],
 )
 async def test_entities(
