@@ -29,6 +29,10 @@ from tests.fake_tesla import FakeTesla
 
 from .conftest import CHARGING, STATUS, PriceTable, advance_to, at, state
 
+# Written for DR without churn control: each crossing pauses, each dip resumes.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
+
 SKIP = "button.model_3_skip_this_event"
 OPT_IN = "switch.model_3_demand_response"
 

@@ -23,7 +23,14 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 import math
 
-from .churn import PauseHistory, budget_price, hold_through, rearming
+from .churn import (
+    RECOMMENDED_MIN_PAUSE_MINUTES,
+    RECOMMENDED_PAUSES_PER_24H,
+    PauseHistory,
+    budget_price,
+    hold_through,
+    rearming,
+)
 from .ready_by import ChargeNeed, may_pause, must_end_pause
 
 STALE_AFTER = timedelta(minutes=15)
@@ -43,10 +50,11 @@ class DrSettings:
     aggressiveness: int = 50
     max_skips_per_24h: int = 2
     node: str | None = None  # None: the node nearest the car
-    # Churn control (dr/churn.py); 0 turns each knob off.
-    min_pause_minutes: int = 0
+    # Churn control (dr/churn.py); 0 turns each knob off. The defaults are the rule measured
+    # best on three real CAISO years (docs/churn.md).
+    min_pause_minutes: int = RECOMMENDED_MIN_PAUSE_MINUTES
     rearm_minutes: int = 0
-    pauses_per_24h: int = 0
+    pauses_per_24h: int = RECOMMENDED_PAUSES_PER_24H
     # Ready by departure (dr/ready_by.py): the owner's daily departure, "HH:MM" in Home
     # Assistant's time zone (a string: the settings are stored as JSON), None for none; and
     # the charge to reach by then, None for the car's own charge limit.
