@@ -125,25 +125,27 @@ class CarActions:
     def _draw(self, car: CarDr, price: Price | None) -> None:
         """Count what the car draws back after DR's pauses, once per price interval.
 
-        At the power it charges at now over the newest interval, at that interval's price:
-        the net value of a pause is what it avoided less what drawing the energy back cost.
+        At the power it charges at now (a car just started reads 0 kW until it is read
+        again: then at its power before the stop) over the newest interval, at that
+        interval's price: the net value of a pause is what it avoided less that cost.
         """
         read = self.dr.source.cars[car.car_id]
         if (
             price is None
             or car.state.paused_by_dr
             or not read.charging
-            or not read.charger_power_kw
             or car.drawn_for == price.start
         ):
             return
         car.drawn_for = price.start
-        if not any(
-            e.vin == car.car_id and e.owed_kwh > 0 for e in self.dr.ledger.events
-        ):
+        owing = [
+            e for e in self.dr.ledger.events if e.vin == car.car_id and e.owed_kwh > 0
+        ]
+        if not owing:
             return
+        power = read.charger_power_kw or owing[-1].power_kw
         hours = (price.end - price.start).total_seconds() / 3600
-        self.dr.ledger.draw(car.car_id, price, read.charger_power_kw * hours)
+        self.dr.ledger.draw(car.car_id, price, power * hours)
         self.dr.async_save_soon()
 
     async def _async_act(

@@ -68,6 +68,7 @@ class CarView:
     price: Price | None
     kwh_not_consumed: float
     usd_not_consumed: float
+    net_usd: float
     events_24h: int
 
 
@@ -151,6 +152,7 @@ class CarDr:
             price=self.price,
             kwh_not_consumed=kwh,
             usd_not_consumed=usd,
+            net_usd=ledger.net_usd(self.car_id),
             events_24h=ledger.events_in_window(self.car_id, now),
         )
 

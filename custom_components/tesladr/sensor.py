@@ -230,6 +230,15 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         value_fn=lambda car: round(car.usd_not_consumed, 4),
     ),
     DrSensorDescription(
+        key="net_value",
+        translation_key="net_value",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement="USD",
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda car: round(car.net_usd, 4),
+    ),
+    DrSensorDescription(
         key="dr_events_24h",
         translation_key="dr_events_24h",
         state_class=SensorStateClass.MEASUREMENT,
