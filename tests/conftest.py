@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Generator
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 from unittest.mock import PropertyMock, patch
@@ -25,6 +26,7 @@ from tenacity import RetryCallState
 from teslajsonpy import Controller
 
 from custom_components.tesladr.caiso import RequestPacer
+from custom_components.tesladr.dr import DrSettings
 from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
 
 # Shims that let the one test plugin release (made for Home Assistant 2026.10.4) run on the newest
@@ -185,3 +187,21 @@ def instant_pacer(hass: HomeAssistant) -> RequestPacer:
     pacer = RequestPacer(clock=lambda: dt_util.utcnow().timestamp(), sleep=no_wait)
     hass.data[DATA_FEED] = OasisFeed(pacer)
     return pacer
+
+
+@pytest.fixture
+def churn_control_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DR settings without churn control: pause on each crossing, resume on the first dip.
+
+    For tests of something else that were written against that policy: the settings a car
+    starts with (and a store without them) get minimum pause and pause budget 0.
+    """
+    off = {"min_pause_minutes": 0, "pauses_per_24h": 0}
+    names = [f.name for f in fields(DrSettings)]
+    defaults = DrSettings.__init__.__defaults__ or ()
+    first = len(names) - len(defaults)
+    monkeypatch.setattr(
+        DrSettings.__init__,
+        "__defaults__",
+        tuple(off.get(names[first + i], d) for i, d in enumerate(defaults)),
+    )

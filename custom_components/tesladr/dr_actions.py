@@ -24,7 +24,7 @@ from .dr.settle import (
     start_took,
     stop_took,
 )
-from .dr_car import OUTCOMES, CarDr, snapshot
+from .dr_car import OUTCOMES, CarDr, charge_need, snapshot
 from .dr_grid import car_signal
 from .price_coordinator import INTERVAL
 from .vehicles import ChargeState, VehicleState
@@ -70,15 +70,26 @@ class CarActions:
 
         def decide_now() -> Decision:
             read = self.dr.source.cars[car_id]
+            event = car.pause_event(self.dr.ledger)
             known = snapshot(
                 read,
                 car.choice is not None and car.choice.in_caiso,
                 self._paused_at(car_id),
                 self.dr.source.tells_overrides,
-                charged_since_pause(car.pause_event(self.dr.ledger), read),
+                charged_since_pause(event, read),
+                need=charge_need(
+                    read, car.settings, event, now, dt_util.get_default_time_zone()
+                ),
             )
-            signal = car_signal(self.dr.hass, car.settings, now)
-            return decide(price, car.settings, known, car.state, now, signal=signal)
+            return decide(
+                price,
+                car.settings,
+                known,
+                car.state,
+                now,
+                history=self.dr.ledger.pause_history(car_id, now),
+                signal=car_signal(self.dr.hass, car.settings, now),
+            )
 
         decision = decide_now()
         first = read_first(
@@ -111,6 +122,33 @@ class CarActions:
         car.price = price
         car.record(decision, now)
         await self._async_act(car, decision, price, now)
+        self._draw(car, price)
+
+    def _draw(self, car: CarDr, price: Price | None) -> None:
+        """Count what the car draws back after DR's pauses, once per price interval.
+
+        At the power it charges at now (a car just started reads 0 kW until it is read
+        again: then at its power before the stop) over the newest interval, at that
+        interval's price: the net value of a pause is what it avoided less that cost.
+        """
+        read = self.dr.source.cars[car.car_id]
+        if (
+            price is None
+            or car.state.paused_by_dr
+            or not read.charging
+            or car.drawn_for == price.start
+        ):
+            return
+        car.drawn_for = price.start
+        owing = [
+            e for e in self.dr.ledger.events if e.vin == car.car_id and e.owed_kwh > 0
+        ]
+        if not owing:
+            return
+        power = read.charger_power_kw or owing[-1].power_kw
+        hours = (price.end - price.start).total_seconds() / 3600
+        self.dr.ledger.draw(car.car_id, price, power * hours)
+        self.dr.async_save_soon()
 
     async def _async_act(
         self, car: CarDr, decision: Decision, price: Price | None, now: datetime

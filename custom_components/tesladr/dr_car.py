@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from .actuator import CommandAttempts
@@ -13,6 +13,7 @@ from .const import LOGGER
 from .dr import (
     CarDrState,
     CarSnapshot,
+    ChargeNeed,
     Decision,
     DrEvent,
     DrSettings,
@@ -22,6 +23,12 @@ from .dr import (
     Reason,
 )
 from .dr.ledger import cause_of
+from .dr.policy import departure_time
+from .dr.ready_by import (
+    energy_from_time_to_full,
+    energy_to_target_below_limit,
+    next_departure,
+)
 from .pricing import NodeChoice, location
 from .vehicles import ChargeState, VehicleState
 
@@ -34,6 +41,7 @@ OUTCOMES = {
     Reason.UNLOADING: Outcome.UNLOADED,
     Reason.USER_OVERRIDE: Outcome.OVERRIDDEN,
     Reason.NOT_PLUGGED_IN: Outcome.UNPLUGGED,
+    Reason.READY_BY: Outcome.READY_BY,
 }
 STATUS_OPTIONS = [
     "monitoring",
@@ -61,8 +69,7 @@ class CarView:
     price: Price | None
     kwh_not_consumed: float
     usd_not_consumed: float
-    # Net of what the car paid to draw the energy back after its pauses (events kept).
-    usd_net_avoided: float
+    net_usd: float
     events_24h: int
 
 
@@ -84,6 +91,8 @@ class CarDr:
     # The interval of the last read ahead of a crossing, and when it was made.
     read_ahead_for: datetime | None = None
     read_ahead_at: datetime | None = None
+    # The price interval whose energy the car last drew back after a pause.
+    drawn_for: datetime | None = None
     history: deque[dict[str, Any]] = field(
         default_factory=lambda: deque(maxlen=DECISION_HISTORY)
     )
@@ -144,8 +153,7 @@ class CarDr:
             price=self.price,
             kwh_not_consumed=kwh,
             usd_not_consumed=usd,
-            usd_net_avoided=usd
-            - sum(e.drawn_usd for e in ledger.events if e.vin == self.car_id),
+            net_usd=ledger.net_usd(self.car_id),
             events_24h=ledger.events_in_window(self.car_id, now),
         )
 
@@ -205,12 +213,50 @@ class CarDr:
         }
 
 
+def charge_need(
+    read: ChargeState,
+    settings: DrSettings,
+    event: DrEvent | None,
+    now: datetime,
+    zone: tzinfo,
+) -> ChargeNeed | None:
+    """What the ready-by guarantee needs of the car; None when the owner set no departure.
+
+    A car paused by DR draws nothing and says nothing of its rate or time to full: the
+    pause's ledger event keeps both from the moment of the stop (the battery has not moved).
+    """
+    if settings.departure is None or (at := departure_time(settings.departure)) is None:
+        return None
+    departure = next_departure(now, dict.fromkeys(range(7), at), zone)
+    if departure is None:  # pragma: no cover - every weekday has a time
+        return None
+    power: float | None
+    to_limit: float | None
+    if read.charging and read.charger_power_kw:
+        power = read.charger_power_kw
+        to_limit = energy_from_time_to_full(read.time_to_full_h, power)
+    elif event is not None:
+        power, to_limit = event.power_kw, event.energy_needed_kwh
+    else:
+        power = to_limit = None
+    return ChargeNeed(
+        departure=departure,
+        energy_needed_kwh=energy_to_target_below_limit(
+            read.battery_level, settings.target_level, read.charge_limit_soc, to_limit
+        ),
+        power_kw=power,
+        read_at=None if read.stale else read.updated_at,
+    )
+
+
 def snapshot(
     car: ChargeState,
     in_caiso: bool,
     paused_at: datetime | None,
     tells: bool,
     charged_since_pause: bool = False,
+    *,
+    need: ChargeNeed | None = None,
 ) -> CarSnapshot:
     """What the policy needs of a car; stale data never counts as online."""
     return CarSnapshot(
@@ -228,4 +274,5 @@ def snapshot(
             and car.owner_started_at > paused_at
         ),
         charged_since_pause=charged_since_pause,
+        charge_need=need,
     )

@@ -448,4 +448,5 @@ def _tick_only() -> None:
 
 def _public(event: DrEvent) -> dict[str, Any]:
     """An event as services and diagnostics show it: no VIN, no per-interval price keys."""
-    return {k: v for k, v in event.as_dict().items() if k not in ("vin", "prices")}
+    public = {k: v for k, v in event.as_dict().items() if k not in ("vin", "prices")}
+    return public | {"net_usd": event.net_usd, "owed_kwh": event.owed_kwh}

@@ -10,15 +10,21 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .dr import DrSettings
-from .dr.policy import MAX_EMISSIONS_G_PER_KWH, MAX_SKIPS
+from .dr.policy import (
+    MAX_CHURN_MINUTES,
+    MAX_EMISSIONS_G_PER_KWH,
+    MAX_PAUSES_PER_24H,
+    MAX_SKIPS,
+)
 from .dr_coordinator import DrCoordinator
 from .entity import DrEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
+from .vehicles import ChargeState
 
 PARALLEL_UPDATES = 0
 USD_PER_MWH = "USD/MWh"
@@ -29,7 +35,7 @@ GRAMS_PER_KWH = "g/kWh"
 class DrNumberDescription(NumberEntityDescription):
     """A DR setting: how to read and write it."""
 
-    value_fn: Callable[[DrSettings], float]
+    value_fn: Callable[[DrSettings, ChargeState | None], float | None]
     set_value_fn: Callable[[DrCoordinator, str, float], Awaitable[None]]
 
 
@@ -43,7 +49,7 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_max_value=2000,
         native_step=1,
         mode=NumberMode.BOX,
-        value_fn=lambda settings: float(settings.threshold),
+        value_fn=lambda settings, _read: float(settings.threshold),
         set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
             car_id, threshold=value
         ),
@@ -56,7 +62,7 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_max_value=100,
         native_step=1,
         mode=NumberMode.SLIDER,
-        value_fn=lambda settings: settings.aggressiveness,
+        value_fn=lambda settings, _read: settings.aggressiveness,
         set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
             car_id, aggressiveness=int(value)
         ),
@@ -69,9 +75,55 @@ DR_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_max_value=MAX_SKIPS,
         native_step=1,
         mode=NumberMode.BOX,
-        value_fn=lambda settings: settings.max_skips_per_24h,
+        value_fn=lambda settings, _read: settings.max_skips_per_24h,
         set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
             car_id, max_skips_per_24h=int(value)
+        ),
+    ),
+    DrNumberDescription(
+        key="target_charge",
+        translation_key="target_charge",
+        entity_category=EntityCategory.CONFIG,
+        native_unit_of_measurement=PERCENTAGE,
+        native_min_value=1,
+        native_max_value=100,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        # Until the owner sets one: the car's own charge limit, where its source tells it.
+        value_fn=lambda settings, read: (
+            settings.target_level
+            if settings.target_level is not None
+            else (read.charge_limit_soc if read is not None else None)
+        ),
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, target_level=int(value)
+        ),
+    ),
+    DrNumberDescription(
+        key="min_pause",
+        translation_key="min_pause",
+        entity_category=EntityCategory.CONFIG,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        native_min_value=0,
+        native_max_value=MAX_CHURN_MINUTES,
+        native_step=5,
+        mode=NumberMode.BOX,
+        value_fn=lambda settings, _read: settings.min_pause_minutes,
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, min_pause_minutes=int(value)
+        ),
+    ),
+    DrNumberDescription(
+        key="pauses_per_24h",
+        translation_key="pauses_per_24h",
+        entity_category=EntityCategory.CONFIG,
+        native_min_value=0,
+        native_max_value=MAX_PAUSES_PER_24H,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda settings, _read: settings.pauses_per_24h,
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, pauses_per_24h=int(value)
         ),
     ),
 )
@@ -87,7 +139,7 @@ GRID_NUMBERS: tuple[DrNumberDescription, ...] = (
         native_max_value=MAX_EMISSIONS_G_PER_KWH,
         native_step=10,
         mode=NumberMode.BOX,
-        value_fn=lambda settings: settings.emissions_above_g_per_kwh,
+        value_fn=lambda settings, _read: settings.emissions_above_g_per_kwh,
         set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
             car_id, emissions_above_g_per_kwh=int(value)
         ),
@@ -116,9 +168,11 @@ class DrNumber(DrEntity, NumberEntity):
     entity_description: DrNumberDescription
 
     @property
-    def native_value(self) -> float:
+    def native_value(self) -> float | None:
         """The current setting."""
-        return self.entity_description.value_fn(self.dr.settings)
+        return self.entity_description.value_fn(
+            self.dr.settings, self.coordinator.source.cars.get(self.car_id)
+        )
 
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting; DR acts on it at once."""

@@ -259,7 +259,7 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         # Goes down as the car draws the energy back at a cost.
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
-        value_fn=lambda car: round(car.usd_net_avoided, 4),
+        value_fn=lambda car: round(car.net_usd, 4),
     ),
     DrSensorDescription(
         key="dr_events_24h",

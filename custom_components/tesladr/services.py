@@ -99,6 +99,7 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
         "events": events,
         "kwh": round(sum(e["kwh"] for e in events), 4),
         "usd": round(sum(e["usd"] for e in events), 4),
+        "net_usd": round(sum(e["net_usd"] for e in events), 4),
     }
 
 

@@ -16,6 +16,7 @@ from .entity import DrEntity, TeslaVehicleEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
 
 PARALLEL_UPDATES = 1
+DEFAULT_DEPARTURE = "07:00"
 CHARGING = SwitchEntityDescription(key="charging", translation_key="charging")
 
 
@@ -44,6 +45,19 @@ DR_SWITCHES: tuple[DrSwitchDescription, ...] = (
         value_fn=lambda car: car.settings.pause_on_flex_alert,
         set_value_fn=lambda dr, car_id, on: dr.async_update_settings(
             car_id, pause_on_flex_alert=on
+        ),
+    ),
+    DrSwitchDescription(
+        key="ready_by",
+        translation_key="ready_by",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=lambda car: car.settings.departure is not None,
+        # On: the departure kept before, else a usual morning one (the time entity sets it).
+        set_value_fn=lambda dr, car_id, on: dr.async_update_settings(
+            car_id,
+            departure=(dr.car(car_id).settings.departure or DEFAULT_DEPARTURE)
+            if on
+            else None,
         ),
     ),
 )

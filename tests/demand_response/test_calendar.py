@@ -16,6 +16,9 @@ from custom_components.tesladr.caiso import Market
 
 from .conftest import CALM, PriceTable, advance_to, at, state
 
+# Written for a pause on each crossing and a resume on the first dip: not about churn control.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
 CALENDAR = "calendar.model_3_demand_response_events"
 CALENDAR_Y = "calendar.model_y_demand_response_events"
 PACIFIC = dt_util.get_time_zone("America/Los_Angeles")

@@ -33,6 +33,9 @@ from .conftest import (
     state,
 )
 
+# Written for DR without churn control: each crossing pauses, each dip resumes.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
 
 async def test_unplugging_while_paused_ends_the_event_without_a_start(
     hass: HomeAssistant,

@@ -40,6 +40,10 @@ from .conftest import (
     step_seconds_until,
 )
 
+# Written for DR without churn control: each crossing pauses, each dip resumes.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
+
 # 17:00 interval high: published at 17:05, acted on at 17:05:15.
 PAUSED_AT = at(5).replace(second=15)
 

@@ -32,6 +32,9 @@ from tests.tesla.conftest import account_entry
 from .conftest import CHARGING, STATUS, advance_to, at, state
 from .test_calendar import ForecastTable
 
+# Written for a pause on each crossing and a resume on the first dip: not about churn control.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
 PHONE = "notify.mobile_app_pixel"
 ACTION = "mobile_app_notification_action"
 

@@ -29,6 +29,10 @@ from tests.fake_tesla import FakeTesla
 
 from .conftest import CHARGING, STATUS, PriceTable, advance_to, at, state
 
+# Written for DR without churn control: each crossing pauses, each dip resumes.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
+
 SKIP = "button.model_3_skip_this_event"
 OPT_IN = "switch.model_3_demand_response"
 
@@ -217,6 +221,17 @@ async def test_get_events_returns_the_ledger_of_a_period(
     assert response["usd"] == pytest.approx(
         7 / 60 * (4.75 * 200 + 5.25 * 40) / 1000, abs=1e-4
     )
+    # Charging again from 17:15:15, the car drew 5 minutes back at 40 by 17:20 (the 17:15
+    # interval, published at 17:20): the net value is the avoided cost less that.
+    drawn = 7 * 5 / 60
+    assert event["drawn_kwh"] == pytest.approx(drawn)
+    assert event["drawn_usd"] == pytest.approx(drawn * 40 / 1000)
+    assert event["owed_kwh"] == pytest.approx(event["kwh"] - drawn)
+    assert event["net_usd"] == pytest.approx(event["usd"] - event["drawn_usd"])
+    assert response["net_usd"] == pytest.approx(event["net_usd"], abs=1e-4)
+    assert float(state(hass, "sensor.model_3_net_value_avoided")) == pytest.approx(
+        event["net_usd"], abs=1e-4
+    )
     earlier: Any = await hass.services.async_call(
         DOMAIN,
         "get_events",
@@ -228,7 +243,7 @@ async def test_get_events_returns_the_ledger_of_a_period(
         blocking=True,
         return_response=True,
     )
-    assert earlier == {"events": [], "kwh": 0, "usd": 0}
+    assert earlier == {"events": [], "kwh": 0, "usd": 0, "net_usd": 0}
     with pytest.raises(ServiceValidationError) as reversed_period:
         await hass.services.async_call(
             DOMAIN,

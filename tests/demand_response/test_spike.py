@@ -29,6 +29,10 @@ from .conftest import (
     state,
 )
 
+# Written for DR without churn control: each crossing pauses, each dip resumes.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
+
 # The price coordinator looks at most this long after a boundary: its default lag, and
 # earlier once it has learned that this fake OASIS publishes at the boundary.
 POLL = 15

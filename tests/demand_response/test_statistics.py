@@ -24,6 +24,9 @@ from custom_components.tesladr.pricing import NodeChoice
 
 from .conftest import PriceTable, advance_to, at, state
 
+# Written for a pause on each crossing and a resume on the first dip: not about churn control.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
 ENERGY = "sensor.model_3_energy_not_consumed"
 NET = "sensor.model_3_net_value_avoided"
 
@@ -46,7 +49,7 @@ async def test_pause_totals_become_long_term_statistics(
     await advance_to(hass, freezer, at(30))
     kwh, usd = float(state(hass, ENERGY)), float(state(hass, NET))
     assert kwh > 1
-    assert usd > 0.15
+    assert usd > 0.1  # net: the energy drawn back at 40 USD/MWh after the resume costs some
     await async_wait_recording_done(hass)
     do_adhoc_statistics(hass, start=at(25))
     await async_wait_recording_done(hass)
@@ -82,4 +85,4 @@ def test_net_value_is_what_the_pauses_avoided_less_what_drawing_back_cost() -> N
     choice = NodeChoice("TH_NP15_GEN-APND", True, None, "car", False)
     view = CarDr("car").view(choice, ledger, at(30))
     assert view.usd_not_consumed == pytest.approx(0.3)
-    assert view.usd_net_avoided == pytest.approx(0.25)
+    assert view.net_usd == pytest.approx(0.25)

@@ -21,6 +21,8 @@ from custom_components.tesladr.dr import (
 )
 from custom_components.tesladr.dr.churn import (
     ESCALATION,
+    RECOMMENDED_MIN_PAUSE_MINUTES,
+    RECOMMENDED_PAUSES_PER_24H,
     PauseHistory,
     budget_price,
     hold_through,
@@ -170,15 +172,50 @@ def test_policy_spends_the_budget_on_dearer_prices() -> None:
     ).action is (Action.PAUSE)
 
 
-def test_churn_off_by_default() -> None:
-    """Default settings with a history: today's pause-on-first-crossing and resume."""
+def test_churn_knobs_at_zero_are_the_policy_without_churn_control() -> None:
+    """Knobs at 0 with a history: pause on the first crossing, resume on the first dip."""
+    off = DrSettings(min_pause_minutes=0, pauses_per_24h=0)
     busy = PauseHistory(paused_since=ago(1), last_resumed=ago(1), pauses_24h=40)
     assert decide(
-        price(101), DrSettings(), CHARGING, CarDrState(), NOW, history=busy
+        price(101), off, CHARGING, CarDrState(), NOW, history=busy
+    ).action is (Action.PAUSE)
+    assert decide(price(40), off, STOPPED, PAUSED, NOW, history=busy).action is (
+        Action.RESUME
+    )
+
+
+def test_churn_control_is_on_by_default_at_the_measured_rule() -> None:
+    """Defaults: a pause held an hour through a dip; five pauses a day, then a rising bar."""
+    settings = DrSettings()
+    assert (settings.min_pause_minutes, settings.pauses_per_24h) == (
+        RECOMMENDED_MIN_PAUSE_MINUTES,
+        RECOMMENDED_PAUSES_PER_24H,
+    )
+    held = PauseHistory(paused_since=ago(30), pauses_24h=1)
+    assert decide(price(40), settings, STOPPED, PAUSED, NOW, history=held).reason is (
+        Reason.HOLDING_THROUGH_DIP
+    )
+    assert decide(
+        price(40),
+        settings,
+        STOPPED,
+        PAUSED,
+        NOW,
+        history=replace(held, paused_since=ago(60)),
+    ).action is (Action.RESUME)
+    # One pause taken: the bar is a quarter higher; five: the day's budget is spent.
+    one, five = PauseHistory(pauses_24h=1), PauseHistory(pauses_24h=5)
+    bar = budget_price(settings.start_threshold, settings.pauses_per_24h, one)
+    assert bar == pytest.approx(settings.start_threshold * ESCALATION)
+    assert decide(
+        price(bar - 1), settings, CHARGING, CarDrState(), NOW, history=one
+    ).reason is (Reason.PAUSE_BUDGET)
+    assert decide(
+        price(bar + 1), settings, CHARGING, CarDrState(), NOW, history=one
     ).action is (Action.PAUSE)
     assert decide(
-        price(40), DrSettings(), STOPPED, PAUSED, NOW, history=busy
-    ).action is (Action.RESUME)
+        price(5000), settings, CHARGING, CarDrState(), NOW, history=five
+    ).reason is (Reason.PAUSE_BUDGET)
 
 
 def test_a_car_restarting_by_itself_inside_the_hold_is_stopped_again() -> None:

@@ -109,3 +109,20 @@ def test_a_car_drawing_more_than_it_owes_pays_back_no_more() -> None:
     ledger.draw("VIN", interval(1, 20.0), 5.0)
     assert event.drawn_kwh == pytest.approx(event.kwh)
     assert event.drawn_usd == pytest.approx(event.kwh * 20 / 1000)
+
+
+def test_a_cars_net_total_keeps_pruned_events_and_survives_a_restart() -> None:
+    """Pruned after 30 days, an event's draw-back still counts against the car's total."""
+    ledger = Ledger()
+    event = paused(ledger, 0, 1, 1000.0)
+    ledger.draw("VIN", interval(2, 40.0), 7 * 10 / 60)
+    net = event.net_usd
+    assert ledger.net_usd("VIN") == pytest.approx(net)
+    ledger.prune(T0 + timedelta(days=31))
+    assert ledger.events == []
+    assert ledger.net_usd("VIN") == pytest.approx(net)
+    assert Ledger.from_dict(ledger.as_dict()).net_usd("VIN") == pytest.approx(net)
+    # A store from before net value: the archived gross alone.
+    old = ledger.as_dict()
+    del old["archived_drawn_usd"]
+    assert Ledger.from_dict(old).net_usd("VIN") == pytest.approx(event.usd)

@@ -20,6 +20,7 @@ from custom_components.tesladr.dr import (
     next_state,
 )
 from custom_components.tesladr.dr.churn import PauseHistory
+from custom_components.tesladr.dr.policy import departure_time
 from custom_components.tesladr.dr.ready_by import (
     CAR_DATA_STALE_AFTER,
     MARGIN,
@@ -28,6 +29,7 @@ from custom_components.tesladr.dr.ready_by import (
     ChargeNeed,
     energy_from_time_to_full,
     energy_to_target,
+    energy_to_target_below_limit,
     may_pause,
     must_end_pause,
     next_departure,
@@ -347,3 +349,27 @@ def test_next_departure(
 ) -> None:
     """The next departure from a weekday schedule, across weekends and DST."""
     assert next_departure(now, departures, PACIFIC) == expected
+
+
+def test_energy_to_target_scales_the_cars_estimate_to_its_limit() -> None:
+    """17.5 kWh from 60 % to a 90 % limit: 70 % is a third of it; above the limit, the limit."""
+    assert energy_to_target_below_limit(60, 70, 90, 17.5) == pytest.approx(17.5 / 3)
+    assert energy_to_target_below_limit(60, 95, 90, 17.5) == 17.5
+    assert energy_to_target_below_limit(60, None, 90, 17.5) == 17.5
+    assert energy_to_target_below_limit(None, None, None, -1.0) == 0.0
+    assert energy_to_target_below_limit(80, 70, 90, 5.0) == 0.0
+    assert energy_to_target_below_limit(60, 70, 90, None) is None
+    assert energy_to_target_below_limit(None, 70, 90, 17.5) is None
+    assert energy_to_target_below_limit(60, 70, None, 17.5) is None
+
+
+def test_departure_setting_is_a_wall_clock_time() -> None:
+    """A departure is "HH:MM"; anything else is refused, as a target outside 1 to 100 %."""
+    assert DrSettings(departure="07:30", target_level=80).departure == "07:30"
+    assert departure_time("07:30") == time(7, 30)
+    for bad in ("7h30", "25:00", ""):
+        with pytest.raises(ValueError, match="departure"):
+            DrSettings(departure=bad)
+    for level in (0, 101):
+        with pytest.raises(ValueError, match="target_level"):
+            DrSettings(target_level=level)

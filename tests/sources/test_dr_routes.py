@@ -42,6 +42,10 @@ from tests.fake_oasis import FakeOasis
 from .cars import LinkedCar
 from .routes import linked_entry as make_linked_entry
 
+# Written for DR without churn control: each crossing pauses, each dip resumes.
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
+
 CARS = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
 PAUSED_AT = at(5).replace(second=30)  # the 17:00 interval is read at 17:05:15
 ENTRY_ID = "linked01"

@@ -26,6 +26,7 @@ from .conftest import account_entry
         Platform.NUMBER,
         Platform.SELECT,
         Platform.CALENDAR,
+        Platform.TIME,
     ],
 )
 async def test_entities(

@@ -318,6 +318,8 @@ class Ledger:
     skips: dict[str, list[datetime]] = field(default_factory=dict)
     # What pruned events saved, per car, so lifetime totals never go down.
     archived: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # And what drawing their energy back cost (stores before net value have none).
+    archived_drawn_usd: dict[str, float] = field(default_factory=dict)
     next_id: int = 1
 
     def active(self, vin: str) -> DrEvent | None:
@@ -461,6 +463,12 @@ class Ledger:
         kwh, usd = self.archived.get(vin, (0.0, 0.0))
         return kwh + sum(e.kwh for e in mine), usd + sum(e.usd for e in mine)
 
+    def net_usd(self, vin: str) -> float:
+        """Wholesale cost avoided net of drawing the energy back, over the car's history."""
+        _kwh, usd = self.totals(vin)
+        drawn = sum(e.drawn_usd for e in self.events if e.vin == vin)
+        return usd - self.archived_drawn_usd.get(vin, 0.0) - drawn
+
     def between(self, vin: str, start: datetime, end: datetime) -> list[DrEvent]:
         """Events of a car that overlap a period."""
         return [
@@ -478,6 +486,9 @@ class Ledger:
                 continue
             kwh, usd = self.archived.get(event.vin, (0.0, 0.0))
             self.archived[event.vin] = (kwh + event.kwh, usd + event.usd)
+            self.archived_drawn_usd[event.vin] = (
+                self.archived_drawn_usd.get(event.vin, 0.0) + event.drawn_usd
+            )
         self.events = kept
         self.skips = {
             vin: recent
@@ -494,6 +505,7 @@ class Ledger:
                 vin: [t.isoformat() for t in ts] for vin, ts in self.skips.items()
             },
             "archived": {vin: list(totals) for vin, totals in self.archived.items()},
+            "archived_drawn_usd": self.archived_drawn_usd,
             "next_id": self.next_id,
         }
 
@@ -511,6 +523,10 @@ class Ledger:
             archived={
                 vin: (float(kwh), float(usd))
                 for vin, (kwh, usd) in data.get("archived", {}).items()
+            },
+            archived_drawn_usd={
+                vin: float(usd)
+                for vin, usd in data.get("archived_drawn_usd", {}).items()
             },
             next_id=int(data.get("next_id", len(data["events"]) + 1)),
         )

@@ -24,11 +24,18 @@ Contract (see the README's worked example):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 import math
 
-from .churn import PauseHistory, budget_price, hold_through, rearming
+from .churn import (
+    RECOMMENDED_MIN_PAUSE_MINUTES,
+    RECOMMENDED_PAUSES_PER_24H,
+    PauseHistory,
+    budget_price,
+    hold_through,
+    rearming,
+)
 from .ready_by import ChargeNeed, may_pause, must_end_pause
 from .signals import Signal, SignalSettings
 
@@ -51,14 +58,20 @@ class DrSettings:
     aggressiveness: int = 50
     max_skips_per_24h: int = 2
     node: str | None = None  # None: the node nearest the car
-    # Churn control (dr/churn.py); 0 turns each knob off.
-    min_pause_minutes: int = 0
+    # Churn control (dr/churn.py); 0 turns each knob off. The defaults are the rule measured
+    # best on three real CAISO years (docs/churn.md).
+    min_pause_minutes: int = RECOMMENDED_MIN_PAUSE_MINUTES
     rearm_minutes: int = 0
-    pauses_per_24h: int = 0
+    pauses_per_24h: int = RECOMMENDED_PAUSES_PER_24H
     # Grid signals (dr/signals.py); off by default, 0 turns each emissions rule off.
     pause_on_flex_alert: bool = False
     emissions_above_g_per_kwh: int = 0
     dirtiest_share_percent: int = 0
+    # Ready by departure (dr/ready_by.py): the owner's daily departure, "HH:MM" in Home
+    # Assistant's time zone (a string: the settings are stored as JSON), None for none; and
+    # the charge to reach by then, None for the car's own charge limit.
+    departure: str | None = None
+    target_level: int | None = None
 
     def __post_init__(self) -> None:
         """Reject settings the contract does not define."""
@@ -77,6 +90,10 @@ class DrSettings:
             raise ValueError("emissions_above_g_per_kwh")
         if not 0 <= self.dirtiest_share_percent <= 100:
             raise ValueError("dirtiest_share_percent")
+        if self.departure is not None and departure_time(self.departure) is None:
+            raise ValueError("departure")
+        if self.target_level is not None and not 1 <= self.target_level <= 100:
+            raise ValueError("target_level")
 
     @property
     def signal_settings(self) -> SignalSettings:
@@ -101,6 +118,14 @@ class DrSettings:
     def battery_floor(self) -> float:
         """Battery percentage under which DR never pauses the car."""
         return 80 - 0.6 * self.aggressiveness
+
+
+def departure_time(text: str) -> time | None:
+    """The wall-clock time of a stored departure ("HH:MM"), None when it is not one."""
+    try:
+        return time.fromisoformat(text)
+    except TypeError, ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,34 @@ def energy_from_time_to_full(
     return max(0.0, time_to_full_h) * power_kw
 
 
+def energy_to_target_below_limit(
+    battery_level: float | None,
+    target_level: float | None,
+    limit_level: float | None,
+    energy_to_limit_kwh: float | None,
+) -> float | None:
+    """KWh to the target, scaled from the car's own estimate of the energy to its limit.
+
+    Sources tell the energy to the charge limit (time to full × power), not the battery's
+    capacity; the capacity per percent follows from the two. The car stops at its limit, so a
+    target above it counts as the limit. No target: the limit itself.
+    """
+    if energy_to_limit_kwh is None:
+        return None
+    if target_level is None:
+        return max(0.0, energy_to_limit_kwh)
+    if battery_level is None or limit_level is None:
+        return None
+    target = min(target_level, limit_level)
+    if target <= battery_level:
+        return 0.0
+    return (
+        max(0.0, energy_to_limit_kwh)
+        * (target - battery_level)
+        / (limit_level - battery_level)
+    )
+
+
 def time_needed(energy_kwh: float, power_kw: float) -> timedelta:
     """Charging time to reach the target, with the safety margin; power must be positive.
 
