@@ -56,7 +56,8 @@ from custom_components.tesladr.const import (
 )
 from custom_components.tesladr.dr import Ledger, Price, with_skipped
 from custom_components.tesladr.dr_store import storage_key
-from custom_components.tesladr.price_coordinator import DATA_FEED, DATA_PRICES
+from custom_components.tesladr.price_coordinator import DATA_PRICES
+from custom_components.tesladr.price_feed import DATA_FEED
 from custom_components.tesladr.sources import Role
 from tests.fake_oasis import RequestRecord, point_tesladr_at
 from tests.fake_tesla import FLEET_FORBIDDEN, UNAVAILABLE

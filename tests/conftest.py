@@ -23,7 +23,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.types import SerializableData
 
 from custom_components.tesladr.caiso import RequestPacer
-from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
+from custom_components.tesladr.price_feed import DATA_FEED, OasisFeed
 
 # Shims that let the one test plugin release (made for Home Assistant 2026.10.4) run on the newest
 # release too; README "Development notes" lists them.

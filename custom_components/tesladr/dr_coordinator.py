@@ -62,6 +62,7 @@ from .price_coordinator import (
     async_acquire_price_coordinator,
     async_release_price_coordinator,
 )
+from .price_feed import async_declare_nodes
 from .pricing import NodeChoice, location, resolve_node
 from .vehicles import ChargeState, CommandResult, VehicleState
 
@@ -421,12 +422,9 @@ class DrCoordinator(DataUpdateCoordinator[None]):
             now = dt_util.utcnow()
             gone = self._forget_gone_cars(now)
             nodes = self._car_nodes()
-            if self.prices is not None and nodes != self._nodes:
-                fetched = self.prices.nodes
+            if nodes != self._nodes:
                 self._nodes = nodes
-                self.prices.async_set_nodes(self.config_entry.entry_id, nodes)
-                if not nodes <= fetched:
-                    self.prices.async_refresh_paced()
+                async_declare_nodes(self.hass, self.config_entry.entry_id, nodes)
             # Cars are independent: an entry's cars are stopped side by side, not in turn.
             results = await asyncio.gather(
                 *(self._evaluate_car(car_id, now) for car_id in self.managed_cars())

@@ -34,7 +34,8 @@ from .entity import (
     async_setup_car_entities,
 )
 from .models import TesladrConfigEntry
-from .price_coordinator import CaisoPriceCoordinator, PriceData
+from .price_coordinator import CaisoPriceCoordinator
+from .price_feed import PriceData
 from .prices import PricesRuntimeData
 from .vehicles import ChargeState
 

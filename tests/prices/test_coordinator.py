@@ -21,10 +21,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.tesladr.caiso import Market
+from custom_components.tesladr.caiso.lag import REQUESTS_PER_INTERVAL
 from custom_components.tesladr.const import CONF_NODES, DOMAIN
 from custom_components.tesladr.price_coordinator import (
     DATA_PRICES,
-    REQUESTS_PER_INTERVAL,
     PriceData,
     async_acquire_price_coordinator,
     async_release_price_coordinator,
