@@ -28,13 +28,8 @@ from .const import (
 )
 from .dr_store import DrStore, left_paused_issue_id
 from .linked import async_setup_linked, async_unload_linked
-from .models import TesladrConfigEntry
-from .prices import (
-    PricesRuntimeData,
-    async_setup_prices,
-    async_unload_prices,
-    nodes_in_use,
-)
+from .models import TesladrConfigEntry, car_runtime
+from .prices import async_setup_prices, async_unload_prices, nodes_in_use
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -119,8 +114,9 @@ async def async_remove_config_entry_device(
     loaded entry manages the car. A car entry that is not loaded cannot tell which cars its
     account still has, so it keeps them.
     """
-    if entry.state is ConfigEntryState.LOADED and not isinstance(
-        runtime := entry.runtime_data, PricesRuntimeData
+    if (
+        entry.state is ConfigEntryState.LOADED
+        and (runtime := car_runtime(entry)) is not None
     ):
         source = runtime.dr.source
         return device.id not in {source.device_id(car_id) for car_id in source.cars}

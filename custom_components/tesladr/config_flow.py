@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -316,12 +316,14 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @classmethod
     @callback
+    @override
     def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
         """A linked car has no options: its settings are its DR entities."""
         return bool(config_entry.data[CONF_ENTRY_TYPE] != ENTRY_TYPE_LINKED)
 
     @staticmethod
     @callback
+    @override
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
         """Options differ between the prices entry and account entries."""
         if config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
@@ -384,6 +386,7 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    @override
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -33,10 +33,9 @@ from .entity import (
     TeslaVehicleEntity,
     async_setup_car_entities,
 )
-from .models import TesladrConfigEntry
+from .models import TesladrConfigEntry, prices_runtime
 from .price_coordinator import CaisoPriceCoordinator
 from .price_feed import PriceData
-from .prices import PricesRuntimeData
 from .vehicles import ChargeState
 
 USD_PER_MWH = "USD/MWh"
@@ -51,7 +50,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Price sensors of the prices entry, or the sensors of a car entry."""
-    if isinstance(runtime := entry.runtime_data, PricesRuntimeData):
+    if (runtime := prices_runtime(entry)) is not None:
         async_add_entities(
             CaisoPriceSensor(runtime.coordinator, node, description)
             for node in runtime.nodes
@@ -154,6 +153,7 @@ class TeslaVehicleSensor(TeslaVehicleEntity, SensorEntity):
     entity_description: TeslaVehicleSensorDescription
 
     @property
+    @override
     def native_value(self) -> StateType:
         """The value from the car's (possibly last known) state."""
         return self.entity_description.value_fn(self.car)
@@ -269,11 +269,13 @@ class DrSensor(DrEntity, SensorEntity):
     entity_description: DrSensorDescription
 
     @property
+    @override
     def native_value(self) -> StateType:
         """From the DR coordinator."""
         return self.entity_description.value_fn(self.coordinator, self.car_id)
 
     @property
+    @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """The status sensor explains itself."""
         return self.entity_description.attr_fn(self.coordinator, self.car_id)
@@ -405,6 +407,7 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
     _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow"})
 
     @property
+    @override
     def available(self) -> bool:
         """The timestamp of the last update stays meaningful through an outage."""
         if self.entity_description.always_available:
@@ -412,6 +415,7 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
         return super().available
 
     @property
+    @override
     def native_value(self) -> StateType | datetime:
         """The value for the current moment."""
         return self.entity_description.value_fn(
@@ -419,6 +423,7 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
         )
 
     @property
+    @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """Interval bounds, or the hourly lists of the day-ahead sensor."""
         return self.entity_description.attr_fn(
@@ -440,6 +445,7 @@ class CaisoFeedSensor(CaisoPriceSensor):
         self._attr_unique_id = description.key
 
     @property
+    @override
     def available(self) -> bool:
         """Known from the first answer on (or from what a restart restored)."""
         return self.coordinator.data.publication_lag_s is not None

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 import math
-from typing import Any
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -113,6 +113,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self._merges = 0  # reads merged outside polls so far
         self._merged: dict[str, int] = {}  # the merge that last brought each car
 
+    @override
     async def async_request_refresh(self) -> None:
         """A refresh asked for (`homeassistant.update_entity`) reads every online car."""
         self._read_all = True
@@ -128,6 +129,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             return max(SLOW_LIST, self._interval)
         return self._interval
 
+    @override
     async def _async_update_data(self) -> dict[str, ChargeState]:
         since = self._merges
         try:
@@ -449,6 +451,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             "last_list": self._listed_at.isoformat() if self._listed_at else None,
         }
 
+    @override
     async def async_shutdown(self) -> None:
         """Cancel DR's reads in flight with the coordinator."""
         if self._reads is not None:
