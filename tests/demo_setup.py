@@ -255,9 +255,7 @@ def _wait_loaded(ha: Http, title: str, timeout: float) -> dict[str, Any] | None:
     return result
 
 
-def ensure_entries(
-    ha: Http, tesla_url: str, *, scan_minutes: int | None = 1, timeout: float = 60.0
-) -> None:
+def ensure_entries(ha: Http, tesla_url: str, *, timeout: float = 60.0) -> None:
     """Create the prices, account and garage charger entries unless they exist and load."""
     demo_tesla = Http(tesla_url)
     account = demo_tesla.get("/demo/account")
@@ -273,7 +271,7 @@ def ensure_entries(
             ha.call("DELETE", f"/api/config/config_entries/entry/{stale['entry_id']}")
             existing = None
     if existing is None:
-        result = _flow(
+        _flow(
             ha,
             "account",
             {
@@ -287,8 +285,6 @@ def ensure_entries(
                 },
             },
         )
-        if scan_minutes is not None:
-            _set_scan_minutes(ha, result["result"]["entry_id"], scan_minutes)
     if CHARGER_TITLE not in titles:
         wait_until(
             "the garage charger's helpers",
@@ -314,27 +310,6 @@ def remove_online_entries(ha: Http) -> list[str]:
             ha.call("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
             removed.append(entry["title"])
     return removed
-
-
-def _set_scan_minutes(ha: Http, entry_id: str, minutes: int) -> None:
-    """Poll the fake car every few minutes: its battery then visibly rises in the demo.
-
-    Every other option keeps the default the form offers.
-    """
-    form = ha.post("/api/config/config_entries/options/flow", {"handler": entry_id})
-    if form.get("type") != "form":
-        return
-    user_input = {
-        field["name"]: field["default"]
-        for field in form.get("data_schema", [])
-        if "default" in field
-    }
-    user_input["scan_interval_minutes"] = minutes
-    result = ha.post(
-        f"/api/config/config_entries/options/flow/{form['flow_id']}", user_input
-    )
-    if result.get("type") != "create_entry":
-        raise DemoSetupError(f"account options not saved: {result}")
 
 
 def schedule_spike(oasis_url: str, lead_seconds: float | None) -> datetime | None:

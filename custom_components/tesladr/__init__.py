@@ -21,12 +21,15 @@ from homeassistant.helpers.typing import ConfigType
 from .account import async_setup_account, async_unload_account
 from .const import (
     CONF_ENTRY_TYPE,
+    CONF_SCAN_MINUTES,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_PRICES,
     ISSUE_LEFT_PAUSED,
 )
 from .dr_store import DrStore, left_paused_issue_id
+from .identity import ACCOUNT_ID_MINOR_VERSION
 from .linked import async_setup_linked, async_unload_linked
 from .models import TesladrConfigEntry, car_runtime
 from .prices import async_setup_prices, async_unload_prices, nodes_in_use
@@ -55,6 +58,27 @@ def _platforms(entry: ConfigEntry) -> list[Platform]:
     return (
         PLATFORMS if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES else CAR_PLATFORMS
     )
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> bool:
+    """Bring an entry to 1.3: drop the polling interval option earlier versions offered.
+
+    An account entry still identified by its e-mail (1.1) stays 1.1 until its next token
+    refresh gives it the account's id (identity.async_adopt_account_id); a later start takes
+    it on to 1.3.
+    """
+    if entry.minor_version >= ENTRY_MINOR_VERSION:
+        return True  # a newer minor version reads the same (Home Assistant refuses majors)
+    awaits_account_id = (
+        entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_ACCOUNT
+        and entry.minor_version < ACCOUNT_ID_MINOR_VERSION
+    )
+    hass.config_entries.async_update_entry(
+        entry,
+        options={k: v for k, v in entry.options.items() if k != CONF_SCAN_MINUTES},
+        minor_version=entry.minor_version if awaits_account_id else ENTRY_MINOR_VERSION,
+    )
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> bool:

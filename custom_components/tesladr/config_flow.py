@@ -55,7 +55,6 @@ from .const import (
     CONF_NODES,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
-    CONF_SCAN_MINUTES,
     CONF_SOURCE,
     CONF_THRESHOLD,
     CONF_VEHICLES,
@@ -64,14 +63,14 @@ from .const import (
     DEFAULT_POLLING_POLICY,
     DEFAULT_THRESHOLD,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_LINKED,
     ENTRY_TYPE_PRICES,
     LOGGER,
     POLLING_POLICIES,
-    VEHICLE_SCAN_INTERVAL_MINUTES,
 )
-from .identity import ACCOUNT_ID_MINOR_VERSION, account_id, async_adopt_account_id
+from .identity import account_id, async_adopt_account_id
 from .price_coordinator import async_oasis_client
 from .prices import default_node
 from .sources import (
@@ -312,7 +311,8 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     # 1.2: an account entry's unique id is the Tesla account's id, no longer the e-mail.
     # Older entries take it at their next token refresh (identity.async_adopt_account_id).
-    MINOR_VERSION = ACCOUNT_ID_MINOR_VERSION
+    # 1.3: no polling interval option (async_migrate_entry drops it).
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     @classmethod
     @callback
@@ -581,7 +581,11 @@ class PricesOptionsFlow(OptionsFlowWithReload):
 
 
 class AccountOptionsFlow(OptionsFlowWithReload):
-    """Polling interval and policy, and which cars of an account tesladr manages."""
+    """Polling policy, and which cars of an account tesladr manages.
+
+    No polling interval: Home Assistant does not let users configure one (an owner who wants
+    another pace turns polling off and calls `homeassistant.update_entity`).
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -590,7 +594,6 @@ class AccountOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             return self.async_create_entry(
                 data={
-                    CONF_SCAN_MINUTES: int(user_input[CONF_SCAN_MINUTES]),
                     CONF_POLLING_POLICY: user_input[CONF_POLLING_POLICY],
                     CONF_VEHICLES: list(user_input[CONF_VEHICLES]),
                 }
@@ -602,20 +605,6 @@ class AccountOptionsFlow(OptionsFlowWithReload):
             step_id="account_options",
             data_schema=probatio.Schema(
                 {
-                    probatio.Required(
-                        CONF_SCAN_MINUTES,
-                        default=options.get(
-                            CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES
-                        ),
-                    ): NumberSelector(
-                        NumberSelectorConfig(
-                            min=1,
-                            max=60,
-                            step=1,
-                            unit_of_measurement="min",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    ),
                     probatio.Required(
                         CONF_POLLING_POLICY,
                         default=options.get(
