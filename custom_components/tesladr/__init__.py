@@ -68,7 +68,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: TesladrConfigEntry) ->
     it on to 1.3.
     """
     if entry.minor_version >= ENTRY_MINOR_VERSION:
-        return True  # a newer minor version reads the same (Home Assistant refuses majors)
+        return (
+            True  # a newer minor version reads the same (Home Assistant refuses majors)
+        )
     awaits_account_id = (
         entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_ACCOUNT
         and entry.minor_version < ACCOUNT_ID_MINOR_VERSION
