@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -40,7 +39,7 @@ from homeassistant.util import dt as dt_util
 import probatio
 
 from .account import ProxyCertError, async_create_controller
-from .caiso import NODES, Market, OasisError
+from .caiso import INTERVAL, NODES, Market, OasisError
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_ADVANCED,
@@ -232,7 +231,7 @@ def _nodes_error(user_input: dict[str, Any]) -> dict[str, str]:
 
 
 # The last few 5-minute intervals: a small answer, and one OASIS has (or has just published).
-OASIS_CHECK_SPAN = timedelta(minutes=15)
+OASIS_CHECK_SPAN = 3 * INTERVAL
 
 
 async def _oasis_error(hass: HomeAssistant, nodes: list[str]) -> dict[str, str]:
