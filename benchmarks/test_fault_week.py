@@ -47,16 +47,15 @@ from custom_components.tesladr.const import (
     CONF_NODES,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
-    CONF_SCAN_MINUTES,
     CONF_THRESHOLD,
     CONF_VEHICLES,
     DEFAULT_POLLING_POLICY,
     DOMAIN,
-    VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from custom_components.tesladr.dr import Ledger, Price, with_skipped
 from custom_components.tesladr.dr_store import storage_key
-from custom_components.tesladr.price_coordinator import DATA_FEED, DATA_PRICES
+from custom_components.tesladr.price_coordinator import DATA_PRICES
+from custom_components.tesladr.price_feed import DATA_FEED
 from custom_components.tesladr.sources import Role
 from tests.fake_oasis import RequestRecord, point_tesladr_at
 from tests.fake_tesla import FLEET_FORBIDDEN, UNAVAILABLE
@@ -1283,9 +1282,6 @@ class Week:
         else:
             options = entry.options
             answer = {
-                CONF_SCAN_MINUTES: options.get(
-                    CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES
-                ),
                 CONF_POLLING_POLICY: options.get(
                     CONF_POLLING_POLICY, DEFAULT_POLLING_POLICY
                 ),

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Generator
 from dataclasses import fields
-from datetime import timedelta
 from pathlib import Path
 from unittest.mock import PropertyMock, patch
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import logger
 from homeassistant.components.logger import helpers as logger_helpers
 from homeassistant.core import HomeAssistant
@@ -27,7 +25,7 @@ from teslajsonpy import Controller
 
 from custom_components.tesladr.caiso import RequestPacer
 from custom_components.tesladr.dr import DrSettings
-from custom_components.tesladr.price_coordinator import DATA_FEED, OasisFeed
+from custom_components.tesladr.price_feed import DATA_FEED, OasisFeed
 
 # Shims that let the one test plugin release (made for Home Assistant 2026.10.4) run on the newest
 # release too; DEVELOPMENT.md's development notes list them.
@@ -154,23 +152,6 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         new_callable=PropertyMock,
     ):
         yield
-
-
-@pytest.fixture
-def frozen_pacer(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> RequestPacer:
-    """The instance's pacer, whose waits move the frozen clock as a real wait moves time.
-
-    With the production sleep a wait would pass in real time while HA's clock stands still,
-    and the fake OASIS would record the paced request at the same instant as the one before.
-    """
-
-    async def sleep(seconds: float) -> None:
-        freezer.tick(timedelta(seconds=seconds))
-        await asyncio.sleep(0)
-
-    pacer = RequestPacer(clock=lambda: dt_util.utcnow().timestamp(), sleep=sleep)
-    hass.data[DATA_FEED] = OasisFeed(pacer)
-    return pacer
 
 
 @pytest.fixture

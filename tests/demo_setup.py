@@ -257,9 +257,7 @@ def _wait_loaded(ha: Http, title: str, timeout: float) -> dict[str, Any] | None:
     return result
 
 
-def ensure_entries(
-    ha: Http, tesla_url: str, *, scan_minutes: int | None = 1, timeout: float = 60.0
-) -> None:
+def ensure_entries(ha: Http, tesla_url: str, *, timeout: float = 60.0) -> None:
     """Create the prices, account and garage charger entries unless they exist and load."""
     demo_tesla = Http(tesla_url)
     account = demo_tesla.get("/demo/account")
@@ -290,8 +288,7 @@ def ensure_entries(
                 },
             },
         )
-        if scan_minutes is not None:
-            _set_scan_minutes(ha, result["result"]["entry_id"], scan_minutes)
+        _set_notify_target(ha, result["result"]["entry_id"])
     if CHARGER_TITLE not in titles:
         wait_until(
             "the garage charger's helpers",
@@ -337,12 +334,8 @@ def remove_online_entries(ha: Http) -> list[str]:
     return removed
 
 
-def _set_scan_minutes(ha: Http, entry_id: str, minutes: int) -> None:
-    """Poll the fake car every few minutes: its battery then visibly rises in the demo.
-
-    DR's notifications go to the notifications panel; every other option keeps the default
-    the form offers.
-    """
+def _set_notify_target(ha: Http, entry_id: str) -> None:
+    """Send DR's notifications to the notifications panel; other options keep their defaults."""
     form = ha.post("/api/config/config_entries/options/flow", {"handler": entry_id})
     if form.get("type") != "form":
         return
@@ -351,7 +344,6 @@ def _set_scan_minutes(ha: Http, entry_id: str, minutes: int) -> None:
         for field in form.get("data_schema", [])
         if "default" in field
     }
-    user_input["scan_interval_minutes"] = minutes
     # The demo has no phone: DR's messages show in Home Assistant's notifications panel.
     user_input["notify_target"] = "notify.persistent_notification"
     result = ha.post(

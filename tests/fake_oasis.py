@@ -20,10 +20,14 @@ import zipfile
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.tesladr import price_coordinator
-from custom_components.tesladr.caiso import Market
+from custom_components.tesladr.caiso import Market, RequestPacer
+from custom_components.tesladr.price_feed import DATA_FEED, OasisFeed
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 THROTTLE_BODY = (
@@ -292,3 +296,20 @@ async def fake_oasis(socket_enabled: None) -> AsyncIterator[FakeOasis]:
     with point_tesladr_at(fake.url):
         yield fake
     await fake.stop()
+
+
+@pytest.fixture
+def frozen_pacer(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> RequestPacer:
+    """The instance's pacer, whose waits move the frozen clock as a real wait moves time.
+
+    With the production sleep a wait would pass in real time while HA's clock stands still,
+    and the fake OASIS would record the paced request at the same instant as the one before.
+    """
+
+    async def sleep(seconds: float) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
+
+    pacer = RequestPacer(clock=lambda: dt_util.utcnow().timestamp(), sleep=sleep)
+    hass.data[DATA_FEED] = OasisFeed(pacer)
+    return pacer

@@ -216,7 +216,7 @@ def demo(tmp_path: Path, socket_enabled: None) -> Iterator[Demo]:
                 lambda: ha.get("/api/config").get("state") == "RUNNING",
                 START_TIMEOUT,
             )
-            ensure_entries(ha, tesla_url, scan_minutes=None)
+            ensure_entries(ha, tesla_url)
             remove_online_entries(ha)
         except DemoSetupError as err:
             pytest.fail(f"demo set-up failed: {err}\n{running.log_tail()}")

@@ -22,21 +22,19 @@ from .account import async_setup_account, async_unload_account
 from .const import (
     CONF_ENTRY_TYPE,
     CONF_NOTIFY_TARGET,
+    CONF_SCAN_MINUTES,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_PRICES,
     ISSUE_LEFT_PAUSED,
 )
 from .dr_store import DrStore, left_paused_issue_id
+from .identity import ACCOUNT_ID_MINOR_VERSION
 from .linked import async_setup_linked, async_unload_linked
-from .models import TesladrConfigEntry
+from .models import TesladrConfigEntry, car_runtime
 from .notify_dr import DrNotifier
-from .prices import (
-    PricesRuntimeData,
-    async_setup_prices,
-    async_unload_prices,
-    nodes_in_use,
-)
+from .prices import async_setup_prices, async_unload_prices, nodes_in_use
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -66,6 +64,29 @@ def _platforms(entry: ConfigEntry) -> list[Platform]:
     )
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> bool:
+    """Bring an entry to 1.3: drop the polling interval option earlier versions offered.
+
+    An account entry still identified by its e-mail (1.1) stays 1.1 until its next token
+    refresh gives it the account's id (identity.async_adopt_account_id); a later start takes
+    it on to 1.3.
+    """
+    if entry.minor_version >= ENTRY_MINOR_VERSION:
+        return (
+            True  # a newer minor version reads the same (Home Assistant refuses majors)
+        )
+    awaits_account_id = (
+        entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_ACCOUNT
+        and entry.minor_version < ACCOUNT_ID_MINOR_VERSION
+    )
+    hass.config_entries.async_update_entry(
+        entry,
+        options={k: v for k, v in entry.options.items() if k != CONF_SCAN_MINUTES},
+        minor_version=entry.minor_version if awaits_account_id else ENTRY_MINOR_VERSION,
+    )
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> bool:
     """Set up the prices entry, a Tesla account entry or a linked car."""
     kind = entry.data[CONF_ENTRY_TYPE]
@@ -75,8 +96,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> b
         entry.runtime_data = await async_setup_account(hass, entry)
     else:
         entry.runtime_data = await async_setup_linked(hass, entry)
-    runtime = entry.runtime_data
-    if not isinstance(runtime, PricesRuntimeData) and (
+    if (runtime := car_runtime(entry)) is not None and (
         target := entry.options.get(CONF_NOTIFY_TARGET)
     ):
         notifier = DrNotifier(hass, entry, runtime.dr, target)
@@ -129,8 +149,9 @@ async def async_remove_config_entry_device(
     loaded entry manages the car. A car entry that is not loaded cannot tell which cars its
     account still has, so it keeps them.
     """
-    if entry.state is ConfigEntryState.LOADED and not isinstance(
-        runtime := entry.runtime_data, PricesRuntimeData
+    if (
+        entry.state is ConfigEntryState.LOADED
+        and (runtime := car_runtime(entry)) is not None
     ):
         source = runtime.dr.source
         return device.id not in {source.device_id(car_id) for car_id in source.cars}

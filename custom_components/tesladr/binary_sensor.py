@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -24,9 +24,8 @@ from .entity import (
     async_setup_car_entities,
 )
 from .grid_entities import grid_binary_sensors
-from .models import TesladrConfigEntry
+from .models import TesladrConfigEntry, prices_runtime
 from .price_coordinator import CaisoPriceCoordinator
-from .prices import PricesRuntimeData
 from .vehicles import ChargeState, VehicleState
 
 PRICE_ABOVE_THRESHOLD = BinarySensorEntityDescription(
@@ -46,7 +45,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Price-above-threshold sensors of the prices entry, or the sensors of a car entry."""
-    if isinstance(runtime := entry.runtime_data, PricesRuntimeData):
+    if (runtime := prices_runtime(entry)) is not None:
         async_add_entities(
             PriceAboveThresholdSensor(runtime.coordinator, node, runtime.threshold)
             for node in runtime.nodes
@@ -97,6 +96,7 @@ class TeslaVehicleBinarySensor(TeslaVehicleEntity, BinarySensorEntity):
     entity_description: TeslaVehicleBinarySensorDescription
 
     @property
+    @override
     def is_on(self) -> bool | None:
         """From the car's (possibly last known) state."""
         return self.entity_description.value_fn(self.car)
@@ -106,6 +106,7 @@ class DrActiveSensor(DrEntity, BinarySensorEntity):
     """On while DR holds the car paused."""
 
     @property
+    @override
     def is_on(self) -> bool:
         """Whether DR paused the car."""
         return self.dr.state.paused_by_dr
@@ -132,12 +133,14 @@ class PriceAboveThresholdSensor(CaisoPriceEntity, BinarySensorEntity):
         self.threshold = threshold
 
     @property
+    @override
     def is_on(self) -> bool | None:
         """Whether the newest price is above the threshold."""
         latest = self.coordinator.data.latest(self.node)
         return None if latest is None else latest.price > self.threshold
 
     @property
+    @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """The threshold compared against, in USD/MWh."""
         return {"threshold": self.threshold}

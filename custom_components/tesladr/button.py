@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import override
+
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -32,6 +34,7 @@ async def async_setup_entry(
 class WakeUpButton(TeslaVehicleEntity, ButtonEntity):
     """Wake the car (a billed Fleet API call; tesladr itself never does this to read)."""
 
+    @override
     async def async_press(self) -> None:
         """Wake and refresh."""
         await self.async_command(self._wake)
@@ -46,6 +49,7 @@ class WakeUpButton(TeslaVehicleEntity, ButtonEntity):
 class SkipEventButton(DrEntity, ButtonEntity):
     """Let the car charge through the current event (within its skips per 24 h)."""
 
+    @override
     async def async_press(self) -> None:
         """Skip; refused with a translated error beyond the budget."""
         await self.coordinator.async_skip(self.car_id)

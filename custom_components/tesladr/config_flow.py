@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from typing import Any, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -41,7 +40,7 @@ from homeassistant.util import dt as dt_util
 import probatio
 
 from .account import ProxyCertError, async_create_controller
-from .caiso import NODES, Market, OasisError
+from .caiso import INTERVAL, NODES, Market, OasisError
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_ADVANCED,
@@ -61,7 +60,6 @@ from .const import (
     CONF_REFRESH_TOKEN,
     CONF_RIN,
     CONF_RIN_SEARCH,
-    CONF_SCAN_MINUTES,
     CONF_SOURCE,
     CONF_THRESHOLD,
     CONF_VEHICLES,
@@ -70,16 +68,16 @@ from .const import (
     DEFAULT_POLLING_POLICY,
     DEFAULT_THRESHOLD,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
     ENTRY_TYPE_ACCOUNT,
     ENTRY_TYPE_LINKED,
     ENTRY_TYPE_PRICES,
     LOGGER,
     MOER_OFF,
     POLLING_POLICIES,
-    VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from .grid_signals import async_check_rin, async_rate_list, default_region
-from .identity import ACCOUNT_ID_MINOR_VERSION, account_id, async_adopt_account_id
+from .identity import account_id, async_adopt_account_id
 from .midas import MOER_REGIONS, MidasError, RateListing, search_rates
 from .notify_dr import notify_targets
 from .price_coordinator import async_oasis_client
@@ -243,7 +241,7 @@ def _nodes_error(user_input: dict[str, Any]) -> dict[str, str]:
 
 
 # The last few 5-minute intervals: a small answer, and one OASIS has (or has just published).
-OASIS_CHECK_SPAN = timedelta(minutes=15)
+OASIS_CHECK_SPAN = 3 * INTERVAL
 
 
 async def _oasis_error(hass: HomeAssistant, nodes: list[str]) -> dict[str, str]:
@@ -322,16 +320,19 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     # 1.2: an account entry's unique id is the Tesla account's id, no longer the e-mail.
     # Older entries take it at their next token refresh (identity.async_adopt_account_id).
-    MINOR_VERSION = ACCOUNT_ID_MINOR_VERSION
+    # 1.3: no polling interval option (async_migrate_entry drops it).
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     @classmethod
     @callback
+    @override
     def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
         """A linked car has no options: its settings are its DR entities."""
         return bool(config_entry.data[CONF_ENTRY_TYPE] != ENTRY_TYPE_LINKED)
 
     @staticmethod
     @callback
+    @override
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
         """Options differ between the prices entry and account entries."""
         if config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
@@ -394,6 +395,7 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    @override
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -690,7 +692,11 @@ class PricesOptionsFlow(OptionsFlowWithReload):
 
 
 class AccountOptionsFlow(OptionsFlowWithReload):
-    """Polling interval and policy, and which cars of an account tesladr manages."""
+    """Polling policy, and which cars of an account tesladr manages.
+
+    No polling interval: Home Assistant does not let users configure one (an owner who wants
+    another pace turns polling off and calls `homeassistant.update_entity`).
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -700,7 +706,6 @@ class AccountOptionsFlow(OptionsFlowWithReload):
             notify = user_input.get(CONF_NOTIFY_TARGET)
             return self.async_create_entry(
                 data={
-                    CONF_SCAN_MINUTES: int(user_input[CONF_SCAN_MINUTES]),
                     CONF_POLLING_POLICY: user_input[CONF_POLLING_POLICY],
                     CONF_VEHICLES: list(user_input[CONF_VEHICLES]),
                     **({CONF_NOTIFY_TARGET: notify} if notify else {}),
@@ -713,20 +718,6 @@ class AccountOptionsFlow(OptionsFlowWithReload):
             step_id="account_options",
             data_schema=probatio.Schema(
                 {
-                    probatio.Required(
-                        CONF_SCAN_MINUTES,
-                        default=options.get(
-                            CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES
-                        ),
-                    ): NumberSelector(
-                        NumberSelectorConfig(
-                            min=1,
-                            max=60,
-                            step=1,
-                            unit_of_measurement="min",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    ),
                     probatio.Required(
                         CONF_POLLING_POLICY,
                         default=options.get(

@@ -26,15 +26,16 @@ CONF_EXPIRATION: Final = "expiration"
 CONF_ADVANCED: Final = "advanced"
 DEFAULT_AUTH_DOMAIN: Final = "https://auth.tesla.com"
 DEFAULT_CLIENT_ID: Final = "ownerapi"
-VEHICLE_SCAN_INTERVAL_MINUTES: Final = 5
 ISSUE_FLEET_REQUIRED: Final = "fleet_api_required"
 ISSUE_LEFT_PAUSED: Final = "left_paused"
+# Entries before 1.3 could hold a polling interval option; async_migrate_entry drops it
+# (Home Assistant does not let users configure polling intervals).
 CONF_SCAN_MINUTES: Final = "scan_interval_minutes"
+ENTRY_MINOR_VERSION: Final = 3
 CONF_VEHICLES: Final = "vehicles"
 CONF_POLLING_POLICY: Final = "polling_policy"
 # demand: cars are read only as closely as demand response needs (vehicle_coordinator);
-# the fresh-dashboard policies poll at the account's interval: normal leaves idle cars to
-# sleep; connected reads plugged-in cars at every poll; always reads every online car at
+# the fresh-dashboard policies poll every 5 minutes: normal leaves idle cars to sleep; connected reads plugged-in cars at every poll; always reads every online car at
 # every poll (keeps cars awake, costs the most).
 POLLING_ON_DEMAND: Final = "demand"
 POLLING_POLICIES: Final = [POLLING_ON_DEMAND, "normal", "connected", "always"]

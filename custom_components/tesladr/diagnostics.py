@@ -20,9 +20,8 @@ from .const import (
     CONF_VEHICLES,
 )
 from .midas_coordinator import DATA_MIDAS
-from .models import TesladrConfigEntry
+from .models import TesladrConfigEntry, car_runtime
 from .price_coordinator import DATA_PRICES
-from .prices import PricesRuntimeData
 
 TO_REDACT = {
     CONF_LATITUDE,
@@ -48,13 +47,12 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: TesladrConfigEntry
 ) -> dict[str, Any]:
     """Entry settings, the cars (VINs, location and tokens redacted) and the price feed."""
-    runtime = entry.runtime_data
     result: dict[str, Any] = {
         "entry": async_redact_data(
             {"data": dict(entry.data), "options": dict(entry.options)}, TO_REDACT
         ),
     }
-    if not isinstance(runtime, PricesRuntimeData):
+    if (runtime := car_runtime(entry)) is not None:
         result["vehicles"] = [
             async_redact_data(asdict(car), TO_REDACT)
             for car in runtime.dr.source.cars.values()

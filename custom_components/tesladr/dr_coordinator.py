@@ -53,6 +53,7 @@ from .price_coordinator import (
     async_acquire_price_coordinator,
     async_release_price_coordinator,
 )
+from .price_feed import async_declare_nodes
 from .pricing import NodeChoice, location, resolve_node
 
 __all__ = ["EVENT_DR", "STATUS_OPTIONS", "CarDr", "CarView", "DrCoordinator"]
@@ -243,13 +244,10 @@ class DrCoordinator(DataUpdateCoordinator[Mapping[str, CarView]]):
 
     def _declare_nodes(self, nodes: set[str]) -> None:
         """Tell the price feed which nodes this entry's cars are priced at."""
-        if self.prices is None or nodes == self._nodes:
+        if nodes == self._nodes:
             return
-        fetched = self.prices.nodes
         self._nodes = nodes
-        self.prices.async_set_nodes(self.config_entry.entry_id, nodes)
-        if not nodes <= fetched:
-            self.prices.async_refresh_paced()
+        async_declare_nodes(self.hass, self.config_entry.entry_id, nodes)
 
     def price(self, node: str) -> Price | None:
         """The node's newest 5-minute price."""

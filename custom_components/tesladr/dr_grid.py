@@ -20,7 +20,6 @@ from .dr.signals import GridReading, Signal, signal_pause
 from .grid_signals import GridSignals
 from .midas import FLEX_ALERT_RIN, moer_rin
 from .midas_coordinator import MidasData
-from .prices import PricesRuntimeData
 
 # MIDAS spells its energy rates' unit this way.
 RATE_UNIT = "$/kWh"
@@ -31,9 +30,12 @@ ACCOUNT_TAIL = timedelta(hours=1)
 @callback
 def grid_feed(hass: HomeAssistant) -> tuple[GridSignals, MidasData] | None:
     """The signals a loaded prices entry chooses and the MIDAS feed's data, if any."""
+    # models imports the car entries' modules, which import DR and so this one.
+    from .models import prices_runtime
+
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        runtime = entry.runtime_data
-        if isinstance(runtime, PricesRuntimeData) and runtime.midas is not None:
+        runtime = prices_runtime(entry)
+        if runtime is not None and runtime.midas is not None:
             return runtime.signals, runtime.midas.data
     return None
 

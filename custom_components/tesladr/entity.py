@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
@@ -18,9 +19,9 @@ from .caiso import NODES
 from .car_source import CarSource
 from .const import DOMAIN
 from .dr_coordinator import CarView, DrCoordinator
-from .models import TesladrConfigEntry
+from .models import TesladrConfigEntry, car_runtime
 from .price_coordinator import CaisoPriceCoordinator
-from .prices import PricesRuntimeData, node_identifier
+from .prices import node_identifier
 from .vehicle_coordinator import TeslaVehicleCoordinator
 from .vehicles import ChargeState, CommandResult, VehicleError
 
@@ -52,6 +53,7 @@ class CaisoPriceEntity(CoordinatorEntity[CaisoPriceCoordinator]):
         )
 
     @property
+    @override
     def available(self) -> bool:
         """Keep showing the last price through short outages; go unavailable when stale."""
         return self.coordinator.data.is_fresh(self.node, dt_util.utcnow())
@@ -103,6 +105,7 @@ class TeslaVehicleEntity(CoordinatorEntity[TeslaVehicleCoordinator]):
             )
 
     @property
+    @override
     def available(self) -> bool:
         """A sleeping car keeps its last data; only a car gone from the account is unavailable."""
         return super().available and self.vin in self.coordinator.data
@@ -137,6 +140,7 @@ class DrEntity(CoordinatorEntity[DrCoordinator]):
         return self.coordinator.view(self.car_id)
 
     @property
+    @override
     def available(self) -> bool:
         """DR settings and totals stay usable while the car's data is not."""
         return self.car_id in self.coordinator.source.cars
@@ -154,8 +158,7 @@ def async_setup_car_entities(
 
     DR entities for every car; for a car of tesladr's own login its Tesla entities too.
     """
-    runtime = entry.runtime_data
-    if isinstance(runtime, PricesRuntimeData):
+    if (runtime := car_runtime(entry)) is None:
         return
     dr = runtime.dr
     async_add_car_entities(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import override
 
 from homeassistant.components.number import (
     NumberEntity,
@@ -168,12 +169,14 @@ class DrNumber(DrEntity, NumberEntity):
     entity_description: DrNumberDescription
 
     @property
+    @override
     def native_value(self) -> float | None:
         """The current setting."""
         return self.entity_description.value_fn(
             self.dr.settings, self.coordinator.source.cars.get(self.car_id)
         )
 
+    @override
     async def async_set_native_value(self, value: float) -> None:
         """Change the setting; DR acts on it at once."""
         await self.entity_description.set_value_fn(self.coordinator, self.car_id, value)

@@ -1,20 +1,22 @@
 """The one CAISO price coordinator of a Home Assistant instance.
 
-Every config entry that needs prices acquires it with the nodes it needs; it asks OASIS for the
-union of all nodes in one request per report. Instead of drifting on a fixed timer it asks
-when the learned publication lag (`caiso.lag`) says the next 5-minute interval is out, and
-retries briefly until it is, within a budget of requests per interval and CAISO's 5 s rule.
-Whoever asks (a set-up, new nodes, `update_entity`), the budget holds: a node without a price
-gets one at the next interval's request.
+Every config entry that needs prices declares its nodes (`price_feed.NodeDemand`); the
+coordinator asks OASIS for the union of all nodes in one request per report. Instead of drifting
+on a fixed timer it asks when the learned publication lag (`caiso.lag`) says the next 5-minute
+interval is out, on its own boundary timer, and retries briefly until it is, within a budget of
+requests per interval and CAISO's 5 s rule. Whoever asks (a set-up, new nodes, `update_entity`),
+the budget holds: a node without a price gets one at the next interval's request. Each answer
+is handed to the listeners as new `PriceData`.
 The learned lag is kept in a Store, so a restart asks at the right moment from the start.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, override
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -26,154 +28,34 @@ from homeassistant.util.hass_dict import HassKey
 
 from .caiso import (
     DEFAULT_BASE_URL,
+    INTERVAL as INTERVAL,  # noqa: PLC0414 - re-exported for the DR side
     Market,
     OasisBudgetError,
     OasisClient,
     OasisError,
     OasisRequestError,
     PriceInterval,
-    RequestPacer,
 )
 from .caiso.lag import PublicationLag
 from .const import DOMAIN, LOGGER
+from .price_feed import PriceData, async_get_feed, boundary, merge
 
 DATA_PRICES: HassKey[CaisoPriceCoordinator] = HassKey(f"{DOMAIN}_prices")
-DATA_FEED: HassKey[OasisFeed] = HassKey(f"{DOMAIN}_oasis_feed")
 # Where OASIS answers; read whenever a client is made, so the tests and the offline demo can
 # point it at their fake on 127.0.0.1 (tests/fake_oasis.py: `point_tesladr_at`).
 OASIS_URL = DEFAULT_BASE_URL
 
-INTERVAL = timedelta(minutes=5)
 LAG_STORAGE_KEY = f"{DOMAIN}.oasis_publication_lag"
 LAG_STORAGE_VERSION = 1
-# The lag changes slowly; writing it every few minutes is plenty (and a stop writes it too).
-LAG_SAVE_DELAY = 300.0
 SECONDARY_DELAY = timedelta(seconds=10)
 # Entries set up together at start-up share one refresh for their new nodes.
 NEW_NODES_DEBOUNCE = timedelta(seconds=5)
-REQUESTS_PER_INTERVAL = 3
-STALE_AFTER = timedelta(minutes=15)
 HISTORY = timedelta(hours=6)
 LOOKBACK = timedelta(hours=1)
 PACIFIC = "America/Los_Angeles"
 # Day-ahead results publish early afternoon Pacific; before that tomorrow is not worth asking.
 DAY_AHEAD_PUBLISHED_HOUR = 13
 DAY_AHEAD_RETRY = timedelta(hours=1)
-
-
-@dataclass(slots=True)
-class PriceData:
-    """Prices per node, newest last, as the coordinator last saw them."""
-
-    realtime: dict[str, list[PriceInterval]] = field(default_factory=dict)
-    fifteen_minute: dict[str, list[PriceInterval]] = field(default_factory=dict)
-    day_ahead: dict[str, list[PriceInterval]] = field(default_factory=dict)
-    last_update: datetime | None = None
-    publication_lag_s: float | None = None  # learned, seconds after an interval's end
-
-    def latest(self, node: str) -> PriceInterval | None:
-        """The newest 5-minute interval of a node."""
-        intervals = self.realtime.get(node)
-        return intervals[-1] if intervals else None
-
-    def is_fresh(self, node: str, now: datetime) -> bool:
-        """Whether the node's newest 5-minute interval ended within the last 15 minutes."""
-        latest = self.latest(node)
-        return latest is not None and now - latest.end <= STALE_AFTER
-
-    @staticmethod
-    def covering(
-        intervals: list[PriceInterval], moment: datetime
-    ) -> PriceInterval | None:
-        """The interval of a list that contains a moment."""
-        return next((i for i in intervals if i.start <= moment < i.end), None)
-
-
-def _merge(
-    current: dict[str, list[PriceInterval]],
-    fetched: list[PriceInterval],
-    keep_after: datetime,
-) -> dict[str, list[PriceInterval]]:
-    """Merge new intervals into per-node lists: re-priced intervals replace old ones."""
-    by_key = {(i.node, i.start): i for items in current.values() for i in items}
-    by_key.update({(i.node, i.start): i for i in fetched})
-    merged: dict[str, list[PriceInterval]] = {}
-    for (node, _start), interval in sorted(by_key.items()):
-        if interval.end > keep_after:
-            merged.setdefault(node, []).append(interval)
-    return merged
-
-
-@dataclass(slots=True)
-class OasisFeed:
-    """OASIS state of the whole instance, kept across coordinators.
-
-    A reload or an options change re-creates the coordinator, but CAISO's 5 s rule and our
-    budget per interval count every request the instance makes, an outage that outlasts
-    set-up retries is still one outage, and prices kept across a reload spare a request.
-    """
-
-    pacer: RequestPacer
-    store: Store[dict[str, Any]] | None = None
-    data: PriceData = field(default_factory=PriceData)
-    lag: PublicationLag = field(default_factory=PublicationLag)
-    down: bool = False
-    last_error: Exception | None = None
-    last_sent_at: datetime | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _loaded: bool = field(default=False, init=False)
-    _interval_start: datetime | None = field(default=None, init=False)
-    _requests_this_interval: int = field(default=0, init=False)
-
-    def budget_left(self, now: datetime) -> int:
-        """Requests still allowed in the 5-minute interval containing `now`."""
-        boundary = _boundary(now)
-        if boundary != self._interval_start:
-            self._interval_start = boundary
-            self._requests_this_interval = 0
-        return REQUESTS_PER_INTERVAL - self._requests_this_interval
-
-    def admit(self) -> bool:
-        """Take one request of the interval's budget.
-
-        The client asks for every HTTP request it sends, throttle retries too, at the moment
-        it sends it, so the budget counts what OASIS sees even when a fetch spans a boundary.
-        """
-        if self.budget_left(dt_util.utcnow()) <= 0:
-            return False
-        self._count()
-        return True
-
-    def _count(self) -> None:
-        self._requests_this_interval += 1
-        self.last_sent_at = now = dt_util.utcnow()
-        self.lag.sent(now.timestamp())
-
-    async def async_load_lag(self) -> None:
-        """Restore the learned lag once per instance (a reload keeps the one in memory)."""
-        if self._loaded or self.store is None:
-            return
-        self._loaded = True
-        self.lag = PublicationLag.from_dict(await self.store.async_load())
-        self.data.publication_lag_s = self.lag.lag_s
-
-    @callback
-    def async_save_lag(self, delay: float = LAG_SAVE_DELAY) -> None:
-        """Write the learned lag soon, once for many changes."""
-        if self.store is not None:
-            self.store.async_delay_save(self.lag.to_dict, delay)
-
-
-def _ha_clock() -> float:
-    return dt_util.utcnow().timestamp()
-
-
-@callback
-def async_get_feed(hass: HomeAssistant) -> OasisFeed:
-    """The instance's OASIS feed state, created once, on Home Assistant's clock."""
-    if (feed := hass.data.get(DATA_FEED)) is None:
-        feed = hass.data[DATA_FEED] = OasisFeed(RequestPacer(clock=_ha_clock))
-    return feed
 
 
 @callback
@@ -194,12 +76,13 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         super().__init__(hass, LOGGER, config_entry=None, name="CAISO prices")
         self._feed = async_get_feed(hass)
         self.client = async_oasis_client(hass)
-        self.owners: dict[str, set[str]] = {}
         self.started = False
         self.fetched_nodes: set[str] = set()
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_secondary: CALLBACK_TYPE | None = None
         self._unsub_refresh_soon: CALLBACK_TYPE | None = None
+        self._unsub_demand = self._feed.demand.async_watch(self._async_new_nodes)
+        self._fetching = asyncio.Lock()
         self._fifteen_tried: datetime | None = None
         self._day_ahead_tried: datetime | None = None
         self._stopped = False
@@ -219,107 +102,104 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         return self._feed.lag
 
     @property
+    def owners(self) -> Mapping[str, frozenset[str]]:
+        """The nodes each owner declared."""
+        return self._feed.demand.owners
+
+    @property
     def nodes(self) -> set[str]:
         """The union of the nodes every owner needs."""
-        return set().union(*self.owners.values()) if self.owners else set()
+        return self._feed.demand.nodes
 
-    @callback
-    def async_set_nodes(self, owner: str, nodes: set[str]) -> None:
-        """Change the nodes an owner needs; the next request asks for the new union."""
-        self.owners[owner] = set(nodes)
+    @override
+    async def _async_update_data(self) -> PriceData:
+        """A refresh asked for (set-up, `update_entity`): the newest 5-minute prices."""
+        return await self._async_fetch()
 
-    async def _async_refresh(
-        self,
-        log_failures: bool = True,
-        raise_on_auth_failed: bool = False,
-        scheduled: bool = False,
-        raise_on_entry_error: bool = False,
-    ) -> None:
-        """Every refresh, without the base class's failure lines.
+    async def _async_fetch(self) -> PriceData:
+        """Fetch the newest 5-minute prices: new data, or a translated UpdateFailed.
 
         The feed logs an outage once for every coordinator, wake and refresh (see
-        `_note_failure`); the base class would log it again for each coordinator.
+        `_note_failure`), so the base class must not log it again; and entities judge
+        freshness themselves, so every failure reaches them, not only the first one.
         """
-        await super()._async_refresh(
-            log_failures=False,
-            raise_on_auth_failed=raise_on_auth_failed,
-            scheduled=scheduled,
-            raise_on_entry_error=raise_on_entry_error,
-        )
-
-    async def _async_update_data(self) -> PriceData:
-        """Fetch the newest 5-minute prices; a failure is a translated UpdateFailed."""
-        try:
-            await self._fetch_realtime(dt_util.utcnow())
-        except OasisBudgetError as err:
-            # Our own limit, not an OASIS fault: not an outage, nor the end of one.
-            LOGGER.debug("CAISO request skipped: %s", err)
-            if self._feed.down:
-                raise _update_failed(self._feed.last_error or err) from err
-            return self.data
-        except Exception as err:
-            sent_at = self._feed.last_sent_at
-            if sent_at is not None:
-                self.lag.failed(sent_at.timestamp())
-            self._note_failure(err)
-            raise _update_failed(err) from err
-        self._note_success()
-        return self.data
+        async with self._fetching:
+            try:
+                data = await self._fetch_realtime(dt_util.utcnow())
+            except OasisBudgetError as err:
+                # Our own limit, not an OASIS fault: not an outage, nor the end of one.
+                LOGGER.debug("CAISO request skipped: %s", err)
+                if not self._feed.down:
+                    return self.data
+                raise self._failed(self._feed.last_error or err) from err
+            except Exception as err:
+                if (sent_at := self._feed.last_sent_at) is not None:
+                    self.lag.failed(sent_at.timestamp())
+                self._note_failure(err)
+                raise self._failed(err) from err
+            finally:
+                if self.started:
+                    # Any answer may move the schedule on (it found the awaited interval).
+                    self._schedule_next()
+            self._note_success()
+            self._feed.data = data
+            return data
 
     @callback
-    def _async_refresh_finished(self) -> None:
-        # Entities judge freshness themselves, so an outage must still reach them: the base
-        # class skips listeners while failures repeat.
-        if not self.last_update_success:
-            self.async_update_listeners()
-        if self.started:
-            # Any answer may move the schedule on (it found the awaited interval).
-            self._schedule_next()
+    def _failed(self, err: Exception) -> UpdateFailed:
+        """Tell the listeners of a failed request; the translated error to raise."""
+        failure = _update_failed(err)
+        self.last_exception = failure
+        self.last_update_success = False
+        self.async_update_listeners()
+        return failure
 
-    async def _fetch_realtime(self, now: datetime) -> bool:
-        """Fetch recent 5-minute prices; return whether a newer interval came in."""
+    async def _async_fetch_and_publish(self) -> None:
+        """A request of the feed's own (its timer, new nodes): listeners get the new data."""
+        if self._stopped:
+            return
+        try:
+            data = await self._async_fetch()
+        except UpdateFailed:
+            return  # the listeners were told
+        self.async_set_updated_data(data)
+
+    async def _fetch_realtime(self, now: datetime) -> PriceData:
+        """Fetch recent 5-minute prices; `_got_new` says whether a newer interval came in."""
         before = self.lag.newest_end
         nodes = self.nodes
         # On the 5-minute grid whenever the request goes (the schedule moves it around),
         # and one interval ahead, which real-time dispatch may already have priced.
-        boundary = _boundary(now)
+        start = boundary(now)
         fetched = await self.client.fetch(
             Market.RTM,
             nodes,
-            boundary - LOOKBACK,
-            boundary + 2 * INTERVAL,
+            start - LOOKBACK,
+            start + 2 * INTERVAL,
             admit=self._feed.admit,
         )
         self.fetched_nodes = nodes
-        data = self.data
-        data.realtime = _merge(data.realtime, fetched, now - HISTORY)
-        data.last_update = now
+        realtime = merge(self.data.realtime, fetched, now - HISTORY)
         sent_at = self._feed.last_sent_at or now
-        newest = self._newest_end()
+        newest = _newest_end(realtime, nodes)
         learned = len(self.lag.brackets), self.lag.lag_s
         self.lag.answered(
             sent_at.timestamp(), None if newest is None else newest.timestamp()
         )
-        data.publication_lag_s = self.lag.lag_s
         if (len(self.lag.brackets), self.lag.lag_s) != learned or before is None:
             self._feed.async_save_lag()
         self._got_new = self.lag.newest_end != before
-        return self._got_new
-
-    def _newest_end(self) -> datetime | None:
-        """End of the newest interval every node has (None while a node has none)."""
-        ends = [
-            latest.end if (latest := self.data.latest(node)) is not None else None
-            for node in self.nodes
-        ]
-        if not ends or None in ends:
-            return None
-        return min(end for end in ends if end is not None)
+        return replace(
+            self.data,
+            realtime=realtime,
+            last_update=now,
+            publication_lag_s=self.lag.lag_s,
+        )
 
     def has_newest(self, now: datetime) -> bool:
         """Whether every node has the interval that ended at the latest boundary."""
-        newest = self._newest_end()
-        return newest is not None and newest >= _boundary(now)
+        newest = _newest_end(self.data.realtime, self.nodes)
+        return newest is not None and newest >= boundary(now)
 
     @callback
     def _note_failure(self, err: Exception) -> None:
@@ -352,6 +232,12 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self.last_update_success = True
 
     @callback
+    def _async_new_nodes(self) -> None:
+        # An owner declared a node: ask for it soon, unless the last request already did.
+        if self.started and not self.nodes <= self.fetched_nodes:
+            self.async_refresh_paced()
+
+    @callback
     def async_refresh_paced(self) -> None:
         """Refresh soon for new nodes, once for all owners that arrive together."""
         if self._unsub_refresh_soon is not None or self._stopped:
@@ -365,11 +251,17 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     async def _async_refresh_soon(self, _now: datetime) -> None:
         self._unsub_refresh_soon = None
-        await self.async_refresh()
+        await self._async_fetch_and_publish()
 
-    @callback
-    def async_start(self) -> None:
-        """Start asking at the moments the learned lag gives."""
+    async def async_start(self) -> None:
+        """Restore the learned lag, ask unless the newest interval is known, then go on.
+
+        From here the feed asks at the moments the learned lag gives.
+        """
+        await self._feed.async_load_lag()
+        self.data = self._feed.data
+        if not self.has_newest(dt_util.utcnow()):
+            await self.async_refresh()
         self.started = True
         self._schedule_next()
 
@@ -382,6 +274,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             self._unsub_timer,
             self._unsub_secondary,
             self._unsub_refresh_soon,
+            self._unsub_demand,
         ):
             if unsub is not None:
                 unsub()
@@ -407,7 +300,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     async def _async_wake(self, _now: datetime) -> None:
         self._unsub_timer = None
         try:
-            await self.async_refresh()
+            await self._async_fetch_and_publish()
             now = dt_util.utcnow()
             if (
                 self.last_update_success
@@ -444,12 +337,21 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             LOGGER.debug("CAISO %s prices not fetched: %s", market, err)
             return
         if market is Market.DAM:
-            self.data.day_ahead = _merge(self.data.day_ahead, fetched, start)
-        else:
-            self.data.fifteen_minute = _merge(
-                self.data.fifteen_minute, fetched, now - HISTORY
+            data = replace(
+                self.data, day_ahead=merge(self.data.day_ahead, fetched, start)
             )
-        self.async_update_listeners()
+        else:
+            data = replace(
+                self.data,
+                fifteen_minute=merge(self.data.fifteen_minute, fetched, now - HISTORY),
+            )
+        self._feed.data = data
+        if self.last_update_success:
+            self.async_set_updated_data(data)
+        else:
+            # The real-time prices failed since: these prices do not end that outage.
+            self.data = data
+            self.async_update_listeners()
 
     def _secondary_due(self, now: datetime) -> tuple[Market | None, datetime, datetime]:
         pacific = dt_util.get_time_zone(PACIFIC)
@@ -512,11 +414,17 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         }
 
 
-def _boundary(moment: datetime) -> datetime:
-    """Start of the 5-minute interval containing a moment."""
-    return moment.replace(
-        minute=moment.minute - moment.minute % 5, second=0, microsecond=0
-    )
+def _newest_end(
+    realtime: Mapping[str, list[PriceInterval]], nodes: set[str]
+) -> datetime | None:
+    """End of the newest interval every node has (None while a node has none)."""
+    ends = [
+        intervals[-1].end if (intervals := realtime.get(node)) else None
+        for node in nodes
+    ]
+    if not ends or None in ends:
+        return None
+    return min(end for end in ends if end is not None)
 
 
 async def async_acquire_price_coordinator(
@@ -524,7 +432,7 @@ async def async_acquire_price_coordinator(
 ) -> CaisoPriceCoordinator:
     """Take a share of the price coordinator, creating it for the first owner.
 
-    The coordinator is stored and the owner registered before anything is awaited, so owners
+    The coordinator is stored and the owner's nodes declared before anything is awaited, so owners
     that set up side by side share one coordinator; the first refresh runs once, under the
     feed's lock, and later owners wait for it. A new coordinator starts from the prices the
     instance already has (a reload keeps them) and asks OASIS only when the newest interval
@@ -534,8 +442,8 @@ async def async_acquire_price_coordinator(
     """
     if (coordinator := hass.data.get(DATA_PRICES)) is None:
         coordinator = hass.data[DATA_PRICES] = CaisoPriceCoordinator(hass)
-    coordinator.async_set_nodes(owner, nodes)
     feed = async_get_feed(hass)
+    feed.demand.async_declare(owner, nodes)
     if feed.store is None:
         feed.store = Store(hass, LAG_STORAGE_VERSION, LAG_STORAGE_KEY)
     async with feed.lock:
@@ -545,10 +453,7 @@ async def async_acquire_price_coordinator(
                 hass, owner, nodes, require_data=require_data
             )
         if not coordinator.started:
-            await feed.async_load_lag()
-            if not coordinator.has_newest(dt_util.utcnow()):
-                await coordinator.async_refresh()
-            coordinator.async_start()
+            await coordinator.async_start()
         elif not nodes <= coordinator.fetched_nodes:
             coordinator.async_refresh_paced()
     if require_data and (error := coordinator.last_error) is not None:
@@ -560,10 +465,11 @@ async def async_acquire_price_coordinator(
 @callback
 def async_release_price_coordinator(hass: HomeAssistant, owner: str) -> None:
     """Give back an owner's share; the last one stops the coordinator."""
+    demand = async_get_feed(hass).demand
+    demand.async_withdraw(owner)
     if (coordinator := hass.data.get(DATA_PRICES)) is None:
         return
-    coordinator.owners.pop(owner, None)
-    if not coordinator.owners:
+    if not demand.owners:
         del hass.data[DATA_PRICES]
         coordinator.async_stop()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import override
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
@@ -40,11 +42,13 @@ class PricingNodeSelect(DrEntity, SelectEntity):
     """Which CAISO node prices the car: the nearest one, or the owner's choice."""
 
     @property
+    @override
     def current_option(self) -> str:
         """The chosen node, or auto."""
         node = self.dr.settings.node
         return node.lower() if node in NODES else AUTO
 
+    @override
     async def async_select_option(self, option: str) -> None:
         """Choose a node (auto: the one nearest the car, else home)."""
         await self.coordinator.async_update_settings(

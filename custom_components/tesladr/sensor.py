@@ -37,9 +37,9 @@ from .entity import (
     async_setup_car_entities,
 )
 from .grid_entities import grid_sensors
-from .models import TesladrConfigEntry
-from .price_coordinator import CaisoPriceCoordinator, PriceData
-from .prices import PricesRuntimeData
+from .models import TesladrConfigEntry, prices_runtime
+from .price_coordinator import CaisoPriceCoordinator
+from .price_feed import PriceData
 from .vehicles import ChargeState
 
 USD_PER_MWH = "USD/MWh"
@@ -54,7 +54,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Price sensors of the prices entry, or the sensors of a car entry."""
-    if isinstance(runtime := entry.runtime_data, PricesRuntimeData):
+    if (runtime := prices_runtime(entry)) is not None:
         async_add_entities(
             CaisoPriceSensor(runtime.coordinator, node, description)
             for node in runtime.nodes
@@ -158,6 +158,7 @@ class TeslaVehicleSensor(TeslaVehicleEntity, SensorEntity):
     entity_description: TeslaVehicleSensorDescription
 
     @property
+    @override
     def native_value(self) -> StateType:
         """The value from the car's (possibly last known) state."""
         return self.entity_description.value_fn(self.car)
@@ -447,6 +448,7 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
     _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow", "forecast"})
 
     @property
+    @override
     def available(self) -> bool:
         """The timestamp of the last update stays meaningful through an outage."""
         if self.entity_description.always_available:
@@ -454,6 +456,7 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
         return super().available
 
     @property
+    @override
     def native_value(self) -> StateType | datetime:
         """The value for the current moment."""
         return self.entity_description.value_fn(
@@ -461,6 +464,7 @@ class CaisoPriceSensor(CaisoPriceEntity, SensorEntity):
         )
 
     @property
+    @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """Interval bounds, or the hourly lists of the day-ahead sensor."""
         return self.entity_description.attr_fn(
@@ -482,6 +486,7 @@ class CaisoFeedSensor(CaisoPriceSensor):
         self._attr_unique_id = description.key
 
     @property
+    @override
     def available(self) -> bool:
         """Known from the first answer on (or from what a restart restored)."""
         return self.coordinator.data.publication_lag_s is not None

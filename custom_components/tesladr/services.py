@@ -19,7 +19,7 @@ import probatio
 from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_PRICES
 from .dr.ledger import KEEP_EVENTS
 from .dr_coordinator import DrCoordinator
-from .prices import PricesRuntimeData
+from .models import car_runtime
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_START = "start"
@@ -45,7 +45,7 @@ def _car(hass: HomeAssistant, device_id: str) -> tuple[DrCoordinator, str]:
             domain == DOMAIN and not ident.startswith("node_")
             for domain, ident in device.identifiers
         )
-        and not (device.config_entries & _car_entry_ids(hass))
+        and device.config_entry_id not in _car_entry_ids(hass)
     ):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -53,8 +53,7 @@ def _car(hass: HomeAssistant, device_id: str) -> tuple[DrCoordinator, str]:
             translation_placeholders={"device_id": device_id},
         )
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        runtime = entry.runtime_data
-        if isinstance(runtime, PricesRuntimeData):
+        if (runtime := car_runtime(entry)) is None:
             continue
         if (car_id := runtime.dr.car_for_device(device_id)) is not None:
             return runtime.dr, car_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
@@ -81,14 +81,17 @@ class ChargingSwitch(TeslaVehicleEntity, SwitchEntity):
     """On while the car charges; turning it on wakes the car."""
 
     @property
+    @override
     def is_on(self) -> bool:
         """Whether the car is charging."""
         return self.car.charging
 
+    @override
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start charging."""
         await self.async_command(self.coordinator.async_start)
 
+    @override
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop charging."""
         await self.async_command(self.coordinator.async_stop)
@@ -100,14 +103,17 @@ class DrSwitch(DrEntity, SwitchEntity):
     entity_description: DrSwitchDescription
 
     @property
+    @override
     def is_on(self) -> bool:
         """The setting."""
         return self.entity_description.value_fn(self.dr)
 
+    @override
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn the setting on."""
         await self.entity_description.set_value_fn(self.coordinator, self.car_id, True)
 
+    @override
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn the setting off."""
         await self.entity_description.set_value_fn(self.coordinator, self.car_id, False)

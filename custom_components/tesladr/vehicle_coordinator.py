@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 import math
-from typing import Any
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -34,14 +34,12 @@ from .const import (
     CONF_EXPIRATION,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
-    CONF_SCAN_MINUTES,
     CONF_VEHICLES,
     DEFAULT_POLLING_POLICY,
     DOMAIN,
     ISSUE_FLEET_REQUIRED,
     LOGGER,
     POLLING_ON_DEMAND,
-    VEHICLE_SCAN_INTERVAL_MINUTES,
 )
 from .dr import ReadNeed
 from .identity import account_id, async_adopt_account_id
@@ -56,6 +54,10 @@ from .vehicles import (
 )
 from .vehicles.tesla import TeslaChargeControl
 
+# The fresh-dashboard policies read the product list and the online cars this often. Not an
+# option: Home Assistant does not let users configure polling intervals (an owner who wants
+# another pace turns polling off and calls `homeassistant.update_entity`).
+POLL_INTERVAL = timedelta(minutes=5)
 MAX_BACK_OFF = timedelta(hours=1)
 # A Tesla falls asleep about 15 minutes after the last request; give it a little more.
 IDLE_REST = timedelta(minutes=21)
@@ -83,10 +85,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         controller: Controller,
         control: TeslaChargeControl,
     ) -> None:
-        """Poll at the account's interval."""
-        self._interval = timedelta(
-            minutes=entry.options.get(CONF_SCAN_MINUTES, VEHICLE_SCAN_INTERVAL_MINUTES)
-        )
+        """Poll as the account's polling policy says."""
         self.on_demand = (
             entry.options.get(CONF_POLLING_POLICY, DEFAULT_POLLING_POLICY)
             == POLLING_ON_DEMAND
@@ -113,6 +112,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self._merges = 0  # reads merged outside polls so far
         self._merged: dict[str, int] = {}  # the merge that last brought each car
 
+    @override
     async def async_request_refresh(self) -> None:
         """A refresh asked for (`homeassistant.update_entity`) reads every online car."""
         self._read_all = True
@@ -125,9 +125,10 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
 
     def _poll_interval(self) -> timedelta:
         if self.on_demand:
-            return max(SLOW_LIST, self._interval)
-        return self._interval
+            return SLOW_LIST
+        return POLL_INTERVAL
 
+    @override
     async def _async_update_data(self) -> dict[str, ChargeState]:
         since = self._merges
         try:
@@ -224,8 +225,8 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         self.update_interval = max(
             self._poll_interval(),
             min(
-                self._interval * 2 ** min(self._rate_limits, 16),
-                max(MAX_BACK_OFF, self._interval),
+                POLL_INTERVAL * 2 ** min(self._rate_limits, 16),
+                MAX_BACK_OFF,
             ),
         )
         if self._rate_limits == 1:
@@ -241,7 +242,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
         LOGGER.info(
             "Tesla API rate limit over after %d refused polls; polling every %s again",
             self._rate_limits,
-            self._interval,
+            POLL_INTERVAL,
         )
         self._rate_limits = 0
         self.update_interval = self._poll_interval()
@@ -449,6 +450,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             "last_list": self._listed_at.isoformat() if self._listed_at else None,
         }
 
+    @override
     async def async_shutdown(self) -> None:
         """Cancel DR's reads in flight with the coordinator."""
         if self._reads is not None:

@@ -339,7 +339,6 @@ async def test_options_offer_notify_entities_and_mobile_apps_first(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            "scan_interval_minutes": 5,
             "polling_policy": "demand",
             "vehicles": list(tesla.cars),
             CONF_NOTIFY_TARGET: PHONE,

@@ -49,7 +49,9 @@ async def test_pause_totals_become_long_term_statistics(
     await advance_to(hass, freezer, at(30))
     kwh, usd = float(state(hass, ENERGY)), float(state(hass, NET))
     assert kwh > 1
-    assert usd > 0.1  # net: the energy drawn back at 40 USD/MWh after the resume costs some
+    assert (
+        usd > 0.1
+    )  # net: the energy drawn back at 40 USD/MWh after the resume costs some
     await async_wait_recording_done(hass)
     do_adhoc_statistics(hass, start=at(25))
     await async_wait_recording_done(hass)

@@ -21,14 +21,15 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.tesladr.caiso import Market
+from custom_components.tesladr.caiso.lag import REQUESTS_PER_INTERVAL
 from custom_components.tesladr.const import CONF_NODES, DOMAIN
 from custom_components.tesladr.price_coordinator import (
     DATA_PRICES,
-    REQUESTS_PER_INTERVAL,
     PriceData,
     async_acquire_price_coordinator,
     async_release_price_coordinator,
 )
+from custom_components.tesladr.price_feed import async_declare_nodes
 from tests.fake_oasis import FakeOasis
 
 from .conftest import NP15, SP15, START, prices_entry
@@ -556,3 +557,51 @@ async def test_asked_refreshes_keep_the_budget_even_for_a_new_node(
     ]
     assert oasis.requests[-1].nodes == [NP15, SP15, ZP26]
     assert per_interval(oasis) == {"20:00": REQUESTS_PER_INTERVAL, "20:05": 1}
+
+
+async def test_each_update_is_new_data_and_what_listeners_hold_stays(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A listener keeps the prices it was handed: an update is a new object, not an edit."""
+    coordinator = hass.data[DATA_PRICES]
+    handed: list[PriceData] = []
+    unsub = coordinator.async_add_listener(lambda: handed.append(coordinator.data))
+    first = coordinator.data
+    first_np15 = list(first.realtime[NP15])
+    await advance(hass, freezer, timedelta(minutes=20))
+    unsub()
+    assert len({id(data) for data in handed}) >= 4
+    assert first not in handed
+    # The object set-up produced still says what it said: 19:55-20:00 as the newest.
+    assert first.realtime[NP15] == first_np15
+    assert first.latest(NP15).start.strftime("%H:%M") == "19:55"  # type: ignore[union-attr]
+    newest = coordinator.data.latest(NP15)
+    assert newest is not None and newest.start > first_np15[-1].start
+
+
+async def test_a_declared_node_is_asked_for_soon_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An entry declares a node (as DR does): the coordinator asks for it soon, paced, once."""
+    coordinator = hass.data[DATA_PRICES]
+    oasis.requests.clear()
+    async_declare_nodes(hass, "dr-entry", {ZP26})
+    async_declare_nodes(hass, "other-entry", {ZP26, NP15})  # nothing new: no second ask
+    await advance(hass, freezer, timedelta(seconds=10))
+    rtm = oasis.requests_for(Market.RTM)
+    assert [r.nodes for r in rtm] == [[NP15, SP15, ZP26]]
+    assert coordinator.data.latest(ZP26) is not None
+    assert coordinator.owners["dr-entry"] == {ZP26}
+    # Declaring the same nodes again asks nothing more.
+    async_declare_nodes(hass, "dr-entry", {ZP26})
+    await advance(hass, freezer, timedelta(seconds=10))
+    assert len(oasis.requests_for(Market.RTM)) == 1
+    assert_paced(oasis)
+    for owner in ("dr-entry", "other-entry"):
+        async_release_price_coordinator(hass, owner)

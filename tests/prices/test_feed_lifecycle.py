@@ -21,6 +21,7 @@ from custom_components.tesladr.price_coordinator import (
     LAG_STORAGE_KEY,
     CaisoPriceCoordinator,
 )
+from custom_components.tesladr.price_feed import async_declare_nodes
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.tesla.conftest import CHARGING, account_data, account_entry
@@ -149,7 +150,7 @@ async def test_failed_first_fetch_is_a_translated_update_failed(
     await setup_domain()
     oasis.fail_next("http_500")
     coordinator = CaisoPriceCoordinator(hass)
-    coordinator.async_set_nodes("owner", {NP15})
+    async_declare_nodes(hass, "owner", {NP15})
     await coordinator.async_refresh()
     assert coordinator.last_update_success is False
     error = coordinator.last_exception

@@ -69,7 +69,7 @@ async def test_account_created_with_the_rotated_token(
     assert result["title"] == EMAIL.upper()
     # The account's own id, not the e-mail as typed.
     assert result["result"].unique_id == tesla.account_id
-    assert result["result"].minor_version == 2
+    assert result["result"].minor_version == 3
     assert result["data"][CONF_REFRESH_TOKEN] == tesla.refresh_token == "refresh-1"
     assert result["data"][CONF_API_PROXY_URL] == tesla.url
     await hass.async_block_till_done()
@@ -299,31 +299,30 @@ async def test_reconfigure_account(
     assert account.data[CONF_EMAIL] == EMAIL
 
 
-async def test_account_options_choose_cars_and_interval(
+async def test_account_options_choose_cars_and_policy(
     hass: HomeAssistant, account: MockConfigEntry, tesla: FakeTesla
 ) -> None:
-    """Unmanaged cars are not read at all; the interval follows the option."""
+    """Unmanaged cars are not read at all; a fresh-dashboard policy polls every 5 minutes.
+
+    The form offers no polling interval: Home Assistant does not let users set one.
+    """
     result = await hass.config_entries.options.async_init(account.entry_id)
     assert result["step_id"] == "account_options"
     schema = result["data_schema"].schema  # type: ignore[union-attr]
     defaults = {str(k): k.default() for k in schema if str(k) != "notify_target"}
     assert defaults == {
-        "scan_interval_minutes": 5,
         "polling_policy": "demand",
         "vehicles": [CHARGING, SLEEPING],
     }
+    assert account.runtime_data.coordinator.update_interval == timedelta(hours=8)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {
-            "scan_interval_minutes": 10,
-            "polling_policy": "normal",
-            "vehicles": [SLEEPING],
-        },
+        {"polling_policy": "normal", "vehicles": [SLEEPING]},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     coordinator = account.runtime_data.coordinator
-    assert coordinator.update_interval == timedelta(minutes=10)
+    assert coordinator.update_interval == timedelta(minutes=5)
     assert list(coordinator.data) == [SLEEPING]
     before = tesla.count(CHARGING, "data")
     await coordinator.async_refresh()
@@ -351,7 +350,6 @@ async def test_account_options_while_the_entry_is_not_loaded(
     schema = result["data_schema"].schema  # type: ignore[union-attr]
     defaults = {str(k): k.default() for k in schema if str(k) != "notify_target"}
     assert defaults == {
-        "scan_interval_minutes": 5,
         "polling_policy": "demand",
         "vehicles": [CHARGING, SLEEPING],
     }
@@ -361,12 +359,11 @@ async def test_account_options_while_the_entry_is_not_loaded(
         {"value": SLEEPING, "label": "Model Y"},
     ]
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"scan_interval_minutes": 15, "vehicles": [CHARGING]}
+        result["flow_id"], {"vehicles": [CHARGING]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert account.options == {
-        "scan_interval_minutes": 15,
         "polling_policy": "demand",
         "vehicles": [CHARGING],
     }

@@ -12,7 +12,7 @@ from .errors import (
     OasisResponseError,
     OasisThrottledError,
 )
-from .models import Market, PriceInterval
+from .models import INTERVAL, Market, PriceInterval
 from .nodes import DEFAULT_NODE, MAX_DISTANCE_KM, NODES, PricingNode, nearest_node
 from .pacing import PACER, RequestPacer
 from .parse import parse_payload
@@ -20,6 +20,7 @@ from .parse import parse_payload
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_NODE",
+    "INTERVAL",
     "MAX_DISTANCE_KM",
     "NODES",
     "PACER",

@@ -37,9 +37,10 @@ import math
 import statistics
 from typing import Any, TypeGuard
 
+from .models import INTERVAL
 from .pacing import MIN_GAP_SECONDS
 
-INTERVAL_S = 300.0
+INTERVAL_S = INTERVAL.total_seconds()
 REQUESTS_PER_INTERVAL = 3
 # Before anything is learned: a little after the end, where CAISO has published so far.
 DEFAULT_LAG_S = 15.0

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+# The real-time market's interval: prices, the request budget and the schedule are per interval.
+INTERVAL = timedelta(minutes=5)
 
 
 class Market(StrEnum):
