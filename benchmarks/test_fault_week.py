@@ -44,6 +44,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesladr.caiso import Market
 from custom_components.tesladr.const import (
+    CONF_FLEX_ALERT,
+    CONF_MOER_REGION,
     CONF_NODES,
     CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
@@ -51,6 +53,7 @@ from custom_components.tesladr.const import (
     CONF_VEHICLES,
     DEFAULT_POLLING_POLICY,
     DOMAIN,
+    MOER_OFF,
 )
 from custom_components.tesladr.dr import Ledger, Price, with_skipped
 from custom_components.tesladr.dr_store import storage_key
@@ -1278,6 +1281,9 @@ class Week:
             answer: dict[str, Any] = {
                 CONF_NODES: self.day.nodes,
                 CONF_THRESHOLD: THRESHOLD + (10 if self.threshold_flip else 0),
+                # The grid signals stay off: the week fakes no MIDAS.
+                CONF_MOER_REGION: MOER_OFF,
+                CONF_FLEX_ALERT: False,
             }
         else:
             options = entry.options

@@ -27,6 +27,8 @@ CARS = 3
 FALL_BACK = date(2026, 11, 1)
 LEFT_OUT: set[str] = set()
 
+pytestmark = pytest.mark.usefixtures("churn_control_off")
+
 
 @pytest.fixture
 def expected_lingering_timers() -> bool:
