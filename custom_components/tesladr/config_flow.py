@@ -7,18 +7,14 @@ from typing import Any, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
-    OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_EMAIL
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
-    BooleanSelector,
     DeviceFilterSelectorConfig,
     DeviceSelector,
     DeviceSelectorConfig,
@@ -32,40 +28,29 @@ from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 from homeassistant.util import dt as dt_util
 import probatio
 
-from .account import ProxyCertError, async_create_controller
+from .account_form import (
+    PASSWORD,
+    _account_schema,
+    _flatten,
+    _form_values,
+    _has_proxy,
+    _validate_account,
+)
 from .caiso import INTERVAL, NODES, Market, OasisError
 from .const import (
     CONF_ACCESS_TOKEN,
-    CONF_ADVANCED,
-    CONF_API_PROXY_CERT,
-    CONF_API_PROXY_URL,
-    CONF_AUTH_DOMAIN,
-    CONF_CLIENT_ID,
     CONF_DEVICE_ID,
     CONF_ENTITIES,
     CONF_ENTRY_TYPE,
     CONF_EXPIRATION,
-    CONF_FLEX_ALERT,
-    CONF_MOER_REGION,
     CONF_NODES,
-    CONF_NOTIFY_TARGET,
-    CONF_POLLING_POLICY,
     CONF_REFRESH_TOKEN,
-    CONF_RIN,
-    CONF_RIN_SEARCH,
     CONF_SOURCE,
     CONF_THRESHOLD,
-    CONF_VEHICLES,
-    DEFAULT_AUTH_DOMAIN,
-    DEFAULT_CLIENT_ID,
-    DEFAULT_POLLING_POLICY,
     DEFAULT_THRESHOLD,
     DOMAIN,
     ENTRY_MINOR_VERSION,
@@ -73,13 +58,8 @@ from .const import (
     ENTRY_TYPE_LINKED,
     ENTRY_TYPE_PRICES,
     LOGGER,
-    MOER_OFF,
-    POLLING_POLICIES,
 )
-from .grid_signals import async_check_rin, async_rate_list, default_region
-from .identity import account_id, async_adopt_account_id
-from .midas import MOER_REGIONS, MidasError, RateListing, search_rates
-from .notify_dr import notify_targets
+from .identity import async_adopt_account_id
 from .price_coordinator import async_oasis_client
 from .prices import default_node
 from .sources import (
@@ -89,118 +69,6 @@ from .sources import (
     Role,
     async_find_car_entities,
 )
-from .vehicles import (
-    VehicleAuthError,
-    VehicleError,
-    VehicleForbiddenError,
-    VehicleRateLimitedError,
-)
-from .vehicles.tesla import TeslaChargeControl
-
-ADVANCED_KEYS = (
-    CONF_AUTH_DOMAIN,
-    CONF_API_PROXY_URL,
-    CONF_API_PROXY_CERT,
-    CONF_CLIENT_ID,
-)
-PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-
-
-def _account_schema(*, with_email: bool, proxy: bool) -> probatio.Schema:
-    """The account form, its advanced section open when a proxy is set.
-
-    What the user typed (or the entry holds) comes back as suggested values, so a field can
-    also be emptied again.
-    """
-    email = {probatio.Required(CONF_EMAIL): str} if with_email else {}
-    return probatio.Schema(
-        {
-            **email,
-            probatio.Required(CONF_REFRESH_TOKEN): PASSWORD,
-            probatio.Required(CONF_ADVANCED): section(
-                probatio.Schema(
-                    {
-                        probatio.Optional(
-                            CONF_AUTH_DOMAIN, default=DEFAULT_AUTH_DOMAIN
-                        ): str,
-                        probatio.Optional(CONF_API_PROXY_URL): str,
-                        probatio.Optional(CONF_API_PROXY_CERT): str,
-                        probatio.Optional(
-                            CONF_CLIENT_ID, default=DEFAULT_CLIENT_ID
-                        ): str,
-                    }
-                ),
-                {"collapsed": not proxy},
-            ),
-        }
-    )
-
-
-def _form_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Flat entry data in the form's shape, without the refresh token.
-
-    A token that was sent is spent or refused, so it is never offered again.
-    """
-    return {
-        CONF_EMAIL: data.get(CONF_EMAIL, ""),
-        CONF_ADVANCED: {key: data[key] for key in ADVANCED_KEYS if data.get(key)},
-    }
-
-
-def _has_proxy(values: Mapping[str, Any]) -> bool:
-    return bool(values.get(CONF_ADVANCED, {}).get(CONF_API_PROXY_URL))
-
-
-async def _validate_account(
-    hass: Any, data: dict[str, Any]
-) -> tuple[dict[str, Any], str, dict[str, str]]:
-    """Read the product list with the given credentials.
-
-    Returns the data with the rotated tokens, the account's id, and the form errors. The data
-    never holds an access token here, so the library always refreshes and the reply's id_token
-    tells the account.
-    """
-    try:
-        controller = await async_create_controller(hass, data)
-    except ProxyCertError:
-        return data, "", {"base": "invalid_proxy_cert"}
-    try:
-        await TeslaChargeControl(controller).list_vehicles()
-    except VehicleAuthError:
-        return data, "", {"base": "invalid_auth"}
-    except VehicleForbiddenError:
-        return data, "", {"base": "fleet_required"}
-    except VehicleRateLimitedError:
-        return data, "", {"base": "rate_limited"}
-    except VehicleError:
-        return data, "", {"base": "cannot_connect"}
-    except Exception:  # noqa: BLE001 - the library can raise anything; show "unknown"
-        return data, "", {"base": "unknown"}
-    tokens = controller.get_tokens()
-    if (account := account_id(tokens.get("id_token"))) is None:
-        return data, "", {"base": "no_account_id"}
-    # Tesla rotates refresh tokens on use: keep the new one, the given one is spent.
-    return (
-        {
-            **data,
-            CONF_REFRESH_TOKEN: tokens["refresh_token"],
-            CONF_ACCESS_TOKEN: tokens["access_token"],
-            CONF_EXPIRATION: tokens.get("expiration", 0),
-        },
-        account,
-        {},
-    )
-
-
-def _flatten(user_input: dict[str, Any]) -> dict[str, Any]:
-    advanced = user_input.get(CONF_ADVANCED, {})
-    return {
-        CONF_ENTRY_TYPE: ENTRY_TYPE_ACCOUNT,
-        CONF_EMAIL: user_input.get(CONF_EMAIL, "").strip(),
-        CONF_REFRESH_TOKEN: user_input[CONF_REFRESH_TOKEN].strip(),
-        **{key: (advanced.get(key) or "").strip() for key in ADVANCED_KEYS},
-    }
-
 
 PRICES_UNIQUE_ID = "caiso_prices"
 NODE_SELECTOR = SelectSelector(
@@ -335,6 +203,9 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     @override
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
         """Options differ between the prices entry and account entries."""
+        # options_flow builds on this module's schemas: imported when first asked for.
+        from .options_flow import AccountOptionsFlow, PricesOptionsFlow
+
         if config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
             return PricesOptionsFlow()
         return AccountOptionsFlow()
@@ -561,222 +432,3 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"email": entry.data[CONF_EMAIL]},
         )
         return self.async_update_reload_and_abort(entry, data=data)
-
-
-MOER_REGION_SELECTOR = SelectSelector(
-    SelectSelectorConfig(
-        options=[
-            SelectOptionDict(value=MOER_OFF, label="-"),
-            *(
-                SelectOptionDict(value=code, label=f"{name} ({code})")
-                for code, name in MOER_REGIONS.items()
-            ),
-        ],
-        translation_key=CONF_MOER_REGION,
-    )
-)
-# The rate list is tens of thousands of entries: the search shows the first ones.
-RIN_MATCHES_SHOWN = 50
-
-
-class PricesOptionsFlow(OptionsFlowWithReload):
-    """Nodes, threshold and California grid signals (MIDAS) of the prices entry.
-
-    The owner's RIN is typed, or found by a search over MIDAS's rate list (step rin_pick);
-    either way it is read from MIDAS once before the options are saved.
-    """
-
-    def __init__(self) -> None:
-        """Nothing searched yet."""
-        self._values: dict[str, Any] = {}
-        self._rates: list[RateListing] | None = None
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show the options; search the rate list, or check the RIN and save."""
-        if user_input is None:
-            return self._show_init({}, {})
-        self._values = dict(user_input)
-        if errors := _nodes_error(user_input):
-            return self._show_init(errors, {})
-        if query := str(user_input.get(CONF_RIN_SEARCH) or "").strip():
-            return await self._async_search(query)
-        return await self._async_save()
-
-    async def async_step_rin_pick(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The owner picked a rate among the search's matches."""
-        if user_input is None:  # the form is shown by the search only
-            return self._show_init({}, {})
-        self._values[CONF_RIN] = user_input[CONF_RIN]
-        return await self._async_save()
-
-    async def _async_search(self, query: str) -> ConfigFlowResult:
-        if self._rates is None:
-            try:
-                self._rates = await async_rate_list(self.hass)
-            except MidasError as err:
-                LOGGER.debug("MIDAS did not answer the rate list: %s", err)
-                return self._show_init({"base": "cannot_connect"}, {})
-        if not (found := search_rates(self._rates, query, RIN_MATCHES_SHOWN)):
-            return self._show_init(
-                {CONF_RIN_SEARCH: "no_rates_found"}, {"query": query}
-            )
-        return self.async_show_form(
-            step_id="rin_pick",
-            data_schema=probatio.Schema(
-                {
-                    probatio.Required(CONF_RIN, default=found[0].rin): SelectSelector(
-                        SelectSelectorConfig(
-                            options=[
-                                SelectOptionDict(
-                                    value=rate.rin,
-                                    label=f"{rate.description} ({rate.rin})",
-                                )
-                                for rate in found
-                            ]
-                        )
-                    )
-                }
-            ),
-            description_placeholders={"query": query, "count": str(len(found))},
-        )
-
-    async def _async_save(self) -> ConfigFlowResult:
-        values = self._values
-        options: dict[str, Any] = {
-            CONF_NODES: values[CONF_NODES],
-            CONF_THRESHOLD: float(values[CONF_THRESHOLD]),
-            CONF_MOER_REGION: values.get(CONF_MOER_REGION, MOER_OFF),
-            CONF_FLEX_ALERT: bool(values.get(CONF_FLEX_ALERT, False)),
-        }
-        if text := str(values.get(CONF_RIN) or "").strip():
-            rin, errors, placeholders = await async_check_rin(self.hass, text)
-            if errors:
-                return self._show_init(errors, placeholders)
-            options[CONF_RIN] = rin
-        return self.async_create_entry(data=options)
-
-    def _show_init(
-        self, errors: dict[str, str], placeholders: dict[str, str]
-    ) -> ConfigFlowResult:
-        options = self.config_entry.options
-        schema = probatio.Schema(
-            {
-                **_prices_schema(
-                    options[CONF_NODES], options.get(CONF_THRESHOLD, DEFAULT_THRESHOLD)
-                ).schema,
-                probatio.Required(
-                    CONF_MOER_REGION,
-                    default=options.get(CONF_MOER_REGION, default_region(self.hass)),
-                ): MOER_REGION_SELECTOR,
-                probatio.Required(
-                    CONF_FLEX_ALERT, default=options.get(CONF_FLEX_ALERT, True)
-                ): BooleanSelector(),
-                probatio.Optional(CONF_RIN): TextSelector(),
-                probatio.Optional(CONF_RIN_SEARCH): TextSelector(),
-            }
-        )
-        # What the owner typed comes back (the search query does not: it was spent).
-        suggested = {CONF_RIN: options.get(CONF_RIN, "")} | {
-            key: value for key, value in self._values.items() if key != CONF_RIN_SEARCH
-        }
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-            description_placeholders={"query": "", "replacement": "", **placeholders},
-        )
-
-
-class AccountOptionsFlow(OptionsFlowWithReload):
-    """Polling policy, and which cars of an account tesladr manages.
-
-    No polling interval: Home Assistant does not let users configure one (an owner who wants
-    another pace turns polling off and calls `homeassistant.update_entity`).
-    """
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show and save the options."""
-        if user_input is not None:
-            notify = user_input.get(CONF_NOTIFY_TARGET)
-            return self.async_create_entry(
-                data={
-                    CONF_POLLING_POLICY: user_input[CONF_POLLING_POLICY],
-                    CONF_VEHICLES: list(user_input[CONF_VEHICLES]),
-                    **({CONF_NOTIFY_TARGET: notify} if notify else {}),
-                }
-            )
-        options = self.config_entry.options
-        if not (cars := self._known_cars()):
-            return self.async_abort(reason="no_cars_known")
-        return self.async_show_form(
-            step_id="account_options",
-            data_schema=probatio.Schema(
-                {
-                    probatio.Required(
-                        CONF_POLLING_POLICY,
-                        default=options.get(
-                            CONF_POLLING_POLICY, DEFAULT_POLLING_POLICY
-                        ),
-                    ): SelectSelector(
-                        SelectSelectorConfig(
-                            options=POLLING_POLICIES,
-                            translation_key=CONF_POLLING_POLICY,
-                        )
-                    ),
-                    probatio.Required(
-                        CONF_VEHICLES, default=options.get(CONF_VEHICLES, list(cars))
-                    ): SelectSelector(
-                        SelectSelectorConfig(
-                            options=[
-                                SelectOptionDict(value=vin, label=name)
-                                for vin, name in cars.items()
-                            ],
-                            multiple=True,
-                        )
-                    ),
-                    # The mobile app's notify service carries the Skip action; the notify
-                    # entities do not, hence services beside entities.
-                    probatio.Optional(
-                        CONF_NOTIFY_TARGET,
-                        description={
-                            "suggested_value": options.get(CONF_NOTIFY_TARGET)
-                        },
-                    ): SelectSelector(
-                        SelectSelectorConfig(
-                            options=notify_targets(self.hass), custom_value=True
-                        )
-                    ),
-                }
-            ),
-        )
-
-    async def async_step_account_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The form's step id; the same as init."""
-        return await self.async_step_init(user_input)
-
-    def _known_cars(self) -> dict[str, str]:
-        """VIN → name of the account's cars, also while the entry is not loaded.
-
-        During reauth or after a failed set-up there is no runtime data; the chosen VINs and the
-        cars' devices still say which cars there are (cars never read lack a name).
-        """
-        entry = self.config_entry
-        if entry.state is ConfigEntryState.LOADED:
-            names: dict[str, str] = entry.runtime_data.coordinator.control.names
-            return dict(names)
-        cars = {vin: vin[-6:] for vin in entry.options.get(CONF_VEHICLES, [])}
-        for device in dr.async_entries_for_config_entry(
-            dr.async_get(self.hass), entry.entry_id
-        ):
-            for domain, vin in device.identifiers:
-                if domain == DOMAIN:
-                    cars[vin] = device.name_by_user or device.name or vin[-6:]
-        return cars

@@ -1,13 +1,11 @@
 """The sleep-aware vehicle coordinator of one Tesla account.
 
 Under the default polling policy ("demand") cars are read only as closely as demand response
-needs (see `dr.reads`): the product list every 8 hours while no price is above or near a
-threshold, and, at each new price of an event or of its approach, the product list (when a car
-was last seen asleep) and `vehicle_data` of the cars at that node or held paused. The
-dashboard policies poll at the account's interval: one product-list call and one
-`vehicle_data` call per online car that is charging, just woke, or is needed by DR; an idle
-online car is read once and then left alone long enough to fall asleep. A sleeping or
-offline car keeps its last data, marked stale, and is never woken.
+needs (see `dr.reads`): the product list every 8 hours while no price is near a threshold, and
+at each new price of an event or its approach the product list (a car last seen asleep) and
+`vehicle_data` of the cars at that node or held paused. The dashboard policies poll every 5
+minutes, reading online cars that charge, just woke or DR needs; an idle car is then left to
+fall asleep. A sleeping or offline car keeps its last data, marked stale, and is never woken.
 """
 
 from __future__ import annotations
@@ -61,8 +59,7 @@ POLL_INTERVAL = timedelta(minutes=5)
 MAX_BACK_OFF = timedelta(hours=1)
 # A Tesla falls asleep about 15 minutes after the last request; give it a little more.
 IDLE_REST = timedelta(minutes=21)
-# "demand": the product list while no price is above a threshold. Three a day keep the
-# account's cars and their connectivity known for under a US cent a day.
+# "demand": the product list while no price is above a threshold (three a day, under a cent).
 SLOW_LIST = timedelta(hours=8)
 # "demand": after a failed read for DR, the next one waits this long.
 READS_HELD = timedelta(minutes=4, seconds=30)
@@ -281,8 +278,7 @@ class TeslaVehicleCoordinator(DataUpdateCoordinator[dict[str, ChargeState]]):
             if (read_at := self._read_at.get(vin)) is None
             or now - read_at >= READ_AGAIN
         }
-        # DR itself lists and reads the cars at an event's node at each new price
-        # (reads_on_demand); when a price is late, a car last seen asleep is looked up here.
+        # DR reads an event's cars at each new price; a late price's asleep car is listed here.
         relist = self._listed_before(now - READ_AGAIN) and any(
             need is ReadNeed.DATA
             and vin in self.cars
