@@ -12,7 +12,6 @@ The learned lag is kept in a Store, so a restart asks at the right moment from t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -81,8 +80,9 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_secondary: CALLBACK_TYPE | None = None
         self._unsub_refresh_soon: CALLBACK_TYPE | None = None
-        self._unsub_demand = self._feed.demand.async_watch(self._async_new_nodes)
-        self._fetching = asyncio.Lock()
+        self._unsub_demand: CALLBACK_TYPE | None = self._feed.demand.async_watch(
+            self._async_new_nodes
+        )
         self._fifteen_tried: datetime | None = None
         self._day_ahead_tried: datetime | None = None
         self._stopped = False
@@ -113,56 +113,45 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     @override
     async def _async_update_data(self) -> PriceData:
-        """A refresh asked for (set-up, `update_entity`): the newest 5-minute prices."""
-        return await self._async_fetch()
-
-    async def _async_fetch(self) -> PriceData:
         """Fetch the newest 5-minute prices: new data, or a translated UpdateFailed.
 
+        Every refresh comes here: the feed's own timer, new nodes, set-up, `update_entity`.
         The feed logs an outage once for every coordinator, wake and refresh (see
         `_note_failure`), so the base class must not log it again; and entities judge
         freshness themselves, so every failure reaches them, not only the first one.
         """
-        async with self._fetching:
-            try:
-                data = await self._fetch_realtime(dt_util.utcnow())
-            except OasisBudgetError as err:
-                # Our own limit, not an OASIS fault: not an outage, nor the end of one.
-                LOGGER.debug("CAISO request skipped: %s", err)
-                if not self._feed.down:
-                    return self.data
-                raise self._failed(self._feed.last_error or err) from err
-            except Exception as err:
-                if (sent_at := self._feed.last_sent_at) is not None:
-                    self.lag.failed(sent_at.timestamp())
-                self._note_failure(err)
-                raise self._failed(err) from err
-            finally:
-                if self.started:
-                    # Any answer may move the schedule on (it found the awaited interval).
-                    self._schedule_next()
-            self._note_success()
-            self._feed.data = data
-            return data
+        try:
+            data = await self._fetch_realtime(dt_util.utcnow())
+        except OasisBudgetError as err:
+            # Our own limit, not an OASIS fault: not an outage, nor the end of one.
+            LOGGER.debug("CAISO request skipped: %s", err)
+            if not self._feed.down:
+                return self.data
+            raise self._failed(self._feed.last_error or err) from err
+        except Exception as err:
+            if (sent_at := self._feed.last_sent_at) is not None:
+                self.lag.failed(sent_at.timestamp())
+            self._note_failure(err)
+            raise self._failed(err) from err
+        finally:
+            if self.started:
+                # Any answer may move the schedule on (it found the awaited interval).
+                self._schedule_next()
+        self._note_success()
+        self._feed.data = data
+        return data
 
     @callback
     def _failed(self, err: Exception) -> UpdateFailed:
-        """Tell the listeners of a failed request; the translated error to raise."""
+        """Tell the listeners of a failed request; the translated error to raise.
+
+        Marked failed here, the base class neither logs the failure nor skips the listeners.
+        """
         failure = _update_failed(err)
         self.last_exception = failure
         self.last_update_success = False
         self.async_update_listeners()
         return failure
-
-    async def _async_fetch_and_publish(self) -> None:
-        """A request of the feed's own (its timer, new nodes): listeners get the new data."""
-        if self._stopped:
-            return
-        try:
-            data = await self._async_fetch()
-        except UpdateFailed:
-            return  # the listeners were told
-        self.async_set_updated_data(data)
 
     async def _fetch_realtime(self, now: datetime) -> PriceData:
         """Fetch recent 5-minute prices; `_got_new` says whether a newer interval came in."""
@@ -251,7 +240,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
 
     async def _async_refresh_soon(self, _now: datetime) -> None:
         self._unsub_refresh_soon = None
-        await self._async_fetch_and_publish()
+        await self.async_refresh()
 
     async def async_start(self) -> None:
         """Restore the learned lag, ask unless the newest interval is known, then go on.
@@ -279,6 +268,8 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
             if unsub is not None:
                 unsub()
         self._unsub_timer = self._unsub_secondary = self._unsub_refresh_soon = None
+        # Stopping twice is fine (Home Assistant's stop, then the entries' unload).
+        self._unsub_demand = None
         # async_shutdown awaits nothing: started eagerly, it is done when this returns.
         self.hass.async_create_task(
             self.async_shutdown(), "CAISO prices shutdown", eager_start=True
@@ -300,7 +291,7 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
     async def _async_wake(self, _now: datetime) -> None:
         self._unsub_timer = None
         try:
-            await self._async_fetch_and_publish()
+            await self.async_refresh()
             now = dt_util.utcnow()
             if (
                 self.last_update_success
@@ -345,13 +336,10 @@ class CaisoPriceCoordinator(DataUpdateCoordinator[PriceData]):
                 self.data,
                 fifteen_minute=merge(self.data.fifteen_minute, fetched, now - HISTORY),
             )
-        self._feed.data = data
-        if self.last_update_success:
-            self.async_set_updated_data(data)
-        else:
-            # The real-time prices failed since: these prices do not end that outage.
-            self.data = data
-            self.async_update_listeners()
+        # New data, not an edit of what listeners hold; it ends no outage of the real-time
+        # prices, so the state of the last refresh stays.
+        self.data = self._feed.data = data
+        self.async_update_listeners()
 
     def _secondary_due(self, now: datetime) -> tuple[Market | None, datetime, datetime]:
         pacific = dt_util.get_time_zone(PACIFIC)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -222,3 +223,21 @@ async def test_restart_asks_at_the_stored_lag(
     assert [r.at.strftime("%H:%M:%S") for r in rtm][:1] == ["20:01:40"]
     assert hass.states.get(RT_PRICE) is not None
     assert dt_util.utcnow() > rtm[0].at
+
+
+async def test_stopped_at_home_assistant_stop_then_unloaded(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    oasis: FakeOasis,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The feed stopped first (as Home Assistant stops), the entry's unload stops it again."""
+    coordinator = hass.data[DATA_PRICES]
+    coordinator.async_stop()
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert DATA_PRICES not in hass.data
+    before = len(oasis.requests)
+    await advance(hass, freezer, timedelta(minutes=10))
+    assert len(oasis.requests) == before
