@@ -10,7 +10,6 @@ import pytest
 from custom_components.tesladr.dr import (
     Action,
     CarDrState,
-    CarSnapshot,
     DrSettings,
     Ledger,
     Outcome,
@@ -29,17 +28,9 @@ from custom_components.tesladr.dr.churn import (
     rearming,
 )
 
+from .cars import CHARGING, PAUSED, STOPPED
+
 NOW = datetime(2018, 7, 25, 0, 0, tzinfo=UTC)
-CHARGING = CarSnapshot(
-    online=True,
-    plugged_in=True,
-    charging=True,
-    fast_charging=False,
-    battery_level=60,
-    in_caiso=True,
-)
-STOPPED = replace(CHARGING, charging=False)
-PAUSED = CarDrState(paused_by_dr=True)
 
 
 def price(value: float, age: timedelta = timedelta(minutes=1)) -> Price:

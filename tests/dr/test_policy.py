@@ -23,16 +23,9 @@ from custom_components.tesladr.dr import (
     next_state,
 )
 
+from .cars import CHARGING, PAUSED, STOPPED
+
 NOW = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
-CHARGING = CarSnapshot(
-    online=True,
-    plugged_in=True,
-    charging=True,
-    fast_charging=False,
-    battery_level=60,
-    in_caiso=True,
-)
-PAUSED = CarDrState(paused_by_dr=True)
 
 
 def price(value: float, age: timedelta = timedelta(0)) -> Price:
@@ -163,9 +156,6 @@ def test_stale_or_missing_prices_never_pause() -> None:
     assert (
         decide(fresh, DrSettings(), CHARGING, CarDrState(), NOW).action is Action.PAUSE
     )
-
-
-STOPPED = replace(CHARGING, charging=False)
 
 
 @pytest.mark.parametrize(

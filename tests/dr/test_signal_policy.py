@@ -29,17 +29,9 @@ from custom_components.tesladr.dr.signals import (
     signal_pause,
 )
 
+from .cars import CHARGING, PAUSED, STOPPED
+
 NOW = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
-CHARGING = CarSnapshot(
-    online=True,
-    plugged_in=True,
-    charging=True,
-    fast_charging=False,
-    battery_level=60,
-    in_caiso=True,
-)
-STOPPED = replace(CHARGING, charging=False)
-PAUSED = CarDrState(paused_by_dr=True)
 ON = DrSettings(pause_on_flex_alert=True)
 
 
