@@ -310,6 +310,36 @@ def _reaccount_rates(event: DrEvent) -> None:
         event.account_retail(start, start + INTERVAL, value)
 
 
+def _complete(event: DrEvent) -> bool:
+    """Account the intervals of an ended event that no price came for, once none can come.
+
+    Past the tail the caller's prices no longer reach the event (an OASIS outage outlasted
+    it), yet the car did not draw its energy in those intervals. Each counts at the price
+    known before it, or, before the first price known, at that one. Return whether any was
+    added; an event without any price stays as it is.
+    """
+    if event.ended is None or not event.prices:
+        return False
+    first = _interval_start(event.started)
+    count = -((first - event.ended) // INTERVAL)  # intervals the event overlaps
+    if len(event.prices) >= count:
+        return False
+    known = {datetime.fromisoformat(key): value for key, value in event.prices.items()}
+    value = known[min(known)]
+    for k in range(count):
+        start = first + k * INTERVAL
+        if start in known:
+            value = known[start]
+        else:
+            event.account(Price(value, start, start + INTERVAL))
+    return True
+
+
+def _interval_start(moment: datetime) -> datetime:
+    """Start of the 5-minute interval a moment is in (the grid is aligned to the epoch)."""
+    return moment - timedelta(seconds=moment.timestamp() % INTERVAL.total_seconds())
+
+
 @dataclass(slots=True)
 class Ledger:
     """Every car's events and skips."""
@@ -409,19 +439,35 @@ class Ledger:
         """Add newly published intervals to open events and those ended within `tail`.
 
         `published`: a node's published 5-minute prices. Events keep collecting the value of
-        intervals they overlap while the caller's prices may still fill in late ones. Return
-        whether anything was added.
+        intervals they overlap while the caller's prices may still fill in late ones; an event
+        ended longer ago than `tail` gets its remaining intervals from its own prices
+        (`_complete`). Return whether anything was added.
         """
         changed = False
-        filled: dict[str, list[Price]] = {}
+        by_node: dict[str, list[Price]] = {}
         for event in self.events:
             if event.ended is not None and now - event.ended > tail:
+                changed = _complete(event) or changed
                 continue
-            if (prices := filled.get(event.node)) is None:
-                prices = filled[event.node] = with_skipped(published(event.node))
-            for price in prices:
+            if (prices := by_node.get(event.node)) is None:
+                prices = by_node[event.node] = published(event.node)
+            # The event's own prices join the published ones: after a restart the caller's
+            # prices start where its first answer did, and an interval the pause spanned
+            # between the event's last price and that answer was never fetched (a pause
+            # churn control holds through a dip runs on into such gaps). The car did not draw
+            # its energy then either; like an interval OASIS skipped, it counts at the price
+            # before it, the one DR went on deciding on.
+            known = {
+                start: Price(value, start, start + INTERVAL)
+                for start, value in (
+                    (datetime.fromisoformat(key), value)
+                    for key, value in event.prices.items()
+                )
+            } | {price.start: price for price in prices}
+            for price in with_skipped(list(known.values())):
                 if (
                     price.end <= event.started
+                    or (event.ended is not None and price.start >= event.ended)
                     or price.start.isoformat() in event.prices
                 ):
                     continue
