@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .dr.departures import DEPARTURE_DAYS, WEEKDAYS, DepartureSource
+from .dr.ready_by import next_departure
 from .dr_coordinator import DrCoordinator
 from .entity import DrEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
@@ -68,18 +69,18 @@ class DepartureTime(DrEntity, TimeEntity):
     """
 
     def _shown(self) -> tuple[time, DepartureSource] | None:
-        """The daily time set here, else the departure of the next day that has one."""
+        """The daily time set here, else that of the next departure (the car's schedule)."""
         settings = self.dr.settings
         if not settings.ready_by:
             return None
         if settings.departure is not None:
             return time.fromisoformat(settings.departure), DepartureSource.SET_HERE
         week = self.dr.departures
-        today = dt_util.now().weekday()
-        return next(
-            (week[day % 7] for day in range(today, today + 7) if day % 7 in week),
-            None,
+        zone = dt_util.get_default_time_zone()
+        upcoming = next_departure(
+            dt_util.utcnow(), {day: at for day, (at, _) in week.items()}, zone
         )
+        return week[upcoming.astimezone(zone).weekday()] if upcoming else None
 
     @property
     @override
