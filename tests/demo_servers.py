@@ -7,7 +7,7 @@ ports. It reuses the test suite's fakes (tests/fake_oasis.py, tests/fake_tesla.p
   at the spike's boundary is high, then prices fall back, and the spike repeats every
   `repeat` minutes so a demo left running keeps showing events;
 - one "Model 3", plugged in at home and charging at 7 kW from 60 %, whose battery rises while
-  it charges;
+  it charges, with Tesla's scheduled departure on, twelve hours after the servers start;
 - control endpoints (below) for the demo's set-up and its test;
 - the fake's rotating Tesla tokens kept in a state file, so the account entry Home Assistant
   stored on an earlier run still logs in;
@@ -52,6 +52,7 @@ FIVE_MINUTES = STEP[Market.RTM]
 EMAIL = "demo@example.com"
 VIN = "5YJ3E1EA7KF000001"
 CAR_NAME = "Model 3"
+DEPARTURE_AHEAD = timedelta(hours=12)
 # A Model 3 Long Range's usable pack, to turn energy added into battery percent.
 PACK_KWH = 75.0
 BASE_PRICE = 40.0
@@ -315,6 +316,12 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone(PACIFIC).strftime("%H:%M:%S %Z") if moment else "-"
 
 
+def departure_minutes(started: datetime) -> int:
+    """Minutes after Pacific midnight of the demo car's departure: DEPARTURE_AHEAD on, by 5."""
+    local = (started + DEPARTURE_AHEAD).astimezone(PACIFIC)
+    return (local.hour * 60 + local.minute) // 5 * 5
+
+
 def build(
     oasis_port: int = 0,
     tesla_port: int = 0,
@@ -327,6 +334,11 @@ def build(
     oasis = FakeOasis(price_fn=prices.price, port=oasis_port, align=True)
     tesla = FakeTesla(port=tesla_port)
     car = tesla.add_car(VIN, CAR_NAME, charger_power=7.0, battery_level=60)
+    # Tesla's own scheduled departure, half a day after the servers start: the departure
+    # entities show it as the car's schedule, and its ready-by window (the hours of charging
+    # before it) comes only to a demo left running that long.
+    car.scheduled_charging_mode = "DepartBy"
+    car.scheduled_departure_time_minutes = departure_minutes(datetime.now(UTC))
     demo = DemoState(oasis, tesla, prices, car, state_file)
     demo.midas = demo_midas(demo.clock)
     demo.load_tokens()

@@ -69,6 +69,12 @@ class FakeCar:
     latitude: float = 37.4419
     longitude: float = -122.143
     wakes_after: int = 1  # summary polls after a wake before it reports online
+    # The car's own schedule, in Tesla's charge_state fields (minutes after local midnight).
+    scheduled_charging_mode: str = "Off"  # Off, StartAt, DepartBy
+    scheduled_departure_time_minutes: int = 480
+    off_peak_charging_enabled: bool = False
+    off_peak_charging_times: str = "all_week"  # all_week, weekdays
+    off_peak_hours_end_time: int = 360
 
     def vehicle_data(self) -> dict[str, Any]:
         """The vehicle_data body."""
@@ -90,6 +96,13 @@ class FakeCar:
                 if self.charging_state == "Charging"
                 else 0.0,
                 "fast_charger_present": self.fast_charger,
+                "scheduled_charging_mode": self.scheduled_charging_mode,
+                "scheduled_departure_time_minutes": (
+                    self.scheduled_departure_time_minutes
+                ),
+                "off_peak_charging_enabled": self.off_peak_charging_enabled,
+                "off_peak_charging_times": self.off_peak_charging_times,
+                "off_peak_hours_end_time": self.off_peak_hours_end_time,
             },
             "drive_state": {"latitude": self.latitude, "longitude": self.longitude},
         }

@@ -278,6 +278,10 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
     dashboard = yaml.safe_load((ROOT / "config" / "dashboard.yaml").read_text())
     existing = {item["entity_id"] for item in demo.ha.get("/api/states")}
     assert _dashboard_entities(dashboard) - existing == set()
+    # No departure set here: the car's own scheduled departure is the Model 3's, and says so.
+    departure = demo.ha.get("/api/states/time.model_3_departure")
+    assert departure["state"] not in {"unknown", "unavailable"}
+    assert departure["attributes"]["source"] == "car_schedule"
 
     # The grid signals from the fake MIDAS beside the fake OASIS, the demo rate checked.
     assert demo.value(FLEX_ALERT) in {"on", "off"}

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 from custom_components.tesladr.dr import Reason
+from custom_components.tesladr.dr.departures import DepartureSource
 from custom_components.tesladr.dr_coordinator import STATUS_OPTIONS
-from custom_components.tesladr.select import PRICING_NODE
+from custom_components.tesladr.select import DEPARTURE_DAYS_SELECT, PRICING_NODE
+from custom_components.tesladr.time import DEPARTURE, SOURCE, WEEKDAY_DEPARTURES
 
 STRINGS = json.loads(
     (
@@ -29,3 +31,17 @@ def test_pricing_node_select_options_are_translated() -> None:
     """The select's options are lower-case keys, each with a label."""
     labels = STRINGS["entity"]["select"]["pricing_node_choice"]["state"]
     assert set(labels) == set(PRICING_NODE.options or [])
+
+
+def test_departure_entities_name_their_day_and_source() -> None:
+    """Each weekday's departure, the days options and where a departure comes from."""
+    times = STRINGS["entity"]["time"]
+    for description in (DEPARTURE, *WEEKDAY_DEPARTURES):
+        key = description.translation_key
+        assert key in times
+        sources = times[key]["state_attributes"][SOURCE]["state"]
+        assert set(sources) == {str(source) for source in DepartureSource}
+    names = {times[d.translation_key]["name"] for d in WEEKDAY_DEPARTURES}
+    assert len(names) == 7
+    days = STRINGS["entity"]["select"]["departure_days"]["state"]
+    assert set(days) == set(DEPARTURE_DAYS_SELECT.options or [])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import Any
 
 from .actuator import CommandAttempts
@@ -22,8 +23,8 @@ from .dr import (
     Price,
     Reason,
 )
+from .dr.departures import DepartureSource
 from .dr.ledger import cause_of
-from .dr.policy import departure_time
 from .dr.ready_by import (
     energy_from_time_to_full,
     energy_to_target_below_limit,
@@ -71,6 +72,9 @@ class CarView:
     usd_not_consumed: float
     net_usd: float
     events_24h: int
+    # Weekday -> the departure DR keeps that day and where it comes from (the owner's setting
+    # or the car's own schedule); no entry: no departure that day.
+    departures: Mapping[int, tuple[time, DepartureSource]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -139,8 +143,14 @@ class CarDr:
         """What DR shows of the car that an evaluation may change."""
         return (self.status, self.decision, self.price, self.command_error, self.choice)
 
-    def view(self, choice: NodeChoice, ledger: Ledger, now: datetime) -> CarView:
-        """What the car's entities show now."""
+    def view(
+        self,
+        choice: NodeChoice,
+        ledger: Ledger,
+        now: datetime,
+        read: ChargeState | None = None,
+    ) -> CarView:
+        """What the car's entities show now, with the car's schedule as last read."""
         kwh, usd = ledger.totals(self.car_id)
         return CarView(
             settings=self.settings,
@@ -155,6 +165,9 @@ class CarDr:
             usd_not_consumed=usd,
             net_usd=ledger.net_usd(self.car_id),
             events_24h=ledger.events_in_window(self.car_id, now),
+            departures=self.settings.departures(
+                read.departure_schedule if read is not None else None
+            ),
         )
 
     def pause_event(self, ledger: Ledger) -> DrEvent | None:
@@ -220,15 +233,14 @@ def charge_need(
     now: datetime,
     zone: tzinfo,
 ) -> ChargeNeed | None:
-    """What the ready-by guarantee needs of the car; None when the owner set no departure.
+    """What the ready-by guarantee needs of the car; None when no departure is coming.
 
-    A car paused by DR draws nothing and says nothing of its rate or time to full: the
+    The departure is the owner's for its weekday, else the car's own schedule. A car paused by DR draws nothing and says nothing of its rate or time to full: the
     pause's ledger event keeps both from the moment of the stop (the battery has not moved).
     """
-    if settings.departure is None or (at := departure_time(settings.departure)) is None:
-        return None
-    departure = next_departure(now, dict.fromkeys(range(7), at), zone)
-    if departure is None:  # pragma: no cover - every weekday has a time
+    week = settings.departures(read.departure_schedule)
+    departure = next_departure(now, {day: at for day, (at, _) in week.items()}, zone)
+    if departure is None:
         return None
     power: float | None
     to_limit: float | None

@@ -205,7 +205,9 @@ class DrCoordinator(DataUpdateCoordinator[Mapping[str, CarView]]):
 
     def _view(self, car_id: str, now: datetime) -> CarView:
         car = self.cars.get(car_id) or CarDr(car_id)
-        return car.view(self.resolve(car_id), self.ledger, now)
+        return car.view(
+            self.resolve(car_id), self.ledger, now, self.source.cars.get(car_id)
+        )
 
     def view(self, car_id: str) -> CarView:
         """What the car's entities show (a car the source has just added: its defaults)."""

@@ -21,7 +21,7 @@ from .const import CONF_DEVICE_ID, CONF_ENTITIES, CONF_SOURCE, DOMAIN
 from .dr import ReadNeed
 from .dr_coordinator import DrCoordinator
 from .entity_control import EntityChargeControl
-from .sources import Role
+from .sources import Role, async_find_optional_entity
 from .vehicles import ChargeState, CommandResult
 
 
@@ -41,6 +41,17 @@ class LinkedCarSource:
             Role(role): registry_id
             for role, registry_id in entry.data[CONF_ENTITIES].items()
         }
+        # Entries made before tesladr read the car's schedule: look for its entity now.
+        if (
+            Role.DEPARTURE not in self.entities
+            and self.source_device is not None
+            and (
+                found := async_find_optional_entity(
+                    hass, self.source, self.source_device, Role.DEPARTURE
+                )
+            )
+        ):
+            self.entities[Role.DEPARTURE] = found
         self.car_id = entry.unique_id or entry.entry_id
         self.control = EntityChargeControl(
             hass, self.source, self.entities, self.car_id, entry.title

@@ -1,4 +1,4 @@
-"""Select platform for tesladr: each car's pricing node."""
+"""Select platform for tesladr: each car's pricing node and the days its owner leaves."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .caiso import NODES
+from .dr.departures import DEPARTURE_DAYS
 from .entity import DrEntity, async_setup_car_entities
 from .models import TesladrConfigEntry
 
@@ -23,6 +24,12 @@ PRICING_NODE = SelectEntityDescription(
     entity_category=EntityCategory.CONFIG,
     options=[AUTO, *OPTIONS],
 )
+DEPARTURE_DAYS_SELECT = SelectEntityDescription(
+    key="departure_days",
+    translation_key="departure_days",
+    entity_category=EntityCategory.CONFIG,
+    options=list(DEPARTURE_DAYS),
+)
 
 
 async def async_setup_entry(
@@ -30,11 +37,14 @@ async def async_setup_entry(
     entry: TesladrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The pricing-node setting of every car of an entry."""
+    """The pricing-node and departure-days settings of every car of an entry."""
     async_setup_car_entities(
         entry,
         async_add_entities,
-        lambda dr, car_id: [PricingNodeSelect(dr, car_id, PRICING_NODE)],
+        lambda dr, car_id: [
+            PricingNodeSelect(dr, car_id, PRICING_NODE),
+            DepartureDaysSelect(dr, car_id, DEPARTURE_DAYS_SELECT),
+        ],
     )
 
 
@@ -54,3 +64,18 @@ class PricingNodeSelect(DrEntity, SelectEntity):
         await self.coordinator.async_update_settings(
             self.car_id, node=OPTIONS.get(option)
         )
+
+
+class DepartureDaysSelect(DrEntity, SelectEntity):
+    """The days the owner leaves: on other days DR keeps no departure."""
+
+    @property
+    @override
+    def current_option(self) -> str:
+        """Every day, weekdays or weekends."""
+        return self.dr.settings.departure_days
+
+    @override
+    async def async_select_option(self, option: str) -> None:
+        """Choose the days."""
+        await self.coordinator.async_update_settings(self.car_id, departure_days=option)

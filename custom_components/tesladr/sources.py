@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import time
 from enum import StrEnum
 from typing import Final
 
@@ -29,6 +30,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util.unit_conversion import EnergyConverter, PowerConverter
 
 from .vehicles.base import ChargeState, VehicleState
+from .vehicles.schedule import car_schedule, clock
 
 SOURCE_DOMAINS: Final = ("tesla_fleet", "teslemetry", "tessie", "tesla_custom")
 SOURCE_GENERIC: Final = "generic"
@@ -51,6 +53,9 @@ class Role(StrEnum):
     LOCATION = "location"
     ONLINE = "online"
     WAKE = "wake"
+    # The car's own scheduled departure (tesla_custom only: the core integrations expose
+    # Tesla's schedule neither as an entity nor as attributes).
+    DEPARTURE = "departure"
 
 
 REQUIRED_ROLES: Final = frozenset({Role.SWITCH, Role.CHARGING_STATE})
@@ -134,6 +139,10 @@ _TESLA_CUSTOM: Final = {
     Role.FAST_CHARGER: _one("binary_sensor", "charger", name="Charger"),
     Role.LOCATION: _one("device_tracker", "location_tracker", name="Location tracker"),
     Role.ONLINE: _one("binary_sensor", "online", name="Online"),
+    # On while scheduled departure is; its attributes carry Tesla's schedule fields.
+    Role.DEPARTURE: _one(
+        "binary_sensor", "scheduled_departure", name="Scheduled departure"
+    ),
 }
 
 SOURCE_ROLES: Final[Mapping[str, Mapping[Role, _Match]]] = {
@@ -243,6 +252,25 @@ def async_find_car_entities(
                 raise MissingEntityError(role, True, _entry_name(disabled, match))
             raise MissingEntityError(role, False, match.name)
     return source, found
+
+
+@callback
+def async_find_optional_entity(
+    hass: HomeAssistant, source: str, device_id: str, role: Role
+) -> str | None:
+    """The registry id of an optional role's enabled entity on the device, None without one.
+
+    For a role added after an entry stored its entities (the car's scheduled departure).
+    """
+    if (match := SOURCE_ROLES.get(source, {}).get(role)) is None:
+        return None
+    own = [
+        entry
+        for entry in er.async_entries_for_device(er.async_get(hass), device_id)
+        if entry.platform == source
+    ]
+    enabled, _ = _pick(source, own, match)
+    return enabled.id if enabled is not None else None
 
 
 def _entry_name(entry: er.RegistryEntry, match: _Match) -> str:
@@ -397,6 +425,20 @@ def read_charge_state(
         longitude=_coordinate(location, ATTR_LONGITUDE),
         updated_at=max(updated, default=None),
         stale=any(_usable(state) is None for state in watched),
+        departure_schedule=_departure_schedule(states.get(Role.DEPARTURE)),
+    )
+
+
+def _departure_schedule(state: State | None) -> tuple[time | None, ...] | None:
+    """The car's schedule from tesla_custom's scheduled departure sensor, while it is on."""
+    if (state := _usable(state)) is None or state.state != STATE_ON:
+        return None
+    attributes = state.attributes
+    off_peak = attributes.get("Off peak charging enabled") is True
+    return car_schedule(
+        clock(attributes.get("Departure time")),
+        clock(attributes.get("End off peak time")) if off_peak else None,
+        attributes.get("Off peak charging weekdays only") is True,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, override
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
@@ -26,6 +26,25 @@ class DrSwitchDescription(SwitchEntityDescription):
 
     value_fn: Callable[[CarView], bool]
     set_value_fn: Callable[[DrCoordinator, str, bool], Awaitable[None]]
+
+
+async def _set_ready_by(dr: DrCoordinator, car_id: str, on: bool) -> None:
+    """Off keeps the departures for later; on with none known sets a usual morning one."""
+    if not on:
+        await dr.async_update_settings(car_id, ready_by=False)
+        return
+    settings = replace(dr.car(car_id).settings, ready_by=True)
+    read = dr.source.cars.get(car_id)
+    known = settings.departures(read.departure_schedule if read else None)
+    await dr.async_update_settings(
+        car_id,
+        ready_by=True,
+        **(
+            {}
+            if known
+            else {"departure": DEFAULT_DEPARTURE, "departure_days": "every_day"}
+        ),
+    )
 
 
 DR_SWITCHES: tuple[DrSwitchDescription, ...] = (
@@ -51,14 +70,9 @@ DR_SWITCHES: tuple[DrSwitchDescription, ...] = (
         key="ready_by",
         translation_key="ready_by",
         entity_category=EntityCategory.CONFIG,
-        value_fn=lambda car: car.settings.departure is not None,
-        # On: the departure kept before, else a usual morning one (the time entity sets it).
-        set_value_fn=lambda dr, car_id, on: dr.async_update_settings(
-            car_id,
-            departure=(dr.car(car_id).settings.departure or DEFAULT_DEPARTURE)
-            if on
-            else None,
-        ),
+        # On while DR keeps a departure on some day: set here or the car's own schedule.
+        value_fn=lambda car: bool(car.departures),
+        set_value_fn=_set_ready_by,
     ),
 )
 

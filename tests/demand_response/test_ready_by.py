@@ -149,12 +149,17 @@ async def test_ready_by_settings_are_entities(
         {"entity_id": "switch.model_3_ready_by_departure"},
         blocking=True,
     )
-    assert dr.car(CHARGING).settings.departure is None
+    # Off keeps the owner's time for when it is turned on again.
+    assert not dr.car(CHARGING).settings.ready_by
+    assert dr.car(CHARGING).settings.departure == "06:45"
     assert state(hass, "time.model_3_departure") == "unknown"
+    await dr.async_update_settings(CHARGING, departure=None)
     await hass.services.async_call(
         "switch",
         "turn_on",
         {"entity_id": "switch.model_3_ready_by_departure"},
         blocking=True,
     )
+    # On, with no departure known here or from the car: a usual morning one.
     assert dr.car(CHARGING).settings.departure == "07:00"
+    assert state(hass, "switch.model_3_ready_by_departure") == "on"

@@ -180,6 +180,36 @@ class Charging(_Entity, BinarySensorEntity):
         return self.charge["charging_state"] == "Charging"
 
 
+class ScheduledDeparture(_Entity, BinarySensorEntity):
+    """On while Tesla's scheduled departure, preconditioning or off-peak charging is."""
+
+    type = "scheduled departure"
+
+    @property
+    def is_on(self) -> bool:
+        charge = self.charge
+        return bool(
+            charge.get("scheduled_charging_mode") == "DepartBy"
+            or charge.get("preconditioning_enabled")
+            or charge.get("off_peak_charging_enabled")
+        )
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        charge = self.charge
+        return {
+            "Departure time": charge.get("scheduled_departure_time_minutes"),
+            "Preconditioning enabled": charge.get("preconditioning_enabled"),
+            "Preconditioning weekdays only": charge.get("preconditioning_times")
+            == "weekdays",
+            "Off peak charging enabled": charge.get("off_peak_charging_enabled"),
+            "Off peak charging weekdays only": charge.get("off_peak_charging_times")
+            == "weekdays",
+            "End off peak time": charge.get("off_peak_hours_end_time"),
+            "Departure timestamp": charge.get("scheduled_departure_time"),
+        }
+
+
 class Online(_Entity, BinarySensorEntity):
     type = "online"
     _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
@@ -264,7 +294,7 @@ class DestinationTracker(LocationTracker):
 
 PLATFORM_ENTITIES: dict[str, tuple[type[_Entity], ...]] = {
     "switch": (Charger,),
-    "binary_sensor": (ChargerConnection, Charging, Online, Asleep),
+    "binary_sensor": (ChargerConnection, Charging, Online, Asleep, ScheduledDeparture),
     "sensor": (Battery, ChargerPower, EnergyAdded),
     "number": (ChargeLimit,),
     "device_tracker": (LocationTracker, DestinationTracker),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE
@@ -34,11 +35,12 @@ POLLED = ["fleet_car", "teslemetry_car", "tessie_car", "custom_car"]
 ALL_ROLES = set(Role)
 # Roles found with each integration's default entity settings, and why the others are not:
 # tesla_fleet and teslemetry (polled) have a fast-charger type sensor that is disabled by
-# default; tessie has no fast-charger signal; tesla_custom has no wake button.
+# default; tessie has no fast-charger signal; tesla_custom has no wake button. Only tesla_custom
+# tells the car's scheduled departure.
 DEFAULT_ROLES = {
-    "tesla_fleet": ALL_ROLES - {Role.FAST_CHARGER},
-    "teslemetry": ALL_ROLES - {Role.FAST_CHARGER},
-    "tessie": ALL_ROLES - {Role.FAST_CHARGER},
+    "tesla_fleet": ALL_ROLES - {Role.FAST_CHARGER, Role.DEPARTURE},
+    "teslemetry": ALL_ROLES - {Role.FAST_CHARGER, Role.DEPARTURE},
+    "tessie": ALL_ROLES - {Role.FAST_CHARGER, Role.DEPARTURE},
     "tesla_custom": ALL_ROLES - {Role.WAKE},
 }
 SWITCH_ENTITY = {
@@ -107,6 +109,30 @@ async def test_tesla_custom_fast_charger(
     custom_car.charge.update(fast_charger_present=True)
     await custom_car.async_poll()
     assert _read(hass, custom_car).fast_charger is True
+
+
+async def test_tesla_custom_scheduled_departure(
+    hass: HomeAssistant, custom_car: LinkedCar
+) -> None:
+    """tesla_custom's scheduled departure sensor carries the car's schedule."""
+    assert _read(hass, custom_car).departure_schedule is None  # scheduled departure off
+    custom_car.charge.update(
+        scheduled_charging_mode="DepartBy",
+        scheduled_departure_time_minutes=7 * 60 + 30,
+        off_peak_charging_enabled=True,
+        off_peak_charging_times="weekdays",
+        off_peak_hours_end_time=6 * 60,
+    )
+    await custom_car.async_poll()
+    assert (
+        _read(hass, custom_car).departure_schedule
+        == (time(6),) * 5 + (time(7, 30),) * 2
+    )
+    custom_car.charge.update(
+        scheduled_charging_mode="Off", off_peak_charging_enabled=False
+    )
+    await custom_car.async_poll()
+    assert _read(hass, custom_car).departure_schedule is None
 
 
 async def test_renamed_entity_id_still_resolves(

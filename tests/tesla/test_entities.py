@@ -16,6 +16,7 @@ from tests.fake_tesla import FakeTesla
 from .conftest import account_entry
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize(
     "platform",
     [

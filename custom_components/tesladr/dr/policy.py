@@ -36,6 +36,7 @@ from .churn import (
     hold_through,
     rearming,
 )
+from .departures import DEPARTURE_DAYS, DepartureSource, weekly_departures
 from .ready_by import ChargeNeed, may_pause, must_end_pause
 from .signals import Signal, SignalSettings
 
@@ -72,6 +73,12 @@ class DrSettings:
     # the charge to reach by then, None for the car's own charge limit.
     departure: str | None = None
     target_level: int | None = None
+    # Off: no guarantee, whatever the departures. The days the owner leaves (dr/departures.py),
+    # and a departure of its own per weekday, Monday first ("HH:MM", None: the daily one). With
+    # no departure set here, the car's own schedule is the default.
+    ready_by: bool = True
+    departure_days: str = "every_day"
+    weekday_departures: tuple[str | None, ...] = (None,) * 7
 
     def __post_init__(self) -> None:
         """Reject settings the contract does not define."""
@@ -94,6 +101,36 @@ class DrSettings:
             raise ValueError("departure")
         if self.target_level is not None and not 1 <= self.target_level <= 100:
             raise ValueError("target_level")
+        if self.departure_days not in DEPARTURE_DAYS:
+            raise ValueError("departure_days")
+        # Stored as JSON, the weekly times come back as a list.
+        weekly = self.weekday_departures
+        if (
+            not isinstance(weekly, tuple | list)
+            or len(weekly) != 7
+            or any(
+                at is not None
+                and (not isinstance(at, str) or departure_time(at) is None)
+                for at in weekly
+            )
+        ):
+            raise ValueError("weekday_departures")
+        object.__setattr__(self, "weekday_departures", tuple(weekly))
+
+    def departures(
+        self, car: tuple[time | None, ...] | None
+    ) -> dict[int, tuple[time, DepartureSource]]:
+        """The departure of each weekday that has one (the car's schedule as the default)."""
+        if not self.ready_by:
+            return {}
+        return weekly_departures(
+            daily=departure_time(self.departure) if self.departure else None,
+            by_weekday=[
+                departure_time(at) if at else None for at in self.weekday_departures
+            ],
+            days=DEPARTURE_DAYS[self.departure_days],
+            car=car,
+        )
 
     @property
     def signal_settings(self) -> SignalSettings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Protocol
 
@@ -39,6 +39,9 @@ class ChargeState:
     # When someone other than tesladr last turned charging on, where the source can tell
     # (Home Assistant's Context); None where it cannot (an account car's own API).
     owner_started_at: datetime | None = None
+    # The car's own ready-by time of each weekday, Monday first (dr/departures.py), where its
+    # source tells its schedule and the schedule is on; None otherwise.
+    departure_schedule: tuple[time | None, ...] | None = None
 
     @property
     def plugged_in(self) -> bool | None:

@@ -29,6 +29,7 @@ from .base import (
     VehicleState,
     VehicleUnavailableError,
 )
+from .schedule import tesla_schedule
 
 WAKE_TIMEOUT = 60.0
 TOKEN_MARGIN = 60  # seconds before expiry from which calls are serialised
@@ -105,6 +106,7 @@ def _charge_state(vin: str, name: str, data: dict[str, Any]) -> ChargeState:
         latitude=drive.get("latitude"),
         longitude=drive.get("longitude"),
         updated_at=datetime.now(UTC),
+        departure_schedule=tesla_schedule(charge),
     )
 
 
