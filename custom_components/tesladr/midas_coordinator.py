@@ -18,6 +18,7 @@ from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -37,6 +38,9 @@ from .midas import (
 )
 
 DATA_MIDAS: HassKey[MidasCoordinator] = HassKey(f"{DOMAIN}_midas")
+# Sent after every refresh, for listeners in other entries (DR) that must not depend on which
+# entry loads first nor on the coordinator being replaced when its last owner leaves.
+SIGNAL_MIDAS_UPDATED = f"{DOMAIN}_midas_updated"
 # Where MIDAS answers; read whenever a client is made, so tests and the offline demo can point
 # it at their fake on 127.0.0.1 (tests/fake_midas.py: `point_midas_at`).
 MIDAS_URL = DEFAULT_BASE_URL
@@ -216,6 +220,12 @@ class MidasCoordinator(DataUpdateCoordinator[MidasData]):
             scheduled=scheduled,
             raise_on_entry_error=raise_on_entry_error,
         )
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell the entities, then every DR coordinator, that the values may have changed."""
+        super().async_update_listeners()
+        async_dispatcher_send(self.hass, SIGNAL_MIDAS_UPDATED)
 
     @callback
     def async_start(self) -> None:

@@ -6,18 +6,24 @@ prices entry's MIDAS feed; the real teslajsonpy stops and starts the fake Tesla'
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import DATA_DISPATCHER, async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.tesladr.const import CONF_FLEX_ALERT
 from custom_components.tesladr.dr import Cause, Outcome
+from custom_components.tesladr.midas_coordinator import SIGNAL_MIDAS_UPDATED
 from tests.fake_midas import FakeMidas
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
@@ -150,3 +156,72 @@ async def test_flex_alert_leaves_a_car_whose_owner_did_not_ask(
     assert tesla.cars[CHARGING].charging_state == "Charging"
     assert state(hass, STATUS) == "monitoring"
     assert account.runtime_data.dr.ledger.events == []
+
+
+def seconds_to_next_tick(account: MockConfigEntry) -> float:
+    """Seconds until the DR coordinator's own minute tick fires (Home Assistant's timer)."""
+    cancel = account.runtime_data.dr._unsub_refresh
+    assert cancel is not None
+    handle = cancel.__self__  # type: ignore[attr-defined]
+    return float(handle.when() - asyncio.get_running_loop().time())
+
+
+async def test_an_alert_midas_starts_reporting_stops_the_car_at_once(
+    hass: HomeAssistant,
+    midas: MockConfigEntry,
+    fake_midas: FakeMidas,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An alert hour MIDAS reports only once it has begun stops the car on that read.
+
+    DR listens to the MIDAS feed: the stop does not wait for DR's minute tick nor for the next
+    price. Time moves a second at a time; the delay is printed for docs/midas.md.
+    """
+    vin = CHARGING
+    fake_midas.alerts.clear()  # no alert known ahead: the one below is called mid-hour
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: FLEX_SWITCH}, blocking=True
+    )
+    called = ALERT_START + timedelta(minutes=2)
+    await advance_to(hass, freezer, called)
+    fake_midas.add_alert(called, ALERT_END)
+    feed = midas.runtime_data.midas
+    reported: list[datetime] = []
+
+    @callback
+    def on_midas() -> None:
+        values = feed.data.flex_alert
+        now = dt_util.utcnow()
+        hour = values.at(now) if values is not None else None
+        if not reported and hour is not None and hour.value == 1:
+            reported.append(now)
+
+    unsub = async_dispatcher_connect(hass, SIGNAL_MIDAS_UPDATED, on_midas)
+    tick_before = 0.0
+    while tesla.cars[vin].charging_state == "Charging":
+        assert dt_util.utcnow() < called + timedelta(minutes=10)
+        tick_before = seconds_to_next_tick(account)
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    unsub()
+    stopped = dt_util.utcnow()
+    assert reported, "the car stopped before MIDAS reported the alert"
+    seen = reported[0]
+    delay = (stopped - seen).total_seconds()
+    print(
+        f"MIDAS reports the alert {(seen - called).total_seconds():.0f} s after it was"
+        f" called; car stopped {delay:.0f} s after that read (DR's own tick was"
+        f" {tick_before:.0f} s away)"
+    )
+    # The stop came with the MIDAS read, in the same one-second step, and DR's own minute tick
+    # was not due within that step.
+    assert delay == 0
+    assert tick_before > 1
+    await advance_to(hass, freezer, stopped + timedelta(seconds=5))
+    assert reason(hass) == "flex_alert"
+    # Unloading the car entry takes DR's listener away with it.
+    assert await hass.config_entries.async_unload(account.entry_id)
+    assert not hass.data[DATA_DISPATCHER].get(SIGNAL_MIDAS_UPDATED)
