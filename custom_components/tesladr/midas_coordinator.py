@@ -36,6 +36,7 @@ from .midas import (
     RateValues,
     moer_rin,
 )
+from .midas_issues import async_clear_midas_issues, async_update_midas_issues
 
 DATA_MIDAS: HassKey[MidasCoordinator] = HassKey(f"{DOMAIN}_midas")
 # Sent after every refresh, for listeners in other entries (DR) that must not depend on which
@@ -114,6 +115,8 @@ class MidasCoordinator(DataUpdateCoordinator[MidasData]):
         self.last_error: MidasError | None = None
         self._next_due: dict[str, datetime] = {}
         self._failures: dict[str, int] = {}
+        # When each RIN was first needed: the age of one that never read, for its repair.
+        self._needed_since: dict[str, datetime] = {}
         self._resume_at: datetime | None = None
         self._unsub_tick: CALLBACK_TYPE | None = None
 
@@ -126,21 +129,28 @@ class MidasCoordinator(DataUpdateCoordinator[MidasData]):
     def async_set_needs(self, owner: str, needs: MidasNeeds) -> None:
         """Change what an owner needs; RINs no one needs any more are forgotten."""
         self.owners[owner] = needs
+        now = dt_util.utcnow()
+        for rin in needs.rins:
+            self._needed_since.setdefault(rin, now)
         self.async_prune()
 
     @callback
     def async_prune(self) -> None:
         """Forget the values and schedule of RINs no owner needs."""
         wanted = self.rins
-        for table in (
+        tables: tuple[dict[str, Any], ...] = (
             self.data.values,
             self.data.fetched_at,
             self.data.errors,
             self._next_due,
             self._failures,
-        ):
-            for rin in set(table) - wanted:
+            self._needed_since,
+        )
+        gone = set().union(*tables) - wanted
+        for table in tables:
+            for rin in gone & set(table):
                 del table[rin]
+        async_clear_midas_issues(self.hass, gone)
 
     def missing(self) -> set[str]:
         """RINs needed that have no values yet."""
@@ -213,12 +223,22 @@ class MidasCoordinator(DataUpdateCoordinator[MidasData]):
         scheduled: bool = False,
         raise_on_entry_error: bool = False,
     ) -> None:
-        """Every refresh, without the base class's failure lines (`_note_down` logs once)."""
+        """Every refresh, without the base class's failure lines (`_note_down` logs once).
+
+        Each ends by raising or clearing the repairs of the RINs read (midas_issues.py).
+        """
         await super()._async_refresh(
             log_failures=False,
             raise_on_auth_failed=raise_on_auth_failed,
             scheduled=scheduled,
             raise_on_entry_error=raise_on_entry_error,
+        )
+        async_update_midas_issues(
+            self.hass,
+            self.rins,
+            self._needed_since | self.data.fetched_at,
+            self.data.errors,
+            dt_util.utcnow(),
         )
 
     @callback
