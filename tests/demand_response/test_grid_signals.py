@@ -21,10 +21,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.tesladr.const import CONF_FLEX_ALERT
+from custom_components.tesladr.const import CONF_FLEX_ALERT, CONF_MOER_REGION
 from custom_components.tesladr.dr import Cause, Outcome
 from custom_components.tesladr.midas_coordinator import SIGNAL_MIDAS_UPDATED
-from tests.fake_midas import FakeMidas
+from tests.fake_midas import PACIFIC, FakeMidas, pacific_midnight
 from tests.fake_oasis import FakeOasis
 from tests.fake_tesla import FakeTesla
 from tests.prices.conftest import prices_entry
@@ -225,3 +225,59 @@ async def test_an_alert_midas_starts_reporting_stops_the_car_at_once(
     # Unloading the car entry takes DR's listener away with it.
     assert await hass.config_entries.async_unload(account.entry_id)
     assert not hass.data[DATA_DISPATCHER].get(SIGNAL_MIDAS_UPDATED)
+
+
+DIRTIEST_SHARE = "number.model_3_dirtiest_share_of_the_day"
+
+
+def climbing_day(_region: str, start: datetime) -> float:
+    """Emissions that climb through the Pacific day: its last quarter (18:00-24:00) is dirtiest."""
+    midnight = pacific_midnight(start.astimezone(PACIFIC).date())
+    return 100.0 + 2 * ((start - midnight) // timedelta(minutes=5))
+
+
+async def test_the_dirtiest_share_of_the_day_pauses_a_car_that_asks(
+    hass: HomeAssistant,
+    fake_midas: FakeMidas,
+    oasis: FakeOasis,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The owner sets 25 %: charging through 17:xx, paused from 18:00 for the emissions."""
+    fake_midas.clock = dt_util.utcnow
+    fake_midas.moer_fn = climbing_day
+    entry = prices_entry()
+    entry = MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=dict(entry.data),
+        options={**entry.options, CONF_MOER_REGION: "PGE"},
+        entry_id=entry.entry_id,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state(hass, DIRTIEST_SHARE) == "0"
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: DIRTIEST_SHARE, "value": 25},
+        blocking=True,
+    )
+    assert account.runtime_data.dr.car(CHARGING).settings.dirtiest_share_percent == 25
+    await advance_to(hass, freezer, ALERT_START - timedelta(minutes=5))
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    stopped = await step_until(
+        hass,
+        freezer,
+        lambda: tesla.cars[CHARGING].charging_state == "Stopped",
+        ALERT_START + timedelta(minutes=10),
+    )
+    assert stopped - ALERT_START < timedelta(minutes=2)
+    await advance_to(hass, freezer, stopped + timedelta(seconds=5))
+    assert state(hass, STATUS) == "paused"
+    assert reason(hass) == "high_emissions"
+    event = account.runtime_data.dr.ledger.active(CHARGING)
+    assert event is not None and event.cause is Cause.EMISSIONS

@@ -41,6 +41,7 @@ ALERT = "binary_sensor.california_grid_signals_flex_alert"
 EMISSIONS = "sensor.california_grid_signals_marginal_emissions"
 PRICE = "sensor.california_grid_signals_retail_price"
 PRICE_NEXT = "sensor.california_grid_signals_retail_price_next"
+DIRTIEST = "binary_sensor.california_grid_signals_dirtiest_share_of_the_day"
 
 
 def emissions(_region: str, start: datetime) -> float:
@@ -194,6 +195,39 @@ async def test_emissions_and_retail_price_now_and_next(
     assert float(state(hass, EMISSIONS)) == 250.0
     assert float(state(hass, PRICE)) == 0.55
     assert float(state(hass, PRICE_NEXT)) == 0.30
+
+
+async def test_dirtiest_share_of_the_day(
+    hass: HomeAssistant, midas: FakeMidas, freezer: FrozenDateTimeFactory, setup_domain
+) -> None:
+    """Every hour climbs 250 to 305 g/kWh: its last quarter (295 and up) is the dirtiest 25 %."""
+    await setup_domain()
+    await load(hass, grid_entry())
+    dirtiest = hass.states.get(DIRTIEST)
+    assert dirtiest is not None and dirtiest.state == "off"
+    assert dirtiest.attributes["share"] == 25
+    assert dirtiest.attributes["cutoff"] == 295.0
+    assert dirtiest.attributes["rank"] == 100.0  # 250: every interval is as dirty
+    await advance(hass, freezer, timedelta(minutes=44))
+    assert state(hass, DIRTIEST) == "off"
+    await advance(hass, freezer, timedelta(minutes=1))
+    dirtiest = hass.states.get(DIRTIEST)
+    assert dirtiest is not None and dirtiest.state == "on"
+    assert dirtiest.attributes["rank"] == 25.0
+    await advance(hass, freezer, timedelta(minutes=15))
+    assert state(hass, DIRTIEST) == "off"
+
+
+async def test_dirtiest_share_without_emissions_rows_is_unknown(
+    hass: HomeAssistant, midas: FakeMidas, setup_domain
+) -> None:
+    midas.moer_fn = lambda _region, _start: None
+    await setup_domain()
+    await load(hass, grid_entry())
+    dirtiest = hass.states.get(DIRTIEST)
+    assert dirtiest is not None and dirtiest.state == STATE_UNKNOWN
+    assert dirtiest.attributes["cutoff"] is None
+    assert dirtiest.attributes["rank"] is None
 
 
 async def test_a_rate_without_rows_is_unknown(
