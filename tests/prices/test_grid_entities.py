@@ -27,7 +27,11 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.tesladr import async_remove_config_entry_device
 from custom_components.tesladr.const import CONF_FLEX_ALERT, CONF_MOER_REGION, CONF_RIN
 from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
-from custom_components.tesladr.grid_entities import MarginalEmissionsSensor
+from custom_components.tesladr.grid_entities import (
+    DIRTIEST_SHARE,
+    DirtiestShareSensor,
+    MarginalEmissionsSensor,
+)
 from custom_components.tesladr.grid_signals import GRID_DEVICE
 from custom_components.tesladr.midas_coordinator import DATA_MIDAS
 from tests.fake_midas import FakeMidas, fake_midas, pacific_midnight, row  # noqa: F401
@@ -308,8 +312,14 @@ async def test_midas_down_at_set_up_does_not_fail_the_entry(
     entry = grid_entry()
     await load(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
-    for entity_id in (ALERT, EMISSIONS, PRICE, PRICE_NEXT):
+    for entity_id in (ALERT, EMISSIONS, PRICE, PRICE_NEXT, DIRTIEST):
         assert state(hass, entity_id) == STATE_UNAVAILABLE
+    # Nothing read yet: the dirtiest-share rule has nothing to say either.
+    unread = DirtiestShareSensor(
+        hass.data[DATA_MIDAS], "USCA-SGIP-MOER-PGE", DIRTIEST_SHARE
+    )
+    assert unread.is_on is None
+    assert unread.extra_state_attributes == {"share": 25, "cutoff": None, "rank": None}
     await advance(hass, freezer, timedelta(minutes=6))
     assert state(hass, ALERT) == "off"
     assert float(state(hass, EMISSIONS)) > 0
