@@ -337,7 +337,7 @@ async def test_a_simulated_day_of_midas_requests_with_dr_listening(
     )
     end = dt_util.utcnow() + timedelta(hours=24)
     while dt_util.utcnow() < end:
-        freezer.tick(timedelta(minutes=1))
+        freezer.tick(timedelta(minutes=5))
         async_fire_time_changed(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
     per_endpoint = Counter(
