@@ -11,16 +11,24 @@ ports. It reuses the test suite's fakes (tests/fake_oasis.py, tests/fake_tesla.p
 - control endpoints (below) for the demo's set-up and its test;
 - the fake's rotating Tesla tokens kept in a state file, so the account entry Home Assistant
   stored on an earlier run still logs in;
-- the fake CEC MIDAS (tests/fake_midas.py) on the fake OASIS's port (`/api/valuedata`): a Flex
-  Alert from 18:00 to 19:00 Pacific every evening, a dirty-grid half hour (820 g CO2/kWh) from
-  19:00, and the time-of-use rate DEMO_RIN (0.55 USD/kWh 16:00-21:00, 0.31 otherwise), over
-  the two weeks from the day the servers start.
+- the fake CEC MIDAS (tests/fake_midas.py) on the fake OASIS's port (`/api/valuedata`), its
+  grid signals placed relative to the servers' start (rounded down to 5 minutes) and repeated
+  every hour, so a demo started at any hour shows them within minutes: a Flex Alert from 10 to
+  20 minutes in, a dirty-grid interval (820 g CO2/kWh) from 40 to 50 minutes in (the price
+  spikes, every 30 minutes from about a minute after set-up, fall between them); and the
+  time-of-use rate DEMO_RIN (0.55 USD/kWh 16:00-21:00 Pacific, 0.31 otherwise) over the two
+  weeks from the day the servers start. Its alert rows are 5 minutes long, MIDAS's an hour,
+  so that the demo's alert fits between two spikes.
 
 Control endpoints (JSON):
 - OASIS `POST /demo/schedule {"lead_seconds": 60}` publishes the next spike at the first
   5-minute boundary at least that far ahead; `{"lead_seconds": null}` turns spikes off.
 - OASIS `POST /demo/price {"price": 250, "node": "TH_NP15_GEN-APND"}` re-prices the newest
   published 5-minute interval (every node when `node` is left out), as OASIS does for real.
+- OASIS `POST /demo/grid {"alert_in_seconds": 0, "dirty_in_seconds": null}` moves the Flex
+  Alert (or the dirty interval) to start at the 5-minute interval that far ahead, repeating
+  hourly from there; null turns it off. Home Assistant sees the change at its next MIDAS read
+  (every 5 minutes, or at once when the prices entry is reloaded).
 - OASIS `GET /demo/status` shows the schedule; Tesla `GET /demo/account` the login to use.
 """
 
@@ -31,7 +39,7 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 import json
 import logging
 import math
@@ -64,38 +72,77 @@ AFTER_SPIKE = 48.0
 NODE_OFFSET = {name: 1.5 * index for index, name in enumerate(NODES)}
 
 
-# The demo's grid signals (tests/fake_midas.py on the fake OASIS's port): a Flex Alert hour
-# every evening, a dirty-grid half hour after it, and a time-of-use rate for the owner's RIN.
+# The demo's grid signals (tests/fake_midas.py on the fake OASIS's port), relative to the
+# servers' start and repeating hourly (see the module docstring); a time-of-use rate for the
+# owner's RIN.
 DEMO_RIN = "USCA-PGPG-DEMO-0000"
-FLEX_ALERT_HOURS = (18, 19)  # Pacific, start and end
-DIRTY_GRID = (time(19, 0), time(19, 30))  # Pacific
+GRID_CYCLE = timedelta(hours=1)
+SIGNAL_LENGTH = timedelta(minutes=10)
+ALERT_AFTER = timedelta(minutes=10)
+DIRTY_AFTER = timedelta(minutes=40)
 DIRTY_MOER = 820.0
 PEAK_HOURS = range(16, 21)
 DEMO_DAYS = range(-1, 15)
 
 
-def demo_emissions(_region: str, start: datetime) -> float:
-    """G CO2/kWh: clean at midday (solar), dearer in the evening, one dirty half hour."""
-    local = start.astimezone(PACIFIC)
-    if DIRTY_GRID[0] <= local.time() < DIRTY_GRID[1]:
-        return DIRTY_MOER
-    hour = local.hour + local.minute / 60
-    midday = math.exp(-(((hour - 12.5) / 2.5) ** 2))
-    evening = math.exp(-(((hour - 20) / 2.0) ** 2))
-    return round(300.0 - 140.0 * midday + 120.0 * evening, 1)
+@dataclass
+class DemoGrid:
+    """When the demo's Flex Alert and dirty interval are: offsets into an hourly cycle."""
+
+    origin: datetime  # a cycle's start, on a 5-minute boundary
+    alert: timedelta | None = ALERT_AFTER  # None: off
+    dirty: timedelta | None = DIRTY_AFTER
+
+    def _within(self, after: timedelta | None, moment: datetime) -> bool:
+        if after is None:
+            return False
+        return (moment - self.origin - after) % GRID_CYCLE < SIGNAL_LENGTH
+
+    def alert_active(self, start: datetime, _end: datetime) -> bool:
+        """Whether the alert row starting at `start` (5 minutes long) is an alert."""
+        return self._within(self.alert, start)
+
+    def emissions(self, _region: str, start: datetime) -> float:
+        """G CO2/kWh: clean at midday (solar), dearer in the evening, the dirty interval."""
+        if self._within(self.dirty, start):
+            return DIRTY_MOER
+        local = start.astimezone(PACIFIC)
+        hour = local.hour + local.minute / 60
+        midday = math.exp(-(((hour - 12.5) / 2.5) ** 2))
+        evening = math.exp(-(((hour - 20) / 2.0) ** 2))
+        return round(300.0 - 140.0 * midday + 120.0 * evening, 1)
+
+    def move(self, now: datetime, signal: str, lead: timedelta | None) -> None:
+        """Start a signal at the 5-minute interval `lead` ahead of now (None: turn it off)."""
+        after = (
+            None
+            if lead is None
+            else (floor_interval(now + lead) - self.origin) % GRID_CYCLE
+        )
+        setattr(self, signal, after)
+
+    def next_start(self, after: timedelta | None, now: datetime) -> datetime | None:
+        """When a signal next starts (its current interval's start while it is on)."""
+        if after is None:
+            return None
+        into = (now - self.origin - after) % GRID_CYCLE
+        current = floor_interval(now - into)
+        return current if into < SIGNAL_LENGTH else current + GRID_CYCLE
 
 
-def demo_midas(clock: Callable[[], datetime]) -> FakeMidas:
-    """The fake MIDAS of the demo's two weeks from today."""
-    midas = FakeMidas(clock=clock, moer_fn=demo_emissions)
+def demo_midas(clock: Callable[[], datetime]) -> tuple[FakeMidas, DemoGrid]:
+    """The fake MIDAS of the demo's two weeks from today, and its grid timeline."""
+    grid = DemoGrid(floor_interval(clock()))
+    midas = FakeMidas(
+        clock=clock,
+        moer_fn=grid.emissions,
+        alert_step=FIVE_MINUTES,
+        alert_fn=grid.alert_active,
+    )
     today = clock().astimezone(PACIFIC).date()
     rows = []
     for offset in DEMO_DAYS:
         midnight = pacific_midnight(today + timedelta(days=offset))
-        first, last = FLEX_ALERT_HOURS
-        midas.add_alert(
-            midnight + timedelta(hours=first), midnight + timedelta(hours=last)
-        )
         for hour in range(24):
             peak = hour in PEAK_HOURS
             start = midnight + timedelta(hours=hour)
@@ -109,7 +156,7 @@ def demo_midas(clock: Callable[[], datetime]) -> FakeMidas:
                 )
             )
     midas.add_rate(DEMO_RIN, rows, "E-TOU-C (demo)")
-    return midas
+    return midas, grid
 
 
 def floor_interval(moment: datetime, step: timedelta = FIVE_MINUTES) -> datetime:
@@ -196,6 +243,7 @@ class DemoState:
     state_file: Path | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     midas: FakeMidas | None = None
+    grid: DemoGrid | None = None
     battery: float = 60.0
 
     def save_tokens(self) -> None:
@@ -272,6 +320,28 @@ class DemoState:
         _LOGGER.info("Re-priced %s to %s USD/MWh", _local(start), price)
         return web.json_response({"start": start.isoformat(), "price": price})
 
+    async def handle_grid(self, request: web.Request) -> web.Response:
+        """POST /demo/grid."""
+        assert self.grid is not None
+        body = await _json_body(request)
+        for name in ("alert", "dirty"):
+            key = f"{name}_in_seconds"
+            if key not in body:
+                continue
+            lead = body[key]
+            if lead is not None and not isinstance(lead, int | float):
+                raise web.HTTPBadRequest(text=f"{key} must be a number or null")
+            self.grid.move(
+                self.clock(), name, None if lead is None else timedelta(seconds=lead)
+            )
+        status = self._status()
+        _LOGGER.info(
+            "Flex Alert from %s, dirty grid from %s",
+            status["next_alert"],
+            status["next_dirty"],
+        )
+        return web.json_response(status)
+
     async def handle_status(self, _request: web.Request) -> web.Response:
         """GET /demo/status."""
         return web.json_response(self._status())
@@ -297,6 +367,19 @@ class DemoState:
             "repeat_minutes": self.prices.repeat.total_seconds() / 60
             if self.prices.repeat
             else None,
+        } | self._grid_status()
+
+    def _grid_status(self) -> dict[str, str | None]:
+        grid, now = self.grid, self.clock()
+        if grid is None:
+            return {}
+        alert, dirty = (
+            grid.next_start(grid.alert, now),
+            grid.next_start(grid.dirty, now),
+        )
+        return {
+            "next_alert": alert.isoformat() if alert else None,
+            "next_dirty": dirty.isoformat() if dirty else None,
         }
 
 
@@ -340,12 +423,13 @@ def build(
     car.scheduled_charging_mode = "DepartBy"
     car.scheduled_departure_time_minutes = departure_minutes(datetime.now(UTC))
     demo = DemoState(oasis, tesla, prices, car, state_file)
-    demo.midas = demo_midas(demo.clock)
+    demo.midas, demo.grid = demo_midas(demo.clock)
     demo.load_tokens()
     tesla.on_tokens = demo.save_tokens
     oasis.routes = [
         web.post("/demo/schedule", demo.handle_schedule),
         web.post("/demo/price", demo.handle_price),
+        web.post("/demo/grid", demo.handle_grid),
         web.get("/demo/status", demo.handle_status),
         *demo.midas.routes(),
     ]

@@ -2,9 +2,9 @@
 
 Onboards it with the demo owner (so the UI opens at the login page), creates the CAISO prices
 entry and the Tesla account entry through the real config flows, pointed at the demo's fakes
-(tests/demo_servers.py), links the helper-made garage charger (the generic route), and
-schedules the price spike. Safe to run again: done steps and
-existing entries are left alone.
+(tests/demo_servers.py), links the helper-made garage charger (the generic route), gives both
+cars the demo's DR settings (`DEMO_CAR_SETTINGS`), and schedules the price spike. Safe to run
+again: done steps and existing entries are left alone.
 
 `./scripts/develop` runs `python -m tests.demo_setup`; tests/test_demo.py and scripts/screenshot
 import it.
@@ -46,6 +46,16 @@ CHARGER_ENTITIES = {
     "battery": "sensor.garage_car_battery",
 }
 PACIFIC = ZoneInfo("America/Los_Angeles")
+# g/kWh above which the demo cars pause: the demo's dirty interval (820) is above it, its
+# ordinary evening peak (about 420) below.
+DEMO_EMISSIONS_LIMIT = 700
+# Entity id endings of each demo car's DR settings, and the value the demo gives them.
+DEMO_CAR_SETTINGS: dict[str, object] = {
+    "_pause_during_flex_alerts": "on",
+    "_emissions_limit": DEMO_EMISSIONS_LIMIT,
+    "_minimum_pause": 0,
+    "_pauses_per_24_h": 48,
+}
 # Integrations onboarding sets up that fetch from the internet (weather, TTS, radio directory).
 ONLINE_DOMAINS = frozenset({"google_translate", "met", "radio_browser"})
 
@@ -300,24 +310,39 @@ def ensure_entries(ha: Http, tesla_url: str, *, timeout: float = 60.0) -> None:
         entry = _wait_loaded(ha, title, timeout)
         if entry is None or entry["state"] != "loaded":
             raise DemoSetupError(f"entry {title} did not load: {entry}")
-    _pause_on_flex_alerts(ha, timeout)
+    _set_demo_cars(ha, timeout)
 
 
-def _pause_on_flex_alerts(ha: Http, timeout: float) -> None:
-    """Turn on every demo car's "Pause during Flex Alerts", so the evening's alert pauses it."""
+def _set_demo_cars(ha: Http, timeout: float) -> None:
+    """Give every demo car the settings that let the demo's timeline show each kind of pause.
 
-    def switches() -> list[str]:
-        return [
+    Pause during Flex Alerts, and above DEMO_EMISSIONS_LIMIT (the demo's dirty interval is
+    820 g/kWh, its evening peak about 420); no minimum pause, so a pause ends with its cause
+    rather than holding through the next; the largest pause budget, so a demo left running keeps
+    pausing (four pauses an hour: two spikes, the alert, the dirty interval).
+    """
+
+    def entities() -> list[str]:
+        found = [
             entity["entity_id"]
             for entity in ha.get("/api/states")
-            if entity["entity_id"].startswith("switch.")
-            and entity["entity_id"].endswith("_pause_during_flex_alerts")
+            if entity["entity_id"].split(".")[0] in {"switch", "number"}
+            and entity["entity_id"].endswith(tuple(DEMO_CAR_SETTINGS))
         ]
+        # Both cars' settings, or keep waiting.
+        return found if len(found) >= 2 * len(DEMO_CAR_SETTINGS) else []
 
-    found = wait_until("the cars' Flex Alert switches", switches, timeout)
-    for entity_id in found:
-        if (current := state(ha, entity_id)) is None or current["state"] != "on":
-            ha.post("/api/services/switch/turn_on", {"entity_id": entity_id})
+    for entity_id in wait_until("the cars' DR settings", entities, timeout):
+        want = next(v for k, v in DEMO_CAR_SETTINGS.items() if entity_id.endswith(k))
+        current = state(ha, entity_id)
+        if entity_id.startswith("switch."):
+            if current is None or current["state"] != "on":
+                ha.post("/api/services/switch/turn_on", {"entity_id": entity_id})
+        elif current is None or current["state"] != str(want):
+            ha.post(
+                "/api/services/number/set_value",
+                {"entity_id": entity_id, "value": want},
+            )
 
 
 def remove_online_entries(ha: Http) -> list[str]:
@@ -484,9 +509,9 @@ def main() -> None:
     except DemoSetupError as err:
         print(f"demo set-up failed: {err}", file=sys.stderr)
         sys.exit(1)
-    when = (
-        published.astimezone(PACIFIC).strftime("%H:%M:%S %Z") if published else "never"
-    )
+    when = _clock(published)
+    grid = Http(args.oasis).get("/demo/status")
+    alert, dirty = grid.get("next_alert"), grid.get("next_dirty")
     print(
         "\n"
         f"  tesladr demo ready in {time.monotonic() - started:.0f} s: open {args.ha}\n"
@@ -494,9 +519,20 @@ def main() -> None:
         f"  Price spike published at {when}; Home Assistant reads it about 15 s later,\n"
         "  pauses the Model 3 and the garage charger, and resumes both when the next\n"
         "  interval's price is low.\n"
+        f"  Flex Alert from {_clock(alert)} for 10 minutes, dirty grid (820 g CO2/kWh)\n"
+        f"  from {_clock(dirty)} for 10 minutes; both pause the cars and repeat hourly.\n"
         "  Ctrl-C stops Home Assistant and the fakes.\n",
         flush=True,
     )
+
+
+def _clock(moment: datetime | str | None) -> str:
+    """A moment as the demo's owner reads it, Pacific."""
+    if moment is None:
+        return "never"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(PACIFIC).strftime("%H:%M:%S %Z")
 
 
 if __name__ == "__main__":

@@ -168,6 +168,10 @@ class FakeMidas:
     # g/kWh of a region's 5-minute interval starting at a moment (None: no row).
     moer_fn: Callable[[str, datetime], float | None] = lambda _region, _start: 300.0
     alerts: list[tuple[datetime, datetime]] = field(default_factory=list)
+    # MIDAS's alert rows are hourly; the demo shortens them to fit its timeline. `alert_fn`,
+    # when set, says whether a row [start, end) is an alert row instead of `alerts`.
+    alert_step: timedelta = timedelta(hours=1)
+    alert_fn: Callable[[datetime, datetime], bool] | None = None
     rates: dict[str, Rate] = field(default_factory=dict)
     delay: float = 0.0
     # Retry-After of a "throttle" fault, as MIDAS would send it.
@@ -279,16 +283,16 @@ class FakeMidas:
                 "CAISO Flex Alert Status - Flex Alert",
             )
             rows = []
-            hour = start
+            hour, step = start, self.alert_step
             while hour < end:
-                active = any(
-                    a < hour + timedelta(hours=1) and hour < b for a, b in self.alerts
+                active = (
+                    self.alert_fn(hour, hour + step)
+                    if self.alert_fn is not None
+                    else any(a < hour + step and hour < b for a, b in self.alerts)
                 )
                 name = "Active Flex Alert" if active else "No Active Flex Alert"
-                rows.append(
-                    row(hour, hour + timedelta(hours=1), int(active), name, "Event")
-                )
-                hour += timedelta(hours=1)
+                rows.append(row(hour, hour + step, int(active), name, "Event"))
+                hour += step
         elif rin.startswith("USCA-SGIP-MOER-") and rin[15:] in MOER_REGIONS:
             region = rin[15:]
             head = header(

@@ -28,9 +28,12 @@ import yaml
 
 from tests.demo_setup import (
     CHARGER_ENTITIES,
+    DEMO_EMISSIONS_LIMIT,
+    PRICES_TITLE,
     DemoSetupError,
     Http,
     ensure_entries,
+    entries,
     onboard,
     pin_http_config,
     remove_online_entries,
@@ -52,7 +55,7 @@ GARAGE_DR_STATUS = "sensor.garage_charger_dr_status"
 GARAGE_RELAY = "input_boolean.garage_relay"
 GARAGE_SWITCH = CHARGER_ENTITIES["switch"]
 GARAGE_POWER = CHARGER_ENTITIES["charger_power"]
-# The demo cars pause during the fake MIDAS's Flex Alert hour (18:00-19:00 Pacific).
+# The demo cars pause during the fake MIDAS's Flex Alert (10 minutes after the servers start).
 FLEX_SWITCHES = (
     "switch.model_3_pause_during_flex_alerts",
     "switch.garage_charger_pause_during_flex_alerts",
@@ -123,6 +126,48 @@ class Demo:
         """Re-price the newest published 5-minute interval and have Home Assistant read it."""
         self.oasis.post("/demo/price", {"price": price})
         self.ha.post("/api/services/homeassistant/update_entity", {"entity_id": PRICE})
+
+    def grid(self, moves: dict[str, float | None]) -> None:
+        """Move the fake MIDAS's signals, then reload the prices entry so it reads them now.
+
+        Its MIDAS feed reads every 5 minutes; a reload makes a new one, which reads at once.
+        """
+        self.oasis.post("/demo/grid", moves)
+        prices = next(e for e in entries(self.ha) if e["title"] == PRICES_TITLE)
+        self.ha.post(f"/api/config/config_entries/entry/{prices['entry_id']}/reload")
+
+    def wait(self, done: Callable[[], bool], what: str) -> None:
+        """Wait for `done()`, failing with what the cars and the log show."""
+        deadline = time.monotonic() + REACTION_TIMEOUT
+        while time.monotonic() < deadline:
+            if done():
+                return
+            time.sleep(0.5)
+        pytest.fail(
+            f"{what} not seen within {REACTION_TIMEOUT:.0f} s: "
+            f"DR status {self.state(DR_STATUS)}, charging {self.value(CHARGING)}, "
+            f"garage DR status {self.state(GARAGE_DR_STATUS)}, "
+            f"Flex Alert {self.value(FLEX_ALERT)}, emissions {self.value(EMISSIONS)}\n"
+            f"Home Assistant log:\n{self.log_tail()}"
+        )
+
+    def wait_paused(self, reason: str, what: str) -> None:
+        """Both demo cars paused by DR, each for `reason`."""
+
+        def paused() -> bool:
+            statuses = [self.state(s) for s in (DR_STATUS, GARAGE_DR_STATUS)]
+            return (
+                all(
+                    s is not None
+                    and s["state"] == "paused"
+                    and s["attributes"].get("reason") == reason
+                    for s in statuses
+                )
+                and self.value(CHARGING) == "off"
+                and _garage_paused(self)
+            )
+
+        self.wait(paused, what)
 
     def play(self, price: float, done: Callable[[], bool], what: str) -> None:
         """Publish `price` until `done()`, re-pricing now and then.
@@ -265,8 +310,8 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
     assert all(step["done"] for step in onboarding)
     wait_until("a price", lambda: demo.value(PRICE) not in {None, "unknown"}, 30.0)
     assert float(demo.value(PRICE) or "nan") < 100
-    # The demo cars pause during Flex Alerts; this test plays the price spike alone, at any
-    # hour, so it turns the setting off (a car the alert paused resumes).
+    # The demo cars pause during Flex Alerts; the price spike is played alone first, so the
+    # setting is off until the grid signals' turn (a car the alert paused resumes).
     for switch in FLEX_SWITCHES:
         assert demo.value(switch) == "on"
         demo.ha.post("/api/services/switch/turn_off", {"entity_id": switch})
@@ -290,12 +335,10 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
 
     assert demo.value(DR_STATUS) == "monitoring"
     # The demo runs in real time: a pause held an hour through the dip (the default minimum
-    # pause) would outlast it. The owner's setting, through its entity, turns that off.
+    # pause) would outlast it, so the set-up turns that off, and sets the emissions limit.
     for car in ("model_3", "garage_charger"):
-        demo.ha.post(
-            "/api/services/number/set_value",
-            {"entity_id": f"number.{car}_minimum_pause", "value": 0},
-        )
+        assert demo.value(f"number.{car}_minimum_pause") == "0"
+        assert demo.value(f"number.{car}_emissions_limit") == str(DEMO_EMISSIONS_LIMIT)
     wait_until("the garage charger charging", lambda: _garage_charging(demo), 30.0)
     demo.play(
         250.0,
@@ -320,4 +363,28 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
             and _garage_charging(demo)
         ),
         "the resume",
+    )
+
+    # The grid signals: the fake MIDAS's Flex Alert, then its dirty interval, moved to now
+    # (instead of 10 and 40 minutes after start); the prices entry's reload reads them at once.
+    for switch in FLEX_SWITCHES:
+        demo.ha.post("/api/services/switch/turn_on", {"entity_id": switch})
+        wait_until(switch, lambda switch=switch: demo.value(switch) == "on", 30.0)
+    demo.grid({"alert_in_seconds": 0, "dirty_in_seconds": None})
+    demo.wait_paused("flex_alert", "the Flex Alert pause")
+    assert demo.value(FLEX_ALERT) == "on"
+    demo.grid({"alert_in_seconds": None})
+    demo.wait(lambda: _both_charging(demo), "the resume after the alert")
+    demo.grid({"dirty_in_seconds": 0})
+    demo.wait_paused("high_emissions", "the emissions pause")
+    assert float(demo.value(EMISSIONS) or "nan") == 820.0
+    demo.grid({"dirty_in_seconds": None})
+    demo.wait(lambda: _both_charging(demo), "the resume after the dirty interval")
+
+
+def _both_charging(demo: Demo) -> bool:
+    return (
+        demo.value(DR_STATUS) == "monitoring"
+        and demo.value(CHARGING) == "on"
+        and _garage_charging(demo)
     )

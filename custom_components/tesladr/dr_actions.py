@@ -92,6 +92,9 @@ class CarActions:
             )
 
         decision = decide_now()
+        # A car is looked at first once per price interval, and once more when a grid signal
+        # starts or ends within it: a car resumed earlier in the interval is shown stale.
+        refresh_key = None if price is None else (price.start, decision.signal)
         first = read_first(
             decision.reason,
             online=self.dr.source.cars[car_id].state is VehicleState.ONLINE,
@@ -100,10 +103,10 @@ class CarActions:
         )
         if (
             price is not None
-            and car.refreshed_for != price.start
+            and car.refreshed_for != refresh_key
             and first is not ReadFirst.NO
         ):
-            car.refreshed_for = price.start
+            car.refreshed_for = refresh_key
             # The price just crossed this car's threshold, or is about to: look at the car
             # before acting, unless it was read for the interval before. Then DR acts on
             # that read, and a car it did not show charging is read at the next interval,
@@ -160,7 +163,7 @@ class CarActions:
                 if price is not None:
                     # The start is this interval's business with the car, and is not read
                     # back: a read ahead of the next crossing waits for the next interval.
-                    car.refreshed_for = price.start
+                    car.refreshed_for = (price.start, decision.signal)
                 await self.async_resume(car, decision, now)
             case Action.RELEASE:
                 ended = now

@@ -30,6 +30,7 @@ from .dr.ready_by import (
     energy_to_target_below_limit,
     next_departure,
 )
+from .dr.signals import Signal
 from .pricing import NodeChoice, location
 from .vehicles import ChargeState, VehicleState
 
@@ -91,7 +92,7 @@ class CarDr:
     # The car's last known location: a source that loses it for a while (the integration
     # reloading, a car asleep) must not move the car to the home location's node.
     place: tuple[float, float] | None = None
-    refreshed_for: datetime | None = None
+    refreshed_for: tuple[datetime, Signal | None] | None = None
     # The interval of the last read ahead of a crossing, and when it was made.
     read_ahead_for: datetime | None = None
     read_ahead_at: datetime | None = None

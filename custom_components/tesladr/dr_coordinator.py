@@ -1,11 +1,11 @@
 """The DR coordinator of one config entry: binds the pure policy to a car source and prices.
 
-On every new price interval (and every car update) it asks `dr.decide` what to do with each car
-of its source, has the actuator send stop or start, and keeps which cars it paused, their
-settings and the ledger in a Store, so a restart neither forgets a paused car nor stops it
-twice. Where a car comes from (an account's teslajsonpy coordinator, or entities of another
-integration) is the source's business: this class never knows. Its `data` is what DR entities
-show of each car (`CarView`), built afresh at each update.
+On every new price interval (and every car update and MIDAS read) it asks `dr.decide` what to
+do with each car of its source, has the actuator send stop or start, and keeps which cars it
+paused, their settings and the ledger in a Store, so a restart neither forgets a paused car
+nor stops it twice. Where a car comes from (an account's teslajsonpy coordinator, or entities
+of another integration) is the source's business: this class never knows. Its `data` is what
+DR entities show of each car (`CarView`), built afresh at each update.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from homeassistant.core import HassJob, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -46,6 +47,7 @@ from .dr_actions import EVENT_DR, CarActions
 from .dr_car import STATUS_OPTIONS, CarDr, CarView
 from .dr_grid import account_grid
 from .dr_store import DrStore, left_paused_issue_id
+from .midas_coordinator import SIGNAL_MIDAS_UPDATED
 from .price_coordinator import (
     INTERVAL,
     LOOKBACK,
@@ -133,6 +135,11 @@ class DrCoordinator(DataUpdateCoordinator[Mapping[str, CarView]]):
         self._unsubs = [
             self.prices.async_add_listener(self.async_schedule),
             self.source.async_add_listener(self.async_schedule),
+            # A Flex Alert or a dirty interval MIDAS starts reporting pauses cars at once,
+            # not at the next minute's tick.
+            async_dispatcher_connect(
+                self.hass, SIGNAL_MIDAS_UPDATED, self.async_schedule
+            ),
             # The base class ticks only while something listens; DR's fail-safe must tick
             # with every DR entity disabled too, so DR listens to itself.
             self.async_add_listener(_tick_only),

@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .dr import DrSettings, Ledger
 from .dr.ledger import INTERVAL
 from .dr.signals import GridReading, Signal, signal_pause
-from .grid_signals import GridSignals
+from .grid_signals import GridSignals, day_moer
 from .midas import FLEX_ALERT_RIN, moer_rin
 from .midas_coordinator import MidasData
 
@@ -56,13 +55,10 @@ def grid_reading(signals: GridSignals, data: MidasData, now: datetime) -> GridRe
     if (moer := data.moer(region)) is None:
         return GridReading(flex_alert_active=alert)
     current = moer.at(now)
-    today = dt_util.as_local(now).date()
     return GridReading(
         flex_alert_active=alert,
         moer=None if current is None else current.value,
-        day_moer=tuple(
-            i.value for i in moer.intervals if dt_util.as_local(i.start).date() == today
-        ),
+        day_moer=day_moer(moer, now),
     )
 
 

@@ -26,7 +26,8 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
-from .grid_signals import GRID_DEVICE, GridSignals
+from .dr.signals import dirtiest_cutoff
+from .grid_signals import GRID_DEVICE, GridSignals, day_moer
 from .midas import FLEX_ALERT_RIN, RateValues, ValueInterval, moer_rin
 from .midas_coordinator import MidasCoordinator
 from .prices import PricesRuntimeData
@@ -42,6 +43,12 @@ CLOCK = timedelta(minutes=1)
 FLEX_ALERT = BinarySensorEntityDescription(
     key="flex_alert", translation_key="flex_alert"
 )
+DIRTIEST_SHARE = BinarySensorEntityDescription(
+    key="dirtiest_share", translation_key="dirtiest_share"
+)
+# The share the "dirtiest share of the day" sensor shows; each car's own share is its
+# setting, and the sensor's rank attribute tells where now stands for any share.
+DIRTIEST_SHARE_PERCENT = 25
 MARGINAL_EMISSIONS = SensorEntityDescription(
     key="marginal_emissions",
     translation_key="marginal_emissions",
@@ -67,10 +74,15 @@ RETAIL_PRICE_NEXT = SensorEntityDescription(
 
 
 def grid_binary_sensors(runtime: PricesRuntimeData) -> list[Entity]:
-    """The Flex Alert sensor, when chosen."""
-    if runtime.midas is None or not runtime.signals.flex_alert:
+    """The Flex Alert and dirtiest-share sensors of the signals chosen."""
+    if (midas := runtime.midas) is None:
         return []
-    return [FlexAlertSensor(runtime.midas, FLEX_ALERT_RIN, FLEX_ALERT)]
+    entities: list[Entity] = []
+    if runtime.signals.flex_alert:
+        entities.append(FlexAlertSensor(midas, FLEX_ALERT_RIN, FLEX_ALERT))
+    if (region := runtime.signals.moer_region) is not None:
+        entities.append(DirtiestShareSensor(midas, moer_rin(region), DIRTIEST_SHARE))
+    return entities
 
 
 def grid_sensors(runtime: PricesRuntimeData) -> list[Entity]:
@@ -165,6 +177,40 @@ class FlexAlertSensor(GridSignalEntity, BinarySensorEntity):
                 elif end is not None:
                     break
         return {"next_start": _iso(start), "next_end": _iso(end)}
+
+
+class DirtiestShareSensor(GridSignalEntity, BinarySensorEntity):
+    """On while now is among the dirtiest 25 % of today's 5-minute emissions intervals.
+
+    As the dirtiest-share rule of DR decides it (dr/signals.py): ties with the cut-off are in.
+    """
+
+    def _now_and_day(self) -> tuple[float | None, tuple[float, ...]]:
+        values = self.values
+        if values is None:
+            return None, ()
+        now = dt_util.utcnow()
+        current = values.at(now)
+        return (None if current is None else current.value), day_moer(values, now)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether now's rate is at or above the day's cut-off."""
+        current, day = self._now_and_day()
+        cutoff = dirtiest_cutoff(day, DIRTIEST_SHARE_PERCENT / 100)
+        return None if current is None or cutoff is None else current >= cutoff
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The share, its cut-off, and the share of today's intervals as dirty as now."""
+        current, day = self._now_and_day()
+        return {
+            "share": DIRTIEST_SHARE_PERCENT,
+            "cutoff": dirtiest_cutoff(day, DIRTIEST_SHARE_PERCENT / 100),
+            "rank": None
+            if current is None or not day
+            else round(100 * sum(value >= current for value in day) / len(day), 1),
+        }
 
 
 class MarginalEmissionsSensor(GridSignalEntity, SensorEntity):

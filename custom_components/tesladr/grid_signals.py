@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
 
 from . import midas_coordinator
 from .caiso.nodes import utility_at
@@ -25,6 +27,7 @@ from .midas import (
     MidasRequestError,
     MidasRetiredRinError,
     RateListing,
+    RateValues,
     default_moer_region,
     normalize_rin,
     parse_rate_list,
@@ -70,6 +73,14 @@ class GridSignals:
             moer_regions=frozenset({self.moer_region} if self.moer_region else ()),
             rate_rins=frozenset({self.rin} if self.rin else ()),
         )
+
+
+def day_moer(moer: RateValues, now: datetime) -> tuple[float, ...]:
+    """The emissions of today's intervals (observed and forecast), by the home's clock."""
+    today = dt_util.as_local(now).date()
+    return tuple(
+        i.value for i in moer.intervals if dt_util.as_local(i.start).date() == today
+    )
 
 
 def default_region(hass: HomeAssistant) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -35,8 +36,12 @@ from .midas import (
     RateValues,
     moer_rin,
 )
+from .midas_issues import async_clear_midas_issues, async_update_midas_issues
 
 DATA_MIDAS: HassKey[MidasCoordinator] = HassKey(f"{DOMAIN}_midas")
+# Sent after every refresh, for listeners in other entries (DR) that must not depend on which
+# entry loads first nor on the coordinator being replaced when its last owner leaves.
+SIGNAL_MIDAS_UPDATED = f"{DOMAIN}_midas_updated"
 # Where MIDAS answers; read whenever a client is made, so tests and the offline demo can point
 # it at their fake on 127.0.0.1 (tests/fake_midas.py: `point_midas_at`).
 MIDAS_URL = DEFAULT_BASE_URL
@@ -110,6 +115,8 @@ class MidasCoordinator(DataUpdateCoordinator[MidasData]):
         self.last_error: MidasError | None = None
         self._next_due: dict[str, datetime] = {}
         self._failures: dict[str, int] = {}
+        # When each RIN was first needed: the age of one that never read, for its repair.
+        self._needed_since: dict[str, datetime] = {}
         self._resume_at: datetime | None = None
         self._unsub_tick: CALLBACK_TYPE | None = None
 
@@ -122,21 +129,28 @@ class MidasCoordinator(DataUpdateCoordinator[MidasData]):
     def async_set_needs(self, owner: str, needs: MidasNeeds) -> None:
         """Change what an owner needs; RINs no one needs any more are forgotten."""
         self.owners[owner] = needs
+        now = dt_util.utcnow()
+        for rin in needs.rins:
+            self._needed_since.setdefault(rin, now)
         self.async_prune()
 
     @callback
     def async_prune(self) -> None:
         """Forget the values and schedule of RINs no owner needs."""
         wanted = self.rins
-        for table in (
+        tables: tuple[dict[str, Any], ...] = (
             self.data.values,
             self.data.fetched_at,
             self.data.errors,
             self._next_due,
             self._failures,
-        ):
-            for rin in set(table) - wanted:
+            self._needed_since,
+        )
+        gone = set().union(*tables) - wanted
+        for table in tables:
+            for rin in gone & set(table):
                 del table[rin]
+        async_clear_midas_issues(self.hass, gone)
 
     def missing(self) -> set[str]:
         """RINs needed that have no values yet."""
@@ -209,13 +223,29 @@ class MidasCoordinator(DataUpdateCoordinator[MidasData]):
         scheduled: bool = False,
         raise_on_entry_error: bool = False,
     ) -> None:
-        """Every refresh, without the base class's failure lines (`_note_down` logs once)."""
+        """Every refresh, without the base class's failure lines (`_note_down` logs once).
+
+        Each ends by raising or clearing the repairs of the RINs read (midas_issues.py).
+        """
         await super()._async_refresh(
             log_failures=False,
             raise_on_auth_failed=raise_on_auth_failed,
             scheduled=scheduled,
             raise_on_entry_error=raise_on_entry_error,
         )
+        async_update_midas_issues(
+            self.hass,
+            self.rins,
+            self._needed_since | self.data.fetched_at,
+            self.data.errors,
+            dt_util.utcnow(),
+        )
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell the entities, then every DR coordinator, that the values may have changed."""
+        super().async_update_listeners()
+        async_dispatcher_send(self.hass, SIGNAL_MIDAS_UPDATED)
 
     @callback
     def async_start(self) -> None:

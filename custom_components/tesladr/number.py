@@ -145,6 +145,21 @@ GRID_NUMBERS: tuple[DrNumberDescription, ...] = (
             car_id, emissions_above_g_per_kwh=int(value)
         ),
     ),
+    # 0 turns the rule off; 25 pauses in the dirtiest quarter of the day's intervals.
+    DrNumberDescription(
+        key="dirtiest_share",
+        translation_key="dirtiest_share",
+        entity_category=EntityCategory.CONFIG,
+        native_unit_of_measurement=PERCENTAGE,
+        native_min_value=0,
+        native_max_value=100,
+        native_step=5,
+        mode=NumberMode.BOX,
+        value_fn=lambda settings, _read: settings.dirtiest_share_percent,
+        set_value_fn=lambda dr, car_id, value: dr.async_update_settings(
+            car_id, dirtiest_share_percent=int(value)
+        ),
+    ),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 import logging
 
 from freezegun.api import FrozenDateTimeFactory
@@ -21,35 +21,15 @@ from custom_components.tesladr.midas_coordinator import (
     async_acquire_midas,
     async_release_midas,
 )
-from tests.fake_midas import FakeMidas, row
+from tests.fake_midas import FakeMidas
 
-NOW = datetime(2026, 7, 1, 19, 0, tzinfo=UTC)
-MIDNIGHT = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+from .conftest import MIDNIGHT, NOW, RATE
+
 PGE = "USCA-SGIP-MOER-PGE"
 SCE = "USCA-SGIP-MOER-SCE"
-RATE = "USCA-PGPG-TOU4-0000"
 ALL = MidasNeeds(
     flex_alert=True, moer_regions=frozenset({"PGE"}), rate_rins=frozenset({RATE})
 )
-
-
-@pytest.fixture
-def midas(fake_midas: FakeMidas, freezer: FrozenDateTimeFactory) -> FakeMidas:
-    """The fake on Home Assistant's frozen clock, holding a rate."""
-    freezer.move_to(NOW)
-    fake_midas.clock = dt_util.utcnow
-    hours = [
-        row(
-            MIDNIGHT + n * timedelta(hours=1),
-            MIDNIGHT + (n + 1) * timedelta(hours=1),
-            0.3,
-            "peak",
-            "$/kWh",
-        )
-        for n in range(24 * 5)
-    ]
-    fake_midas.add_rate(RATE, hours, "E-TOU-C")
-    return fake_midas
 
 
 async def advance(

@@ -27,7 +27,11 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.tesladr import async_remove_config_entry_device
 from custom_components.tesladr.const import CONF_FLEX_ALERT, CONF_MOER_REGION, CONF_RIN
 from custom_components.tesladr.diagnostics import async_get_config_entry_diagnostics
-from custom_components.tesladr.grid_entities import MarginalEmissionsSensor
+from custom_components.tesladr.grid_entities import (
+    DIRTIEST_SHARE,
+    DirtiestShareSensor,
+    MarginalEmissionsSensor,
+)
 from custom_components.tesladr.grid_signals import GRID_DEVICE
 from custom_components.tesladr.midas_coordinator import DATA_MIDAS
 from tests.fake_midas import FakeMidas, fake_midas, pacific_midnight, row  # noqa: F401
@@ -41,6 +45,7 @@ ALERT = "binary_sensor.california_grid_signals_flex_alert"
 EMISSIONS = "sensor.california_grid_signals_marginal_emissions"
 PRICE = "sensor.california_grid_signals_retail_price"
 PRICE_NEXT = "sensor.california_grid_signals_retail_price_next"
+DIRTIEST = "binary_sensor.california_grid_signals_dirtiest_share_of_the_day"
 
 
 def emissions(_region: str, start: datetime) -> float:
@@ -196,6 +201,39 @@ async def test_emissions_and_retail_price_now_and_next(
     assert float(state(hass, PRICE_NEXT)) == 0.30
 
 
+async def test_dirtiest_share_of_the_day(
+    hass: HomeAssistant, midas: FakeMidas, freezer: FrozenDateTimeFactory, setup_domain
+) -> None:
+    """Every hour climbs 250 to 305 g/kWh: its last quarter (295 and up) is the dirtiest 25 %."""
+    await setup_domain()
+    await load(hass, grid_entry())
+    dirtiest = hass.states.get(DIRTIEST)
+    assert dirtiest is not None and dirtiest.state == "off"
+    assert dirtiest.attributes["share"] == 25
+    assert dirtiest.attributes["cutoff"] == 295.0
+    assert dirtiest.attributes["rank"] == 100.0  # 250: every interval is as dirty
+    await advance(hass, freezer, timedelta(minutes=44))
+    assert state(hass, DIRTIEST) == "off"
+    await advance(hass, freezer, timedelta(minutes=1))
+    dirtiest = hass.states.get(DIRTIEST)
+    assert dirtiest is not None and dirtiest.state == "on"
+    assert dirtiest.attributes["rank"] == 25.0
+    await advance(hass, freezer, timedelta(minutes=15))
+    assert state(hass, DIRTIEST) == "off"
+
+
+async def test_dirtiest_share_without_emissions_rows_is_unknown(
+    hass: HomeAssistant, midas: FakeMidas, setup_domain
+) -> None:
+    midas.moer_fn = lambda _region, _start: None
+    await setup_domain()
+    await load(hass, grid_entry())
+    dirtiest = hass.states.get(DIRTIEST)
+    assert dirtiest is not None and dirtiest.state == STATE_UNKNOWN
+    assert dirtiest.attributes["cutoff"] is None
+    assert dirtiest.attributes["rank"] is None
+
+
 async def test_a_rate_without_rows_is_unknown(
     hass: HomeAssistant, midas: FakeMidas, setup_domain
 ) -> None:
@@ -274,8 +312,14 @@ async def test_midas_down_at_set_up_does_not_fail_the_entry(
     entry = grid_entry()
     await load(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
-    for entity_id in (ALERT, EMISSIONS, PRICE, PRICE_NEXT):
+    for entity_id in (ALERT, EMISSIONS, PRICE, PRICE_NEXT, DIRTIEST):
         assert state(hass, entity_id) == STATE_UNAVAILABLE
+    # Nothing read yet: the dirtiest-share rule has nothing to say either.
+    unread = DirtiestShareSensor(
+        hass.data[DATA_MIDAS], "USCA-SGIP-MOER-PGE", DIRTIEST_SHARE
+    )
+    assert unread.is_on is None
+    assert unread.extra_state_attributes == {"share": 25, "cutoff": None, "rank": None}
     await advance(hass, freezer, timedelta(minutes=6))
     assert state(hass, ALERT) == "off"
     assert float(state(hass, EMISSIONS)) > 0
