@@ -29,6 +29,7 @@ from .dr.ready_by import (
     energy_to_target_below_limit,
     next_departure,
 )
+from .dr.values import ValueTotals
 from .pricing import NodeChoice, location
 from .vehicles import ChargeState, VehicleState
 
@@ -71,6 +72,9 @@ class CarView:
     usd_not_consumed: float
     net_usd: float
     events_24h: int
+    # CO2 avoided (kg) and the owner's retail bill avoided (USD), gross and net.
+    co2: ValueTotals = ValueTotals()
+    retail: ValueTotals = ValueTotals()
 
 
 @dataclass(slots=True)
@@ -155,6 +159,8 @@ class CarDr:
             usd_not_consumed=usd,
             net_usd=ledger.net_usd(self.car_id),
             events_24h=ledger.events_in_window(self.car_id, now),
+            co2=ledger.co2_totals(self.car_id),
+            retail=ledger.retail_totals(self.car_id),
         )
 
     def pause_event(self, ledger: Ledger) -> DrEvent | None:
