@@ -178,7 +178,10 @@ def test_pending_draws_are_the_recent_ones() -> None:
     """Draw-back intervals still missing a rate, of events that drew within the tail."""
     ledger = Ledger()
     event = pause(ledger, [(400.0, 500.0)], 6.0, None)
-    draw_back(ledger, [], 1)
+    # Nothing drawn in an interval: nothing to give a rate.
+    event.draw(Price(40.0, T0 + FIVE, T0 + 2 * FIVE), 0.0)
+    assert event.draws == {}
+    event.drawn_through = None
     assert ledger.pending_draws(T0, timedelta(hours=1)) == []
     event.draw(Price(40.0, T0 + FIVE, T0 + 2 * FIVE), 0.1)
     moment = T0 + FIVE
