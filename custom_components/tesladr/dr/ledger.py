@@ -17,6 +17,7 @@ from .event import Cause, DrEvent, Outcome, cause_of
 from .policy import Price
 from .values import ValueTotals
 
+# The event's names too: the glue imported them from here before events had their own module.
 __all__ = [
     "INTERVAL",
     "KEEP_EVENTS",
