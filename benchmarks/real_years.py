@@ -19,8 +19,9 @@ DLAP_SDGE 2018 and 2019); skipped when the data is absent. Each interval's price
 
 Value: gross = what the ledger accounts while paused (kWh × LMP); net = gross less the cost
 of drawing that energy back, first in, first out, in the intervals the car charges after
-the pause (Ledger.draw in dr/ledger.py). The always-charging car draws it back right after each
-resume; a fleet car draws it back before it leaves, or never when it leaves short.
+the pause (Ledger.draw and DrEvent.draw, dr/ledger.py and dr/event.py). The always-charging
+car draws it back right after each resume; a fleet car draws it back before it leaves, or
+never when it leaves short.
 
 Each Candidate is a churn rule (DrSettings' knobs and the budget's bar escalation) with the
 ready-by guarantee on; "today" is the policy without either (the policy before issue 20).

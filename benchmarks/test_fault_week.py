@@ -114,10 +114,14 @@ CARS = 10
 # The checked measures count what tesladr holds. The harness keeps a record of every request
 # and call (the fakes' logs), and Home Assistant's template state cache fills up to its size
 # over days: both grow by design and are shown, not checked. So is the ledger, which keeps
-# 30 days of events: its events are left out of the count.
+# 30 days of events: its events (and each one's CO2 and retail valuations) are left out of
+# the count.
 CHECKED_MEMORY = ("tesladr_objects", "tesladr_traced_kib")
 PRODUCT_MODULES = ("custom_components.tesladr",)
-BY_DESIGN = ("custom_components.tesladr.dr.ledger.DrEvent",)
+BY_DESIGN = (
+    "custom_components.tesladr.dr.event.DrEvent",
+    "custom_components.tesladr.dr.values.RateValue",
+)
 PRODUCT_FILES = [tracemalloc.Filter(True, "*/custom_components/tesladr/*")]
 PROGRESS = os.environ.get("FAULT_PROGRESS") == "1"
 # Longer than the OASIS client's 30 s timeout.

@@ -31,6 +31,7 @@ from .dr.ready_by import (
     next_departure,
 )
 from .dr.signals import Signal
+from .dr.values import ValueTotals
 from .pricing import NodeChoice, location
 from .vehicles import ChargeState, VehicleState
 
@@ -76,6 +77,9 @@ class CarView:
     # Weekday -> the departure DR keeps that day and where it comes from (the owner's setting
     # or the car's own schedule); no entry: no departure that day.
     departures: Mapping[int, tuple[time, DepartureSource]] = field(default_factory=dict)
+    # CO2 avoided (kg) and the owner's retail bill avoided (USD), gross and net.
+    co2: ValueTotals = ValueTotals()
+    retail: ValueTotals = ValueTotals()
 
 
 @dataclass(slots=True)
@@ -169,6 +173,8 @@ class CarDr:
             departures=self.settings.departures(
                 read.departure_schedule if read is not None else None
             ),
+            co2=ledger.co2_totals(self.car_id),
+            retail=ledger.retail_totals(self.car_id),
         )
 
     def pause_event(self, ledger: Ledger) -> DrEvent | None:

@@ -454,6 +454,14 @@ def _tick_only() -> None:
 
 
 def _public(event: DrEvent) -> dict[str, Any]:
-    """An event as services and diagnostics show it: no VIN, no per-interval price keys."""
-    public = {k: v for k, v in event.as_dict().items() if k not in ("vin", "prices")}
-    return public | {"net_usd": event.net_usd, "owed_kwh": event.owed_kwh}
+    """An event as services and diagnostics show it: no VIN, no per-interval keys."""
+    per_interval = ("vin", "prices", "co2", "retail", "draws")
+    public = {k: v for k, v in event.as_dict().items() if k not in per_interval}
+    return public | {
+        "net_usd": event.net_usd,
+        "owed_kwh": event.owed_kwh,
+        "kg_co2": event.kg_co2,
+        "net_kg_co2": event.net_kg_co2,
+        "retail_usd": event.retail_usd,
+        "net_retail_usd": event.net_retail_usd,
+    }

@@ -22,7 +22,8 @@ from .midas_coordinator import MidasData
 
 # MIDAS spells its energy rates' unit this way.
 RATE_UNIT = "$/kWh"
-# Events ended this long ago still take in late emissions and retail intervals.
+# Events ended (or energy drawn back) this long ago still take in late emissions and retail
+# intervals; a draw-back interval MIDAS has no rate for by then stays unknown.
 ACCOUNT_TAIL = timedelta(hours=1)
 
 
@@ -84,11 +85,26 @@ def account_grid(hass: HomeAssistant, ledger: Ledger, now: datetime) -> bool:
 def account_rates(
     ledger: Ledger, signals: GridSignals, data: MidasData, now: datetime
 ) -> bool:
-    """Add the emissions and retail intervals of the feed to recent events."""
+    """Add the emissions and retail intervals of the feed to recent events.
+
+    Both sides: the intervals paused, and the intervals the energy was drawn back in.
+    """
     region, rin = signals.moer_region, signals.rin
     moer = data.moer(region) if region is not None else None
     retail = data.values.get(rin) if rin is not None else None
     changed = False
+    for event, pending in ledger.pending_draws(now, ACCOUNT_TAIL):
+        for start in pending:
+            moer_then = moer.at(start) if moer is not None else None
+            retail_then = retail.at(start, RATE_UNIT) if retail is not None else None
+            changed = (
+                event.draw_rates(
+                    start,
+                    moer=None if moer_then is None else moer_then.value,
+                    retail=None if retail_then is None else retail_then.value,
+                )
+                or changed
+            )
     for event in ledger.events:
         if event.ended is not None and now - event.ended > ACCOUNT_TAIL:
             continue

@@ -17,6 +17,7 @@ from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
     UnitOfEnergy,
+    UnitOfMass,
     UnitOfPower,
     UnitOfTime,
 )
@@ -29,6 +30,7 @@ from .caiso import PriceInterval
 from .caiso.forecast import quarter_forecast
 from .caiso.tariff import tariff_attributes
 from .dr.participation import Participation, event_in_progress, participation
+from .dr.values import ValueTotals
 from .dr_car import STATUS_OPTIONS, CarView
 from .entity import (
     CaisoPriceEntity,
@@ -200,6 +202,19 @@ def _participation(car: CarView) -> tuple[Participation, str | None]:
     return kind, None if reason is None else str(reason)
 
 
+def _net(totals: ValueTotals) -> float | None:
+    """A car's net figure: unknown while no event has one (the signal is not chosen)."""
+    return round(totals.net, 4) if totals.known else None
+
+
+def _net_attributes(totals: ValueTotals) -> dict[str, Any]:
+    """The gross figure beside the net one, and the events the net leaves out."""
+    return {
+        "gross": round(totals.gross, 4) if totals.known else None,
+        "events_net_unknown": totals.net_unknown,
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class DrSensorDescription(SensorEntityDescription):
     """A DR sensor of a car: its value from what the DR coordinator shows of it."""
@@ -261,6 +276,29 @@ DR_SENSORS: tuple[DrSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         value_fn=lambda car: round(car.net_usd, 4),
+    ),
+    # Both net of drawing the energy back, so both go down when it is drawn back at a
+    # dirtier or dearer rate than the pause avoided: total (never total_increasing, which
+    # the recorder would read as a meter reset), with no last_reset (one running total).
+    DrSensorDescription(
+        key="co2_avoided",
+        translation_key="co2_avoided",
+        device_class=SensorDeviceClass.WEIGHT,
+        native_unit_of_measurement=UnitOfMass.KILOGRAMS,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda car: _net(car.co2),
+        attr_fn=lambda car: _net_attributes(car.co2),
+    ),
+    DrSensorDescription(
+        key="retail_value_avoided",
+        translation_key="retail_value_avoided",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement="USD",
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda car: _net(car.retail),
+        attr_fn=lambda car: _net_attributes(car.retail),
     ),
     DrSensorDescription(
         key="dr_events_24h",

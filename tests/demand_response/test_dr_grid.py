@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.tesladr.dr import DrSettings, Ledger, Outcome
+from custom_components.tesladr.dr import DrSettings, Ledger, Outcome, Price
 from custom_components.tesladr.dr.signals import GridReading
 from custom_components.tesladr.dr_grid import (
     RATE_UNIT,
@@ -116,11 +116,11 @@ def test_account_rates_by_hand() -> None:
 
 
 def test_retail_gap_is_left_out() -> None:
-    """A slot without a tariff period adds nothing."""
+    """A slot without a tariff period adds nothing: no retail figure, not a zero one."""
     ledger = Ledger()
     event = ledger.start(VIN, "node", NOW + HOUR, 6.0, None)
     account_rates(ledger, GridSignals(rin=RIN), feed(), NOW + HOUR + 2 * FIVE)
-    assert event.retail_usd == 0
+    assert event.retail_usd is None
 
 
 async def test_without_a_prices_entry_nothing_asks(hass: HomeAssistant) -> None:
@@ -128,3 +128,25 @@ async def test_without_a_prices_entry_nothing_asks(hass: HomeAssistant) -> None:
     assert car_signal(hass, DrSettings(pause_on_flex_alert=True), NOW) is None
     assert car_signal(hass, DrSettings(), NOW) is None
     assert account_grid(hass, Ledger(), NOW) is False
+
+
+def test_draw_back_takes_the_rates_of_the_interval_drawn_in() -> None:
+    """Energy drawn back at 18:00-18:05 nets 320 g/kWh and 0.55 USD/kWh; later, unknown."""
+    ledger = Ledger()
+    event = ledger.start(VIN, "node", NOW - 2 * FIVE, 6.0, None)
+    account_rates(ledger, ALL, feed(), NOW)
+    ledger.end(VIN, NOW, Outcome.RESUMED)
+    event.kwh = 1.0  # the price side, accounted elsewhere
+    ledger.draw(VIN, Price(40.0, NOW, NOW + FIVE), 0.5)
+    assert event.net_kg_co2 is None  # drawn, its rate not looked up yet
+    assert account_rates(ledger, ALL, feed(), NOW + FIVE) is True
+    gross = 0.5 * (300 + 310) / 1000
+    assert event.net_kg_co2 == pytest.approx(gross - 0.5 * 320 / 1000)
+    assert event.net_retail_usd == pytest.approx(0.5 * 0.40 * 2 - 0.5 * 0.55)
+    assert account_rates(ledger, ALL, feed(), NOW + FIVE) is False
+    # Drawn after MIDAS's intervals end: no rate, the net stays unknown.
+    late = NOW + 3 * HOUR
+    ledger.draw(VIN, Price(40.0, late, late + FIVE), 0.2)
+    assert account_rates(ledger, ALL, feed(), late + FIVE) is False
+    assert (event.net_kg_co2, event.net_retail_usd) == (None, None)
+    assert event.kg_co2 == pytest.approx(gross)

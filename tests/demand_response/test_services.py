@@ -216,6 +216,10 @@ async def test_get_events_returns_the_ledger_of_a_period(
     assert event["node"] == "TH_NP15_GEN-APND"
     assert event["power_kw"] == 7.0
     assert "vin" not in event
+    # No emissions region or RIN chosen: no CO2 or retail figure, and no per-interval maps.
+    assert (event["kg_co2"], event["net_kg_co2"]) == (None, None)
+    assert (event["retail_usd"], event["net_retail_usd"]) == (None, None)
+    assert not {"co2", "retail", "draws"} & set(event)
     # Paused 17:05:15–17:15:15: 4.75 min at 200, 5 at 40 and 0.25 at 40.
     assert response["kwh"] == pytest.approx(7 * 10 / 60, abs=1e-3)
     assert response["usd"] == pytest.approx(

@@ -1,4 +1,8 @@
-"""Energy not consumed and net value avoided reach the recorder's long-term statistics."""
+"""A car's DR totals reach the recorder's long-term statistics.
+
+Energy not consumed, net wholesale value, and (with the prices entry's MIDAS signals) the net
+CO2 and retail bill avoided: sensors with state class total, compiled by the real recorder.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -18,9 +23,13 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
+from custom_components.tesladr.const import CONF_MOER_REGION, CONF_RIN
 from custom_components.tesladr.dr import Ledger, Outcome
 from custom_components.tesladr.dr_car import CarDr
 from custom_components.tesladr.pricing import NodeChoice
+from tests.fake_midas import FakeMidas, row
+from tests.fake_oasis import FakeOasis
+from tests.prices.conftest import prices_entry
 
 from .conftest import PriceTable, advance_to, at, state
 
@@ -29,6 +38,9 @@ pytestmark = pytest.mark.usefixtures("churn_control_off")
 
 ENERGY = "sensor.model_3_energy_not_consumed"
 NET = "sensor.model_3_net_value_avoided"
+CO2 = "sensor.model_3_co2_avoided"
+RETAIL = "sensor.model_3_retail_bill_avoided"
+RIN = "USCA-PGPG-ETOU-0000"
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +85,93 @@ async def test_pause_totals_become_long_term_statistics(
     )
     assert stats[ENERGY][0]["state"] == pytest.approx(kwh)
     assert stats[NET][0]["state"] == pytest.approx(usd)
+
+
+@pytest.fixture
+async def signals(
+    hass: HomeAssistant, fake_midas: FakeMidas, oasis: FakeOasis
+) -> MockConfigEntry:
+    """A prices entry reading PG&E's emissions and the owner's rate from the fake MIDAS.
+
+    500 g CO2/kWh and 0.55 USD/kWh until 17:15 Pacific, then 200 g and 0.31 USD: the car
+    draws its energy back at cleaner and cheaper rates than its pause avoided.
+    """
+    fake_midas.clock = dt_util.utcnow
+    fake_midas.moer_fn = lambda _region, start: 500.0 if start < at(15) else 200.0
+    fake_midas.add_rate(
+        RIN,
+        [
+            row(at(-60), at(15), 0.55, "Peak", "$/kWh"),
+            row(at(15), at(240), 0.31, "Off-Peak", "$/kWh"),
+        ],
+    )
+    entry = prices_entry()
+    entry = MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=dict(entry.data),
+        options={**entry.options, CONF_MOER_REGION: "PGE", CONF_RIN: RIN},
+        entry_id=entry.entry_id,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_net_co2_and_retail_become_long_term_statistics(
+    hass: HomeAssistant,
+    signals: MockConfigEntry,
+    account: MockConfigEntry,
+    prices: PriceTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A price pause drawn back later: net CO2 and retail below gross, with statistics."""
+    prices.set(0, 300, 300, 40)
+    await advance_to(hass, freezer, at(40))
+    [event] = account.runtime_data.dr.ledger.events
+    assert event.owed_kwh == 0  # drawn back in full at 40 USD/MWh
+    assert event.kg_co2 is not None and event.net_kg_co2 is not None
+    assert event.retail_usd is not None and event.net_retail_usd is not None
+    # Paused at 500 g and 0.55 USD (its last seconds past 17:15 at the lower rates), and
+    # drawn back after 17:15 at 200 g and 0.31 USD.
+    assert event.kwh * 0.45 < event.kg_co2 <= event.kwh * 0.5
+    assert event.kwh * 0.5 < event.retail_usd <= event.kwh * 0.55
+    assert min(event.draws) >= at(15).isoformat()
+    assert event.net_kg_co2 == pytest.approx(event.kg_co2 - event.drawn_kwh * 0.2)
+    assert event.net_retail_usd == pytest.approx(
+        event.retail_usd - event.drawn_kwh * 0.31
+    )
+    co2 = hass.states.get(CO2)
+    retail = hass.states.get(RETAIL)
+    assert co2 is not None and retail is not None
+    assert float(co2.state) == pytest.approx(event.net_kg_co2, abs=1e-4)
+    assert co2.attributes["gross"] == pytest.approx(event.kg_co2, abs=1e-4)
+    assert co2.attributes["events_net_unknown"] == 0
+    assert float(retail.state) == pytest.approx(event.net_retail_usd, abs=1e-4)
+    assert retail.attributes["gross"] == pytest.approx(event.retail_usd, abs=1e-4)
+
+    await async_wait_recording_done(hass)
+    do_adhoc_statistics(hass, start=at(35))
+    await async_wait_recording_done(hass)
+    listed = await hass.async_add_executor_job(list_statistic_ids, hass)
+    kinds = {item["statistic_id"]: item for item in listed}
+    for entity_id, unit in ((CO2, "kg"), (RETAIL, "USD")):
+        assert kinds[entity_id]["has_sum"] is True
+        assert kinds[entity_id]["statistics_unit_of_measurement"] == unit
+    stats = await hass.async_add_executor_job(
+        statistics_during_period,
+        hass,
+        at(35),
+        at(40),
+        {CO2, RETAIL},
+        "5minute",
+        None,
+        {"state", "sum"},
+    )
+    assert stats[CO2][0]["state"] == pytest.approx(float(co2.state))
+    assert stats[RETAIL][0]["state"] == pytest.approx(float(retail.state))
 
 
 def test_net_value_is_what_the_pauses_avoided_less_what_drawing_back_cost() -> None:

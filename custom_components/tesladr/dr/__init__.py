@@ -7,7 +7,8 @@ control (its `PauseHistory`); docs/churn.md measures them on three real CAISO ye
 """
 
 from .churn import PauseHistory
-from .ledger import Cause, DrEvent, Ledger, Outcome, SkipBudgetExceeded, with_skipped
+from .event import Cause, DrEvent, Outcome
+from .ledger import Ledger, SkipBudgetExceeded, with_skipped
 from .policy import (
     STALE_AFTER,
     Action,

@@ -1,72 +1,41 @@
-"""DR events and what they saved: energy not consumed and its wholesale value.
+"""The ledger of DR events: every car's pauses and skips, and what they saved over its history.
 
-Accounting is by overlap: each price interval contributes the part of it the car spent paused,
-at the charger power seen before the pause, capped by the energy that was still needed to reach
-the charge limit, valued at that interval's LMP. Accounting the same interval twice changes
-nothing, so the caller may replay intervals after a restart.
-
-Gross and net value: the energy a pause kept the car from drawing is, for a car that still
-needs it, drawn later. Gross value is that energy at the prices of the paused intervals; net
-value subtracts what drawing it back cost, at the prices of the intervals the car charged in
-after the pause (first in, first out over the car's closed events, up to each event's kWh).
-Energy a car never draws back (it left short, or its need ended) costs nothing: net is gross.
-
-Beside the wholesale value each event records which signal caused it (`cause`), the CO2 it
-avoided at the marginal emissions rate (MOER, g/kWh) of the intervals paused, and its value on
-the owner's retail tariff (USD/kWh, where the owner's RIN is known), both accounted by overlap
-like the price. Both are net of drawing the energy back where the caller gives the rate of the
-interval drawn in (`draw(..., moer=, retail=)`); an interval drawn without it is left out of
-the net, so without those rates the figures are gross.
+Each event (`event.DrEvent`) accounts its own intervals; the ledger opens and closes them,
+feeds them the published prices, pays back the oldest pause first when a car draws energy
+again, and keeps the totals of events it prunes, so a car's lifetime totals never lose them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from .churn import PauseHistory
-from .policy import Decision, Price, Reason
+from .event import Cause, DrEvent, Outcome, cause_of
+from .policy import Price
+from .values import ValueTotals
+
+# The event's names too: the glue imported them from here before events had their own module.
+__all__ = [
+    "INTERVAL",
+    "KEEP_EVENTS",
+    "SKIP_WINDOW",
+    "Cause",
+    "DrEvent",
+    "Ledger",
+    "Outcome",
+    "SkipBudgetExceeded",
+    "cause_of",
+    "with_skipped",
+]
 
 SCHEMA_VERSION = 1
 SKIP_WINDOW = timedelta(hours=24)
 KEEP_EVENTS = timedelta(days=30)
 # The ledger accounts the 5-minute real-time intervals.
 INTERVAL = timedelta(minutes=5)
-
-
-class Outcome(StrEnum):
-    """How an event ended for a car."""
-
-    RESUMED = "resumed"  # price fell below the resume band
-    RESUMED_STALE = "resumed_stale"  # fail-safe on stale prices
-    OPTED_OUT = "opted_out"
-    SKIPPED = "skipped"
-    OVERRIDDEN = "overridden"  # the user restarted charging
-    UNPLUGGED = "unplugged"
-    UNLOADED = "unloaded"
-    READY_BY = "ready_by"  # ended early so the car is ready by its departure
-    REMOVED = "removed"  # the car left its account or integration
-
-
-class Cause(StrEnum):
-    """The signal that caused a pause."""
-
-    PRICE = "price"
-    FLEX_ALERT = "flex_alert"
-    EMISSIONS = "emissions"
-
-
-def cause_of(decision: Decision | None) -> Cause:
-    """The cause of a pause DR made on `decision` (a pause made before a restart: the price)."""
-    if decision is None:
-        return Cause.PRICE
-    return {
-        Reason.FLEX_ALERT: Cause.FLEX_ALERT,
-        Reason.HIGH_EMISSIONS: Cause.EMISSIONS,
-    }.get(decision.reason, Cause.PRICE)
 
 
 class SkipBudgetExceeded(Exception):
@@ -97,217 +66,15 @@ def with_skipped(intervals: list[Price]) -> list[Price]:
     return filled
 
 
-@dataclass(slots=True)
-class DrEvent:
-    """One car's pause, from stop to start."""
-
-    event_id: str
-    vin: str
-    node: str
-    started: datetime
-    power_kw: float
-    energy_needed_kwh: float | None
-    ended: datetime | None = None
-    outcome: Outcome | None = None
-    kwh: float = 0.0
-    usd: float = 0.0
-    prices: dict[str, float] = field(default_factory=dict)
-    # The utility whose service area the car was in (PG&E, SCE, ...), None outside CAISO.
-    utility: str | None = None
-    dlap: str | None = None
-    # The car's last read that showed it paused, and its energy count then: an owner's
-    # restart came after it, and a count that moved since says the car charged in between.
-    seen_paused_at: datetime | None = None
-    seen_paused_energy_kwh: float | None = None
-    # The energy drawn back after the pause, its cost, and the end of the newest interval
-    # drawn (an interval drawn twice counts once).
-    drawn_kwh: float = 0.0
-    drawn_usd: float = 0.0
-    drawn_through: datetime | None = None
-    cause: Cause = Cause.PRICE
-    # Marginal emissions (g CO2/kWh) and retail rates (USD/kWh) of the intervals paused, by
-    # interval start; what they avoided, and the kWh each has counted against the need.
-    moer: dict[str, float] = field(default_factory=dict)
-    kg_co2: float = 0.0
-    co2_kwh: float = 0.0
-    retail: dict[str, float] = field(default_factory=dict)
-    retail_usd: float = 0.0
-    retail_kwh: float = 0.0
-    drawn_kg_co2: float = 0.0
-    drawn_retail_usd: float = 0.0
-
-    @property
-    def net_kg_co2(self) -> float:
-        """CO2 avoided net of the emissions of drawing the energy back, where known."""
-        return self.kg_co2 - self.drawn_kg_co2
-
-    @property
-    def net_retail_usd(self) -> float:
-        """Retail bill avoided net of paying for the energy drawn back, where known."""
-        return self.retail_usd - self.drawn_retail_usd
-
-    def _paused_kwh(self, start: datetime, end: datetime, counted: float) -> float:
-        """The energy the pause kept from the car over one interval, capped by the need."""
-        start = max(start, self.started)
-        end = min(end, self.ended) if self.ended else end
-        if end <= start:
-            return 0.0
-        kwh = self.power_kw * (end - start).total_seconds() / 3600
-        if self.energy_needed_kwh is not None:
-            kwh = max(0.0, min(kwh, self.energy_needed_kwh - counted))
-        return kwh
-
-    def account_moer(self, start: datetime, end: datetime, g_per_kwh: float) -> None:
-        """Add the CO2 not emitted in one emissions interval."""
-        key = start.isoformat()
-        if key in self.moer:
-            return
-        kwh = self._paused_kwh(start, end, self.co2_kwh)
-        if kwh <= 0:
-            return
-        self.moer[key] = g_per_kwh
-        self.co2_kwh += kwh
-        self.kg_co2 += kwh * g_per_kwh / 1000
-
-    def account_retail(
-        self, start: datetime, end: datetime, usd_per_kwh: float
-    ) -> None:
-        """Add the owner's retail cost not paid in one 5-minute interval at its rate."""
-        key = start.isoformat()
-        if key in self.retail:
-            return
-        kwh = self._paused_kwh(start, end, self.retail_kwh)
-        if kwh <= 0:
-            return
-        self.retail[key] = usd_per_kwh
-        self.retail_kwh += kwh
-        self.retail_usd += kwh * usd_per_kwh
-
-    @property
-    def owed_kwh(self) -> float:
-        """Energy the pause kept from the car that it has not drawn back yet."""
-        return max(0.0, self.kwh - self.drawn_kwh)
-
-    @property
-    def net_usd(self) -> float:
-        """Wholesale cost avoided net of drawing the energy back later."""
-        return self.usd - self.drawn_usd
-
-    def draw(
-        self,
-        price: Price,
-        kwh: float,
-        *,
-        moer: float | None = None,
-        retail: float | None = None,
-    ) -> float:
-        """Count energy the car drew in one interval after the pause; return what is left.
-
-        `moer` (g/kWh) and `retail` (USD/kWh): the interval's rates, where known.
-        """
-        if self.ended is None or price.end <= self.ended:
-            return kwh
-        if self.drawn_through is not None and price.start < self.drawn_through:
-            return kwh
-        taken = min(max(0.0, kwh), self.owed_kwh)
-        self.drawn_kwh += taken
-        self.drawn_usd += taken * price.value / 1000
-        if moer is not None and self.moer:
-            self.drawn_kg_co2 += taken * moer / 1000
-        if retail is not None and self.retail:
-            self.drawn_retail_usd += taken * retail
-        self.drawn_through = price.end
-        return kwh - taken
-
-    def account(self, price: Price) -> None:
-        """Add what the car did not consume during one price interval."""
-        key = price.start.isoformat()
-        if key in self.prices:
-            return
-        start = max(price.start, self.started)
-        end = min(price.end, self.ended) if self.ended else price.end
-        if end <= start:
-            return
-        kwh = self.power_kw * (end - start).total_seconds() / 3600
-        if self.energy_needed_kwh is not None:
-            kwh = max(0.0, min(kwh, self.energy_needed_kwh - self.kwh))
-        self.prices[key] = price.value
-        self.kwh += kwh
-        self.usd += kwh * price.value / 1000
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        data = asdict(self)
-        data["started"] = self.started.isoformat()
-        data["ended"] = self.ended.isoformat() if self.ended else None
-        data["seen_paused_at"] = (
-            self.seen_paused_at.isoformat() if self.seen_paused_at else None
-        )
-        data["drawn_through"] = (
-            self.drawn_through.isoformat() if self.drawn_through else None
-        )
-        data["cause"] = str(self.cause)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DrEvent:
-        """Inverse of as_dict."""
-        return cls(
-            event_id=data["event_id"],
-            vin=data["vin"],
-            node=data["node"],
-            started=datetime.fromisoformat(data["started"]),
-            power_kw=float(data["power_kw"]),
-            energy_needed_kwh=data["energy_needed_kwh"],
-            ended=datetime.fromisoformat(data["ended"]) if data["ended"] else None,
-            outcome=Outcome(data["outcome"]) if data["outcome"] else None,
-            kwh=float(data["kwh"]),
-            usd=float(data["usd"]),
-            prices=dict(data["prices"]),
-            utility=data.get("utility"),
-            dlap=data.get("dlap"),
-            seen_paused_at=(
-                datetime.fromisoformat(seen)
-                if (seen := data.get("seen_paused_at"))
-                else None
-            ),
-            seen_paused_energy_kwh=(
-                None
-                if (energy := data.get("seen_paused_energy_kwh")) is None
-                else float(energy)
-            ),
-            drawn_kwh=float(data.get("drawn_kwh", 0.0)),
-            drawn_usd=float(data.get("drawn_usd", 0.0)),
-            drawn_through=(
-                datetime.fromisoformat(through)
-                if (through := data.get("drawn_through"))
-                else None
-            ),
-            # Events stored before the grid signals were all the price's.
-            cause=Cause(data.get("cause", Cause.PRICE)),
-            moer=dict(data.get("moer", {})),
-            kg_co2=float(data.get("kg_co2", 0.0)),
-            co2_kwh=float(data.get("co2_kwh", 0.0)),
-            retail=dict(data.get("retail", {})),
-            retail_usd=float(data.get("retail_usd", 0.0)),
-            retail_kwh=float(data.get("retail_kwh", 0.0)),
-            drawn_kg_co2=float(data.get("drawn_kg_co2", 0.0)),
-            drawn_retail_usd=float(data.get("drawn_retail_usd", 0.0)),
-        )
-
-
 def _reaccount_rates(event: DrEvent) -> None:
     """Account an ended event's emissions and retail intervals again, up to its end."""
-    moer, retail = dict(event.moer), dict(event.retail)
-    event.moer.clear()
-    event.retail.clear()
-    event.kg_co2 = event.co2_kwh = event.retail_usd = event.retail_kwh = 0.0
-    for key, value in moer.items():
-        start = datetime.fromisoformat(key)
-        event.account_moer(start, start + INTERVAL, value)
-    for key, value in retail.items():
-        start = datetime.fromisoformat(key)
-        event.account_retail(start, start + INTERVAL, value)
+    for value, account in (
+        (event.co2, event.account_moer),
+        (event.retail, event.account_retail),
+    ):
+        for key, rate in value.clear_paused().items():
+            start = datetime.fromisoformat(key)
+            account(start, start + INTERVAL, rate)
 
 
 def _complete(event: DrEvent) -> bool:
@@ -350,6 +117,9 @@ class Ledger:
     archived: dict[str, tuple[float, float]] = field(default_factory=dict)
     # And what drawing their energy back cost (stores before net value have none).
     archived_drawn_usd: dict[str, float] = field(default_factory=dict)
+    # Their CO2 (kg) and retail (USD) figures (stores before net CO2 have none).
+    archived_co2: dict[str, ValueTotals] = field(default_factory=dict)
+    archived_retail: dict[str, ValueTotals] = field(default_factory=dict)
     next_id: int = 1
 
     def active(self, vin: str) -> DrEvent | None:
@@ -515,6 +285,34 @@ class Ledger:
         drawn = sum(e.drawn_usd for e in self.events if e.vin == vin)
         return usd - self.archived_drawn_usd.get(vin, 0.0) - drawn
 
+    def co2_totals(self, vin: str) -> ValueTotals:
+        """KG CO2 avoided, gross and net, over the car's whole history."""
+        totals = self.archived_co2.get(vin, ValueTotals())
+        for event in self.events:
+            if event.vin == vin:
+                totals = totals.plus(event.kg_co2, event.net_kg_co2)
+        return totals
+
+    def retail_totals(self, vin: str) -> ValueTotals:
+        """USD of the owner's retail bill avoided, gross and net, over the car's history."""
+        totals = self.archived_retail.get(vin, ValueTotals())
+        for event in self.events:
+            if event.vin == vin:
+                totals = totals.plus(event.retail_usd, event.net_retail_usd)
+        return totals
+
+    def pending_draws(
+        self, now: datetime, tail: timedelta
+    ) -> list[tuple[DrEvent, list[datetime]]]:
+        """Events with draw-back intervals still missing a rate, drawn within `tail`."""
+        return [
+            (event, pending)
+            for event in self.events
+            if event.drawn_through is not None
+            and now - event.drawn_through <= tail
+            and (pending := event.pending_draws())
+        ]
+
     def between(self, vin: str, start: datetime, end: datetime) -> list[DrEvent]:
         """Events of a car that overlap a period."""
         return [
@@ -535,6 +333,12 @@ class Ledger:
             self.archived_drawn_usd[event.vin] = (
                 self.archived_drawn_usd.get(event.vin, 0.0) + event.drawn_usd
             )
+            self.archived_co2[event.vin] = self.archived_co2.get(
+                event.vin, ValueTotals()
+            ).plus(event.kg_co2, event.net_kg_co2)
+            self.archived_retail[event.vin] = self.archived_retail.get(
+                event.vin, ValueTotals()
+            ).plus(event.retail_usd, event.net_retail_usd)
         self.events = kept
         self.skips = {
             vin: recent
@@ -552,6 +356,12 @@ class Ledger:
             },
             "archived": {vin: list(totals) for vin, totals in self.archived.items()},
             "archived_drawn_usd": self.archived_drawn_usd,
+            "archived_co2": {
+                vin: totals.as_list() for vin, totals in self.archived_co2.items()
+            },
+            "archived_retail": {
+                vin: totals.as_list() for vin, totals in self.archived_retail.items()
+            },
             "next_id": self.next_id,
         }
 
@@ -573,6 +383,14 @@ class Ledger:
             archived_drawn_usd={
                 vin: float(usd)
                 for vin, usd in data.get("archived_drawn_usd", {}).items()
+            },
+            archived_co2={
+                vin: ValueTotals.from_list(totals)
+                for vin, totals in data.get("archived_co2", {}).items()
+            },
+            archived_retail={
+                vin: ValueTotals.from_list(totals)
+                for vin, totals in data.get("archived_retail", {}).items()
             },
             next_id=int(data.get("next_id", len(data["events"]) + 1)),
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from .ledger import DrEvent
+from .event import DrEvent
 from .policy import Reason
 
 # The resolution of a car's energy count, and how far a read's time may be off the moment
