@@ -37,6 +37,11 @@ pytestmark = pytest.mark.usefixtures("churn_control_off")
 
 PHONE = "notify.mobile_app_pixel"
 ACTION = "mobile_app_notification_action"
+# Where a target without actions (a notify entity) tells the owner to skip.
+SKIP_HINT = (
+    "To let Model 3 charge through this event, press its Skip this event button "
+    "(on its device page or your dashboard)."
+)
 
 
 @pytest.fixture
@@ -119,8 +124,10 @@ async def test_pause_message_with_skip_that_skips_the_event(
     [call] = calls
     assert call.data["title"] == "Model 3: demand response"
     assert call.data["message"].startswith(
-        "Charging paused: the price is 0.300 USD/kWh (300 USD/MWh)."
+        "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh (300 USD/MWh)."
     )
+    # A phone carries the action: no words about where else to find it.
+    assert "Skip this event button" not in call.data["message"]
     car = device_id(hass, entry)
     assert call.data["data"] == {
         "actions": [{"action": f"TESLADR_SKIP_{car}", "title": "Skip this event"}]
@@ -186,7 +193,10 @@ async def test_entity_target_gets_start_and_end_once_each_across_a_restart(
     assert phone.sent == [
         (
             "Model 3: demand response",
-            "Charging paused: the price is 0.300 USD/kWh (300 USD/MWh).",
+            (
+                "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh "
+                f"(300 USD/MWh). {SKIP_HINT}"
+            ),
         )
     ]
     # A restart settling the same pause tells DR's bus again: no second message.
@@ -212,7 +222,10 @@ async def test_entity_target_gets_start_and_end_once_each_across_a_restart(
     assert phone.sent[1:] == [
         (
             "Model 3: demand response",
-            "Charging resumed: the price fell to 0.040 USD/kWh (40 USD/MWh).",
+            (
+                "Charging resumed: the price at TH_NP15_GEN-APND fell to 0.040 USD/kWh "
+                "(40 USD/MWh)."
+            ),
         )
     ]
 
@@ -224,8 +237,8 @@ async def test_entity_target_gets_start_and_end_once_each_across_a_restart(
         (
             "Model 3: demand response",
             (
-                "Charging paused: the price is 0.300 USD/kWh (300 USD/MWh). "
-                "Likely to resume at 18:00."
+                "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh "
+                f"(300 USD/MWh). Likely to resume at 18:00. {SKIP_HINT}"
             ),
         )
     ]
@@ -299,6 +312,36 @@ async def test_ready_by_and_stale_ends_have_their_own_words_once(
             "departure."
         ),
         "Charging resumed: prices are out of date, so the car is not held back.",
+    ]
+
+
+async def test_an_end_without_a_price_says_only_that_the_pause_is_over(
+    hass: HomeAssistant,
+    oasis: object,
+    tesla: FakeTesla,
+    prices: ForecastTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An end whose price is unknown does not name a price it does not have."""
+    calls: list[ServiceCall] = async_mock_service(hass, "notify", "mobile_app_pixel")
+    entry = await car_entry(hass, tesla, PHONE)
+    prices.set(0, 300, 300)
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    await hass.async_block_till_done()
+    hass.bus.async_fire(
+        EVENT_DR,
+        {
+            "type": "ended",
+            "device_id": device_id(hass, entry),
+            "car": "Model 3",
+            "node": "TH_NP15_GEN-APND",
+            "price": None,
+            "reason": "price_below_resume",
+        },
+    )
+    await hass.async_block_till_done()
+    assert [c.data["message"] for c in calls[1:]] == [
+        "Charging resumed: the pause is over."
     ]
 
 
