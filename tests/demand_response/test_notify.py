@@ -345,6 +345,27 @@ async def test_an_end_without_a_price_says_only_that_the_pause_is_over(
     ]
 
 
+async def test_removing_the_entry_forgets_what_was_sent(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: object,
+    tesla: FakeTesla,
+    prices: ForecastTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The Store of messages sent goes with the entry, as DR's own Store does."""
+    async_mock_service(hass, "notify", "mobile_app_pixel")
+    entry = await car_entry(hass, tesla, PHONE)
+    prices.set(0, 300, 300)
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.notified.{entry.entry_id}"
+    assert hass_storage[key]["data"]["sent"]
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
 async def test_a_target_gone_is_a_warning_and_others_cars_are_ignored(
     hass: HomeAssistant,
     oasis: object,
