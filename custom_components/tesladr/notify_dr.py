@@ -3,7 +3,10 @@
 Off until the entry's options name a target: a `notify` entity, or a notify service such as
 `notify.mobile_app_<phone>`. Only a mobile app's service carries the one-tap "Skip this event"
 action (notify entities send a title and a message, nothing more); tapping it comes back as
-Home Assistant's `mobile_app_notification_action` event, which skips the car's event.
+Home Assistant's `mobile_app_notification_action` event, which skips the car's event. Other
+targets are told where the car's "Skip this event" button is; in Home Assistant's own
+notifications panel (`notify.persistent_notification`) each car has one notification, the
+latest replacing the earlier, dismissed when the owner skips.
 
 This module only listens: to the `tesladr_dr_event` bus event DR fires for each pause started
 and ended, and to the DR coordinator's updates for a command that failed. It sends at most one
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from homeassistant.components import persistent_notification as pn
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -37,6 +41,8 @@ SKIP_ACTION = "TESLADR_SKIP_"
 STORAGE_VERSION = 1
 # Keys of the messages sent: events outlive a restart by hours, not by this many messages.
 KEEP_SENT = 200
+# Home Assistant's own notifications panel, through the notify service of that name.
+PANEL = "persistent_notification"
 
 # The messages are translations (`exceptions` in translations/en.json, the category core
 # integrations use for words built in code), keyed by what happened.
@@ -59,6 +65,11 @@ def notify_targets(hass: HomeAssistant) -> list[str]:
     )
     # send_message is the entities' own service, not a target.
     return [*entities, *(s for s in services if s != "notify.send_message")]
+
+
+def panel_id(device_id: str) -> str:
+    """The id of the car's notification in Home Assistant's notifications panel."""
+    return f"{DOMAIN}_{device_id}"
 
 
 def skip_action(device_id: str) -> str:
@@ -140,7 +151,12 @@ class DrNotifier:
                 data,
                 skip=True,
             )
-        elif kind == "ended" and reason != Reason.SKIPPED:
+        elif kind == "ended" and reason == Reason.SKIPPED:
+            # A notification panel keeps the pause's message, Skip hint and all: the owner
+            # acted on it, so it goes.
+            if self._in_panel() and data.get("device_id"):
+                pn.async_dismiss(self.hass, panel_id(data["device_id"]))
+        elif kind == "ended":
             if (pause := self._last_event(car_id)) is None:
                 return
             if reason == Reason.READY_BY:
@@ -197,6 +213,9 @@ class DrNotifier:
     def _carries_actions(self) -> bool:
         return self.target.removeprefix("notify.").startswith("mobile_app_")
 
+    def _in_panel(self) -> bool:
+        return self.target == f"notify.{PANEL}"
+
     def _text(self, key: str, data: dict[str, Any]) -> str:
         """The translation of `key`, its placeholders filled from DR's event data."""
         template = self._texts.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
@@ -250,7 +269,11 @@ class DrNotifier:
         self.entry.async_create_task(
             self.hass,
             self._async_send(
-                self._text("notify_title", data), message, actions, key is not None
+                self._text("notify_title", data),
+                message,
+                actions,
+                key is not None,
+                data.get("device_id"),
             ),
             f"{DOMAIN} notify",
         )
@@ -261,6 +284,7 @@ class DrNotifier:
         message: str,
         actions: list[dict[str, str]] | None,
         persist: bool,
+        device_id: str | None,
     ) -> None:
         if persist:
             await self._store.async_save({"sent": self._sent})
@@ -278,6 +302,9 @@ class DrNotifier:
             payload: dict[str, Any] = {"title": title, "message": message}
             if actions and self._carries_actions():
                 payload["data"] = {"actions": actions}
+            elif self._in_panel() and device_id:
+                # One notification per car, the latest news replacing the earlier.
+                payload["data"] = {"notification_id": panel_id(device_id)}
             await self.hass.services.async_call(
                 "notify", service, payload, blocking=True
             )

@@ -6,11 +6,13 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import persistent_notification as pn
 from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION, Platform
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -364,6 +366,75 @@ async def test_removing_the_entry_forgets_what_was_sent(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+def panel(hass: HomeAssistant) -> dict[str, pn.Notification]:
+    """Home Assistant's notifications panel, kept up to date as the frontend's is."""
+    shown: dict[str, pn.Notification] = {}
+
+    @callback
+    def update(kind: pn.UpdateType, notes: dict[str, pn.Notification]) -> None:
+        if kind is pn.UpdateType.REMOVED:
+            for key in notes:
+                shown.pop(key, None)
+        else:
+            shown.update(notes)
+
+    pn.async_register_callback(hass, update)
+    return shown
+
+
+async def test_panel_message_and_skip_button_in_one_tap(
+    hass: HomeAssistant,
+    oasis: object,
+    tesla: FakeTesla,
+    prices: ForecastTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Without a phone: the panel tells the price, the likely end and the Skip button.
+
+    Pressing the button skips the event: the car charges, the message goes, and neither
+    the skip nor the end of the event it skipped is told.
+    """
+    assert await async_setup_component(hass, "notify", {})
+    shown = panel(hass)
+    await car_entry(hass, tesla, "notify.persistent_notification")
+    # The day-ahead and 15-minute prices: high until 18:00, calm then.
+    prices.forecast[Market.DAM, at(0)] = 250.0
+    for minutes in range(0, 60, 15):
+        prices.forecast[Market.RTPD, at(minutes)] = 250.0
+    prices.set(0, 300, 300, 40, 40, 40, 40, 300, 300, 300, 300)
+    await advance_to(hass, freezer, at(15).replace(second=30))
+    await hass.async_block_till_done()
+    # One notification per car: the resume replaced the pause.
+    [note] = shown.values()
+    assert note["message"].startswith("Charging resumed")
+
+    await advance_to(hass, freezer, at(35).replace(second=30))
+    await hass.async_block_till_done()
+    assert state(hass, STATUS) == "paused"
+    [note] = shown.values()
+    assert note["title"] == "Model 3: demand response"
+    assert note["message"] == (
+        "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh (300 USD/MWh). "
+        f"Likely to resume at 18:00. {SKIP_HINT}"
+    )
+
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": "button.model_3_skip_this_event"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert state(hass, "sensor.model_3_participation") == "skipped"
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert shown == {}
+
+    await advance_to(hass, freezer, at(55).replace(second=30))
+    await hass.async_block_till_done()
+    assert state(hass, STATUS) == "monitoring"
+    assert shown == {}
 
 
 async def test_a_target_gone_is_a_warning_and_others_cars_are_ignored(
