@@ -47,6 +47,20 @@ RENDERED_JS = """
 """
 
 
+# Opens the notifications drawer as the sidebar's bell does (home-assistant-main listens).
+SHOW_NOTIFICATIONS_JS = """
+(() => {
+  const main = document.querySelector("home-assistant")
+    ?.shadowRoot?.querySelector("home-assistant-main");
+  if (!main) return false;
+  main.dispatchEvent(
+    new CustomEvent("hass-show-notifications", {bubbles: true, composed: true})
+  );
+  return true;
+})()
+"""
+
+
 class Cdp:
     """A minimal DevTools protocol client for one page."""
 
@@ -144,9 +158,17 @@ def login_url(ha_url: str, path: str) -> str:
 
 
 async def screenshot(
-    devtools: str, url: str, width: int, height: int, settle: float
+    devtools: str,
+    url: str,
+    width: int,
+    height: int,
+    settle: float,
+    notifications: bool = False,
 ) -> bytes:
-    """Open `url`, wait for the dashboard to render and settle; return a PNG."""
+    """Open `url`, wait for the dashboard to render and settle; return a PNG.
+
+    With `notifications`, the notifications drawer is opened over the dashboard first.
+    """
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{devtools}/json/list") as response:
             pages = [t for t in await response.json() if t["type"] == "page"]
@@ -169,6 +191,10 @@ async def screenshot(
                 await asyncio.sleep(1)
             # History graphs load their data after the cards appear.
             await asyncio.sleep(settle)
+            if notifications:
+                if not await cdp.evaluate(SHOW_NOTIFICATIONS_JS):
+                    raise SystemExit("the notifications drawer could not be opened")
+                await asyncio.sleep(3)
             shot = await cdp.call("Page.captureScreenshot", format="png")
     return base64.b64decode(shot["data"])
 
@@ -188,6 +214,11 @@ def main() -> None:
         help="first wait (up to --timeout s) until an entity has a state",
     )
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--notifications-output",
+        type=Path,
+        help="also shoot the dashboard with the notifications drawer open, into this file",
+    )
     args = parser.parse_args()
     if args.wait_for:
         entity_id, _, wanted = args.wait_for.partition("=")
@@ -212,6 +243,20 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(png)
     print(f"wrote {args.output}", flush=True)
+    if args.notifications_output:
+        with chromium(args.width, args.height) as devtools:
+            png = asyncio.run(
+                screenshot(
+                    devtools,
+                    login_url(args.ha, args.path),
+                    args.width,
+                    args.height,
+                    args.settle,
+                    notifications=True,
+                )
+            )
+        args.notifications_output.write_bytes(png)
+        print(f"wrote {args.notifications_output}", flush=True)
 
 
 if __name__ == "__main__":

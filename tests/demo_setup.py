@@ -305,7 +305,8 @@ def ensure_entries(ha: Http, tesla_url: str, *, timeout: float = 60.0) -> None:
             lambda: all(state(ha, e) for e in CHARGER_ENTITIES.values()),
             timeout,
         )
-        _flow(ha, "charger", CHARGER_ENTITIES)
+        charger = _flow(ha, "charger", CHARGER_ENTITIES)
+        _set_notify_target(ha, charger["result"]["entry_id"])
     for title in (PRICES_TITLE, account["email"], CHARGER_TITLE):
         entry = _wait_loaded(ha, title, timeout)
         if entry is None or entry["state"] != "loaded":
@@ -360,7 +361,11 @@ def remove_online_entries(ha: Http) -> list[str]:
 
 
 def _set_notify_target(ha: Http, entry_id: str) -> None:
-    """Send DR's notifications to the notifications panel; other options keep their defaults."""
+    """Send a car entry's DR notifications to the notifications panel.
+
+    Other options keep their defaults. The panel, not a phone: the demo has none, and the
+    panel is what the browser shows (with the car's Skip this event button on the dashboard).
+    """
     form = ha.post("/api/config/config_entries/options/flow", {"handler": entry_id})
     if form.get("type") != "form":
         return
@@ -375,7 +380,7 @@ def _set_notify_target(ha: Http, entry_id: str) -> None:
         f"/api/config/config_entries/options/flow/{form['flow_id']}", user_input
     )
     if result.get("type") != "create_entry":
-        raise DemoSetupError(f"account options not saved: {result}")
+        raise DemoSetupError(f"car entry options not saved: {result}")
 
 
 def _set_grid_signals(ha: Http, entry_id: str) -> None:

@@ -50,6 +50,9 @@ RETAIL_PRICE = "sensor.california_grid_signals_retail_price"
 DR_STATUS = "sensor.model_3_dr_status"
 CHARGING = "switch.model_3_charging"
 CHARGER_POWER = "sensor.model_3_charger_power"
+PARTICIPATION = "sensor.model_3_participation"
+SKIP = "button.model_3_skip_this_event"
+GARAGE_PARTICIPATION = "sensor.garage_charger_participation"
 # The second car, on the generic route: a template switch over an input_boolean relay.
 GARAGE_DR_STATUS = "sensor.garage_charger_dr_status"
 GARAGE_RELAY = "input_boolean.garage_relay"
@@ -275,6 +278,8 @@ def _dashboard_entities(node: Any) -> set[str]:
     """Every entity id the dashboard YAML names."""
     if isinstance(node, dict):
         found = {node["entity"]} if isinstance(node.get("entity"), str) else set()
+        # The calendar card lists bare entity ids.
+        found |= {e for e in node.get("entities", []) if isinstance(e, str)}
         for value in node.values():
             found |= _dashboard_entities(value)
         return found
@@ -354,6 +359,20 @@ def test_demo_pauses_and_resumes_the_car(demo: Demo) -> None:
     for status in (DR_STATUS, GARAGE_DR_STATUS):
         paused = demo.state(status)
         assert paused is not None and paused["attributes"].get("reason")
+
+    # The dashboard's Skip this event: one press lets the Model 3 charge through the event;
+    # the garage charger keeps taking part.
+    demo.ha.post("/api/services/button/press", {"entity_id": SKIP})
+    wait_until(
+        "the Model 3 skipping the event",
+        lambda: (
+            demo.value(PARTICIPATION) == "skipped"
+            and demo.value(DR_STATUS) == "skipped"
+            and demo.value(CHARGING) == "on"
+        ),
+        REACTION_TIMEOUT,
+    )
+    assert demo.value(GARAGE_PARTICIPATION) == "taking_part"
 
     demo.play(
         40.0,

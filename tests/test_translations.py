@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 
 from custom_components.tesladr.dr import Reason
 from custom_components.tesladr.dr.departures import DepartureSource
@@ -45,3 +46,20 @@ def test_departure_entities_name_their_day_and_source() -> None:
     assert len(names) == 7
     days = STRINGS["entity"]["select"]["departure_days"]["state"]
     assert set(days) == set(DEPARTURE_DAYS_SELECT.options or [])
+
+
+def test_notification_words_are_translations_with_known_placeholders() -> None:
+    """Every message key the notifier names is in en.json, with placeholders it fills."""
+    source = (
+        Path(__file__).parents[1] / "custom_components/tesladr/notify_dr.py"
+    ).read_text()
+    keys = set(re.findall(r'"(notify_[a-z_]+)"', source)) | {
+        f"{key}{tail}"
+        for key in ("notify_paused", "notify_paused_high")
+        for tail in ("", "_until")
+    }
+    messages = STRINGS["exceptions"]
+    assert keys <= set(messages)
+    for key in keys:
+        placeholders = set(re.findall(r"{(\w+)}", messages[key]["message"]))
+        assert placeholders <= {"car", "node", "price", "end", "error"}, key

@@ -33,7 +33,7 @@ from .dr_store import DrStore, left_paused_issue_id
 from .identity import ACCOUNT_ID_MINOR_VERSION
 from .linked import async_setup_linked, async_unload_linked
 from .models import TesladrConfigEntry, car_runtime
-from .notify_dr import DrNotifier
+from .notify_dr import DrNotifier, async_remove_notified
 from .prices import async_setup_prices, async_unload_prices, nodes_in_use
 from .services import async_setup_services
 
@@ -120,12 +120,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: TesladrConfigEntry) -> None:
-    """Forget a removed car entry's DR settings, state and ledger.
+    """Forget a removed car entry's DR settings, state, ledger and notifications sent.
 
     Its cars were resumed as it unloaded; one that could not be is kept (see DrStore).
     """
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
         return
+    await async_remove_notified(hass, entry.entry_id)
     paused = await DrStore(hass, entry.entry_id, entry.unique_id).async_remove()
     if paused:
         # Unloading could not reach these cars to resume them: the owner must know.

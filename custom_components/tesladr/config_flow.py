@@ -191,23 +191,22 @@ class TeslaDrConfigFlow(ConfigFlow, domain=DOMAIN):
     # 1.3: no polling interval option (async_migrate_entry drops it).
     MINOR_VERSION = ENTRY_MINOR_VERSION
 
-    @classmethod
-    @callback
-    @override
-    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        """A linked car has no options: its settings are its DR entities."""
-        return bool(config_entry.data[CONF_ENTRY_TYPE] != ENTRY_TYPE_LINKED)
-
     @staticmethod
     @callback
     @override
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        """Options differ between the prices entry and account entries."""
+        """Options differ between the prices entry, account entries and linked cars."""
         # options_flow builds on this module's schemas: imported when first asked for.
-        from .options_flow import AccountOptionsFlow, PricesOptionsFlow
+        from .options_flow import (
+            AccountOptionsFlow,
+            LinkedOptionsFlow,
+            PricesOptionsFlow,
+        )
 
         if config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_PRICES:
             return PricesOptionsFlow()
+        if config_entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_LINKED:
+            return LinkedOptionsFlow()
         return AccountOptionsFlow()
 
     async def async_step_account(

@@ -3,7 +3,10 @@
 Off until the entry's options name a target: a `notify` entity, or a notify service such as
 `notify.mobile_app_<phone>`. Only a mobile app's service carries the one-tap "Skip this event"
 action (notify entities send a title and a message, nothing more); tapping it comes back as
-Home Assistant's `mobile_app_notification_action` event, which skips the car's event.
+Home Assistant's `mobile_app_notification_action` event, which skips the car's event. Other
+targets are told where the car's "Skip this event" button is; in Home Assistant's own
+notifications panel (`notify.persistent_notification`) each car has one notification, the
+latest replacing the earlier, dismissed when the owner skips.
 
 This module only listens: to the `tesladr_dr_event` bus event DR fires for each pause started
 and ended, and to the DR coordinator's updates for a command that failed. It sends at most one
@@ -17,10 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from homeassistant.components import persistent_notification as pn
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .actuator import car_name
@@ -36,11 +41,15 @@ SKIP_ACTION = "TESLADR_SKIP_"
 STORAGE_VERSION = 1
 # Keys of the messages sent: events outlive a restart by hours, not by this many messages.
 KEEP_SENT = 200
+# Home Assistant's own notifications panel, through the notify service of that name.
+PANEL = "persistent_notification"
 
+# The messages are translations (`exceptions` in translations/en.json, the category core
+# integrations use for words built in code), keyed by what happened.
 ENDED = {
-    Reason.PRICE_BELOW_RESUME: "the price fell to {price}.",
-    Reason.PRICES_STALE: "prices are out of date, so the car is not held back.",
-    Reason.UNLOADING: "tesladr was stopped or reloaded.",
+    Reason.PRICE_BELOW_RESUME: "notify_resumed_price",
+    Reason.PRICES_STALE: "notify_resumed_stale",
+    Reason.UNLOADING: "notify_resumed_unloading",
 }
 
 
@@ -58,6 +67,11 @@ def notify_targets(hass: HomeAssistant) -> list[str]:
     return [*entities, *(s for s in services if s != "notify.send_message")]
 
 
+def panel_id(device_id: str) -> str:
+    """The id of the car's notification in Home Assistant's notifications panel."""
+    return f"{DOMAIN}_{device_id}"
+
+
 def skip_action(device_id: str) -> str:
     """The mobile app action id that skips the event of the car with this device."""
     return f"{SKIP_ACTION}{device_id}"
@@ -67,10 +81,20 @@ def _local_time(moment: datetime) -> str:
     return dt_util.as_local(moment).strftime("%H:%M")
 
 
-def _price_text(price: float | None) -> str:
+def _price_text(price: float | None) -> str | None:
     if price is None:
-        return "high"
+        return None
     return f"{price / 1000:.3f} USD/kWh ({price:.0f} USD/MWh)"
+
+
+def notified_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, list[str]]]:
+    """What was sent for the entry's cars (kept across restarts, removed with the entry)."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.notified.{entry_id}")
+
+
+async def async_remove_notified(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget what was sent for a removed entry."""
+    await notified_store(hass, entry_id).async_remove()
 
 
 class DrNotifier:
@@ -84,15 +108,18 @@ class DrNotifier:
         self.entry = entry
         self.dr = dr
         self.target = target
-        self._store: Store[dict[str, list[str]]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.notified.{entry.entry_id}"
-        )
+        self._store = notified_store(hass, entry.entry_id)
+        self._texts: dict[str, str] = {}
         self._sent: list[str] = []
         # Cars whose command failure was told, until their commands work again.
         self._failing: set[str] = set()
 
     async def async_start(self) -> Callable[[], None]:
-        """Load what was sent, and listen; return what stops listening."""
+        """Load what was sent and the words, and listen; return what stops listening."""
+        # Home Assistant's language, English where a translation lacks a key.
+        self._texts = await async_get_translations(
+            self.hass, self.hass.config.language, "exceptions", {DOMAIN}
+        )
         stored = await self._store.async_load()
         self._sent = list(stored.get("sent", [])) if stored else []
         unsubs = [
@@ -124,19 +151,22 @@ class DrNotifier:
                 data,
                 skip=True,
             )
-        elif kind == "ended" and reason != Reason.SKIPPED:
+        elif kind == "ended" and reason == Reason.SKIPPED:
+            # A notification panel keeps the pause's message, Skip hint and all: the owner
+            # acted on it, so it goes.
+            if self._in_panel() and data.get("device_id"):
+                pn.async_dismiss(self.hass, panel_id(data["device_id"]))
+        elif kind == "ended":
             if (pause := self._last_event(car_id)) is None:
                 return
             if reason == Reason.READY_BY:
-                message = (
-                    "Charging resumed while the price is still high, so the car is ready "
-                    "by its departure."
-                )
+                message = self._text("notify_ready_by", data)
                 self._send(f"{car_id}/{pause.event_id}/ready_by", message, data)
             else:
-                message = "Charging resumed: " + ENDED.get(
-                    reason, "the pause is over."
-                ).format(price=_price_text(data["price"]))
+                key = ENDED.get(reason, "notify_resumed")
+                if key == "notify_resumed_price" and data.get("price") is None:
+                    key = "notify_resumed"
+                message = self._text(key, data)
                 self._send(f"{car_id}/{pause.event_id}/ended", message, data)
 
     @callback
@@ -152,13 +182,15 @@ class DrNotifier:
             # During a pause, once per event across restarts; a stop that failed has no
             # event yet: once until the car's commands work again.
             pause = self.dr.ledger.active(car_id)
+            data = {
+                "car": car_name(self.dr.source, car_id),
+                "device_id": self.dr.source.device_id(car_id),
+                "error": str(car.command_error),
+            }
             self._send(
                 f"{car_id}/{pause.event_id}/command_failed" if pause else None,
-                f"A charging command failed: {car.command_error}",
-                {
-                    "car": car_name(self.dr.source, car_id),
-                    "device_id": self.dr.source.device_id(car_id),
-                },
+                self._text("notify_command_failed", data),
+                data,
             )
 
     def _last_event(self, car_id: str) -> DrEvent | None:
@@ -167,12 +199,33 @@ class DrNotifier:
         )
 
     def _started(self, car_id: str, data: dict[str, Any]) -> str:
-        message = f"Charging paused: the price is {_price_text(data['price'])}."
+        key = "notify_paused" if data.get("price") is not None else "notify_paused_high"
         # A forecast already below the band disagrees with the price now: it tells nothing.
         until = self._expected_end(car_id)
         if until is not None and until > dt_util.utcnow():
-            message += f" Likely to resume at {_local_time(until)}."
+            key += "_until"
+        message = self._text(key, {**data, "end": until and _local_time(until)})
+        if not self._carries_actions():
+            # Only a phone shows the Skip action: elsewhere the message says where it is.
+            message += " " + self._text("notify_skip_hint", data)
         return message
+
+    def _carries_actions(self) -> bool:
+        return self.target.removeprefix("notify.").startswith("mobile_app_")
+
+    def _in_panel(self) -> bool:
+        return self.target == f"notify.{PANEL}"
+
+    def _text(self, key: str, data: dict[str, Any]) -> str:
+        """The translation of `key`, its placeholders filled from DR's event data."""
+        template = self._texts.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
+        return template.format(
+            car=data.get("car") or "",
+            node=data.get("node") or "",
+            price=_price_text(data.get("price")) or "",
+            end=data.get("end") or "",
+            error=data.get("error") or "",
+        )
 
     def _expected_end(self, car_id: str) -> datetime | None:
         prices = self.dr.prices
@@ -204,14 +257,23 @@ class DrNotifier:
                 return
             self._sent = [*self._sent, key][-KEEP_SENT:]
         actions = (
-            [{"action": skip_action(data["device_id"]), "title": "Skip this event"}]
+            [
+                {
+                    "action": skip_action(data["device_id"]),
+                    "title": self._text("notify_skip_action", data),
+                }
+            ]
             if skip and data.get("device_id")
             else None
         )
         self.entry.async_create_task(
             self.hass,
             self._async_send(
-                f"{data['car']}: demand response", message, actions, key is not None
+                self._text("notify_title", data),
+                message,
+                actions,
+                key is not None,
+                data.get("device_id"),
             ),
             f"{DOMAIN} notify",
         )
@@ -222,6 +284,7 @@ class DrNotifier:
         message: str,
         actions: list[dict[str, str]] | None,
         persist: bool,
+        device_id: str | None,
     ) -> None:
         if persist:
             await self._store.async_save({"sent": self._sent})
@@ -237,8 +300,11 @@ class DrNotifier:
                 return
             service = target.removeprefix("notify.")
             payload: dict[str, Any] = {"title": title, "message": message}
-            if actions and service.startswith("mobile_app_"):
+            if actions and self._carries_actions():
                 payload["data"] = {"actions": actions}
+            elif self._in_panel() and device_id:
+                # One notification per car, the latest news replacing the earlier.
+                payload["data"] = {"notification_id": panel_id(device_id)}
             await self.hass.services.async_call(
                 "notify", service, payload, blocking=True
             )

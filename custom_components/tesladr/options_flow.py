@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -9,6 +10,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -169,6 +171,52 @@ class PricesOptionsFlow(OptionsFlowWithReload):
         )
 
 
+def _notify_field(
+    hass: HomeAssistant, options: Mapping[str, Any]
+) -> dict[Any, SelectSelector]:
+    """The optional notify target of a car entry, as a schema's field."""
+    # The mobile app's notify service carries the Skip action; the notify entities do not,
+    # hence services beside entities.
+    return {
+        probatio.Optional(
+            CONF_NOTIFY_TARGET,
+            description={"suggested_value": options.get(CONF_NOTIFY_TARGET)},
+        ): SelectSelector(
+            SelectSelectorConfig(options=notify_targets(hass), custom_value=True)
+        )
+    }
+
+
+class LinkedOptionsFlow(OptionsFlowWithReload):
+    """The notify target of a car another integration provides.
+
+    Its DR settings are its entities; where to tell the owner is Home Assistant's side, so an
+    option, as for an account's cars.
+    """
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the notify target (none if left empty)."""
+        if user_input is not None:
+            notify = user_input.get(CONF_NOTIFY_TARGET)
+            return self.async_create_entry(
+                data={CONF_NOTIFY_TARGET: notify} if notify else {}
+            )
+        return self.async_show_form(
+            step_id="linked_options",
+            data_schema=probatio.Schema(
+                _notify_field(self.hass, self.config_entry.options)
+            ),
+        )
+
+    async def async_step_linked_options(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The form's step id; the same as init."""
+        return await self.async_step_init(user_input)
+
+
 class AccountOptionsFlow(OptionsFlowWithReload):
     """Polling policy, and which cars of an account tesladr manages.
 
@@ -218,18 +266,7 @@ class AccountOptionsFlow(OptionsFlowWithReload):
                             multiple=True,
                         )
                     ),
-                    # The mobile app's notify service carries the Skip action; the notify
-                    # entities do not, hence services beside entities.
-                    probatio.Optional(
-                        CONF_NOTIFY_TARGET,
-                        description={
-                            "suggested_value": options.get(CONF_NOTIFY_TARGET)
-                        },
-                    ): SelectSelector(
-                        SelectSelectorConfig(
-                            options=notify_targets(self.hass), custom_value=True
-                        )
-                    ),
+                    **_notify_field(self.hass, options),
                 }
             ),
         )

@@ -6,11 +6,13 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import persistent_notification as pn
 from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION, Platform
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -37,6 +39,11 @@ pytestmark = pytest.mark.usefixtures("churn_control_off")
 
 PHONE = "notify.mobile_app_pixel"
 ACTION = "mobile_app_notification_action"
+# Where a target without actions (a notify entity) tells the owner to skip.
+SKIP_HINT = (
+    "To let Model 3 charge through this event, press its Skip this event button "
+    "(on its device page or your dashboard)."
+)
 
 
 @pytest.fixture
@@ -119,8 +126,10 @@ async def test_pause_message_with_skip_that_skips_the_event(
     [call] = calls
     assert call.data["title"] == "Model 3: demand response"
     assert call.data["message"].startswith(
-        "Charging paused: the price is 0.300 USD/kWh (300 USD/MWh)."
+        "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh (300 USD/MWh)."
     )
+    # A phone carries the action: no words about where else to find it.
+    assert "Skip this event button" not in call.data["message"]
     car = device_id(hass, entry)
     assert call.data["data"] == {
         "actions": [{"action": f"TESLADR_SKIP_{car}", "title": "Skip this event"}]
@@ -186,7 +195,10 @@ async def test_entity_target_gets_start_and_end_once_each_across_a_restart(
     assert phone.sent == [
         (
             "Model 3: demand response",
-            "Charging paused: the price is 0.300 USD/kWh (300 USD/MWh).",
+            (
+                "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh "
+                f"(300 USD/MWh). {SKIP_HINT}"
+            ),
         )
     ]
     # A restart settling the same pause tells DR's bus again: no second message.
@@ -212,7 +224,10 @@ async def test_entity_target_gets_start_and_end_once_each_across_a_restart(
     assert phone.sent[1:] == [
         (
             "Model 3: demand response",
-            "Charging resumed: the price fell to 0.040 USD/kWh (40 USD/MWh).",
+            (
+                "Charging resumed: the price at TH_NP15_GEN-APND fell to 0.040 USD/kWh "
+                "(40 USD/MWh)."
+            ),
         )
     ]
 
@@ -224,8 +239,8 @@ async def test_entity_target_gets_start_and_end_once_each_across_a_restart(
         (
             "Model 3: demand response",
             (
-                "Charging paused: the price is 0.300 USD/kWh (300 USD/MWh). "
-                "Likely to resume at 18:00."
+                "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh "
+                f"(300 USD/MWh). Likely to resume at 18:00. {SKIP_HINT}"
             ),
         )
     ]
@@ -300,6 +315,126 @@ async def test_ready_by_and_stale_ends_have_their_own_words_once(
         ),
         "Charging resumed: prices are out of date, so the car is not held back.",
     ]
+
+
+async def test_an_end_without_a_price_says_only_that_the_pause_is_over(
+    hass: HomeAssistant,
+    oasis: object,
+    tesla: FakeTesla,
+    prices: ForecastTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An end whose price is unknown does not name a price it does not have."""
+    calls: list[ServiceCall] = async_mock_service(hass, "notify", "mobile_app_pixel")
+    entry = await car_entry(hass, tesla, PHONE)
+    prices.set(0, 300, 300)
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    await hass.async_block_till_done()
+    hass.bus.async_fire(
+        EVENT_DR,
+        {
+            "type": "ended",
+            "device_id": device_id(hass, entry),
+            "car": "Model 3",
+            "node": "TH_NP15_GEN-APND",
+            "price": None,
+            "reason": "price_below_resume",
+        },
+    )
+    await hass.async_block_till_done()
+    assert [c.data["message"] for c in calls[1:]] == [
+        "Charging resumed: the pause is over."
+    ]
+
+
+async def test_removing_the_entry_forgets_what_was_sent(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    oasis: object,
+    tesla: FakeTesla,
+    prices: ForecastTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The Store of messages sent goes with the entry, as DR's own Store does."""
+    async_mock_service(hass, "notify", "mobile_app_pixel")
+    entry = await car_entry(hass, tesla, PHONE)
+    prices.set(0, 300, 300)
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.notified.{entry.entry_id}"
+    assert hass_storage[key]["data"]["sent"]
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+def panel(hass: HomeAssistant) -> dict[str, pn.Notification]:
+    """Home Assistant's notifications panel, kept up to date as the frontend's is."""
+    shown: dict[str, pn.Notification] = {}
+
+    @callback
+    def update(kind: pn.UpdateType, notes: dict[str, pn.Notification]) -> None:
+        if kind is pn.UpdateType.REMOVED:
+            for key in notes:
+                shown.pop(key, None)
+        else:
+            shown.update(notes)
+
+    pn.async_register_callback(hass, update)
+    return shown
+
+
+async def test_panel_message_and_skip_button_in_one_tap(
+    hass: HomeAssistant,
+    oasis: object,
+    tesla: FakeTesla,
+    prices: ForecastTable,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Without a phone: the panel tells the price, the likely end and the Skip button.
+
+    Pressing the button skips the event: the car charges, the message goes, and neither
+    the skip nor the end of the event it skipped is told.
+    """
+    assert await async_setup_component(hass, "notify", {})
+    shown = panel(hass)
+    await car_entry(hass, tesla, "notify.persistent_notification")
+    # The day-ahead and 15-minute prices: high until 18:00, calm then.
+    prices.forecast[Market.DAM, at(0)] = 250.0
+    for minutes in range(0, 60, 15):
+        prices.forecast[Market.RTPD, at(minutes)] = 250.0
+    prices.set(0, 300, 300, 40, 40, 40, 40, 300, 300, 300, 300)
+    await advance_to(hass, freezer, at(15).replace(second=30))
+    await hass.async_block_till_done()
+    # One notification per car: the resume replaced the pause.
+    [note] = shown.values()
+    assert note["message"].startswith("Charging resumed")
+
+    await advance_to(hass, freezer, at(35).replace(second=30))
+    await hass.async_block_till_done()
+    assert state(hass, STATUS) == "paused"
+    [note] = shown.values()
+    assert note["title"] == "Model 3: demand response"
+    assert note["message"] == (
+        "Charging paused: the price at TH_NP15_GEN-APND is 0.300 USD/kWh (300 USD/MWh). "
+        f"Likely to resume at 18:00. {SKIP_HINT}"
+    )
+
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": "button.model_3_skip_this_event"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert state(hass, "sensor.model_3_participation") == "skipped"
+    assert tesla.cars[CHARGING].charging_state == "Charging"
+    assert shown == {}
+
+    await advance_to(hass, freezer, at(55).replace(second=30))
+    await hass.async_block_till_done()
+    assert state(hass, STATUS) == "monitoring"
+    assert shown == {}
 
 
 async def test_a_target_gone_is_a_warning_and_others_cars_are_ignored(

@@ -12,8 +12,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesladr.config_flow import TeslaDrConfigFlow
-from custom_components.tesladr.const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_LINKED
+from custom_components.tesladr.const import DOMAIN
 from custom_components.tesladr.sources import Role, async_find_car_entities
 
 from .cars import LinkedCar
@@ -210,15 +209,3 @@ async def test_charger_entity_without_unique_id(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"charger_power": "not_in_registry"}
     assert result["description_placeholders"] == {"entity": "sensor.yaml_power"}
-
-
-async def test_linked_entry_offers_no_options(hass: HomeAssistant) -> None:
-    """A linked car's settings are its DR entities; the account options do not apply."""
-    linked = MockConfigEntry(
-        domain=DOMAIN,
-        data={CONF_ENTRY_TYPE: ENTRY_TYPE_LINKED, "source": "generic", "entities": {}},
-    )
-    linked.add_to_hass(hass)
-    assert not TeslaDrConfigFlow.async_supports_options_flow(linked)
-    account = MockConfigEntry(domain=DOMAIN, data={CONF_ENTRY_TYPE: "account"})
-    assert TeslaDrConfigFlow.async_supports_options_flow(account)
