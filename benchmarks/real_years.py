@@ -225,8 +225,12 @@ def charging_minutes(before: bool, after: bool) -> float:
     return (1.0 if before else 0.0) + (4.0 if after else 0.0)
 
 
-def run_always(year: Year, settings: DrSettings) -> Car:
-    """The always-charging car through the whole year."""
+def run_always(year: Year, settings: DrSettings, need_kwh: float | None = None) -> Car:
+    """The always-charging car through the whole year.
+
+    `need_kwh`: the energy it tells the ledger it needs at each stop (a pause never keeps
+    more from it); None, as in the year's pass: the car that never fills.
+    """
     car = Car("always", settings)
     charging = CarSnapshot(True, True, True, False, 60.0, True)
     stopped = replace(charging, charging=False)
@@ -245,7 +249,7 @@ def run_always(year: Year, settings: DrSettings) -> Car:
             continue
         before = not car.state.paused_by_dr
         snapshot = charging if before else stopped
-        car.step(year, index - 1, lambda snap=snapshot: snap, ALWAYS_KW, None)
+        car.step(year, index - 1, lambda snap=snapshot: snap, ALWAYS_KW, need_kwh)
         minutes = charging_minutes(before, not car.state.paused_by_dr)
         car.account(year, index, full * minutes / 5)
     return car
