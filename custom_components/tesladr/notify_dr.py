@@ -32,6 +32,7 @@ from .actuator import car_name
 from .caiso.forecast import quarter_forecast
 from .const import DOMAIN, LOGGER
 from .dr import DrEvent, Reason
+from .dr.event import Cause
 from .dr.outlook import expected_end
 from .dr_actions import EVENT_DR
 from .dr_coordinator import DrCoordinator
@@ -46,6 +47,15 @@ PANEL = "persistent_notification"
 
 # The messages are translations (`exceptions` in translations/en.json, the category core
 # integrations use for words built in code), keyed by what happened.
+# A pause a grid signal caused is told by its signal: its price may well be low.
+STARTED_BY_SIGNAL = {
+    Reason.FLEX_ALERT: "notify_paused_flex_alert",
+    Reason.HIGH_EMISSIONS: "notify_paused_high_emissions",
+}
+ENDED_SIGNAL = {
+    Cause.FLEX_ALERT: "notify_resumed_flex_alert",
+    Cause.EMISSIONS: "notify_resumed_emissions",
+}
 ENDED = {
     Reason.PRICE_BELOW_RESUME: "notify_resumed_price",
     Reason.PRICES_STALE: "notify_resumed_stale",
@@ -166,6 +176,13 @@ class DrNotifier:
                 key = ENDED.get(reason, "notify_resumed")
                 if key == "notify_resumed_price" and data.get("price") is None:
                     key = "notify_resumed"
+                if key == "notify_resumed_price" or reason in (
+                    Reason.PRICE_BELOW_THRESHOLD,
+                    Reason.FLEX_ALERT,
+                    Reason.HIGH_EMISSIONS,
+                ):
+                    # "The price fell" would be wrong for the end of a signal's pause.
+                    key = ENDED_SIGNAL.get(pause.cause, key)
                 message = self._text(key, data)
                 self._send(f"{car_id}/{pause.event_id}/ended", message, data)
 
@@ -199,12 +216,20 @@ class DrNotifier:
         )
 
     def _started(self, car_id: str, data: dict[str, Any]) -> str:
-        key = "notify_paused" if data.get("price") is not None else "notify_paused_high"
-        # A forecast already below the band disagrees with the price now: it tells nothing.
-        until = self._expected_end(car_id)
-        if until is not None and until > dt_util.utcnow():
-            key += "_until"
-        message = self._text(key, {**data, "end": until and _local_time(until)})
+        if (signal_key := STARTED_BY_SIGNAL.get(data["reason"])) is not None:
+            # The price forecast says nothing of when a signal ends.
+            message = self._text(signal_key, data)
+        else:
+            key = (
+                "notify_paused"
+                if data.get("price") is not None
+                else "notify_paused_high"
+            )
+            # A forecast already below the band disagrees with the price now: it tells nothing.
+            until = self._expected_end(car_id)
+            if until is not None and until > dt_util.utcnow():
+                key += "_until"
+            message = self._text(key, {**data, "end": until and _local_time(until)})
         if not self._carries_actions():
             # Only a phone shows the Skip action: elsewhere the message says where it is.
             message += " " + self._text("notify_skip_hint", data)

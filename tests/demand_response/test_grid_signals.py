@@ -20,9 +20,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    async_mock_service,
 )
 
-from custom_components.tesladr.const import CONF_FLEX_ALERT, CONF_MOER_REGION, CONF_RIN
+from custom_components.tesladr.const import (
+    CONF_FLEX_ALERT,
+    CONF_MOER_REGION,
+    CONF_NOTIFY_TARGET,
+    CONF_RIN,
+)
 from custom_components.tesladr.dr import Cause, Outcome
 from custom_components.tesladr.midas_coordinator import SIGNAL_MIDAS_UPDATED
 from tests.fake_midas import PACIFIC, FakeMidas, pacific_midnight, row
@@ -412,3 +418,49 @@ async def test_an_alert_in_the_interval_of_a_resume_still_stops_the_car_at_once(
     assert dt_util.utcnow() - seen[0] < timedelta(seconds=1)
     await advance_to(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
     assert reason(hass) == "flex_alert"
+
+
+async def test_a_flex_alert_pause_is_told_as_the_alert_not_as_a_price(
+    hass: HomeAssistant,
+    midas: MockConfigEntry,
+    account: MockConfigEntry,
+    tesla: FakeTesla,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The phone hears of the alert and of its end; the calm price is not the reason."""
+    calls = async_mock_service(hass, "notify", "mobile_app_pixel")
+    hass.config_entries.async_update_entry(
+        account,
+        options={**account.options, CONF_NOTIFY_TARGET: "notify.mobile_app_pixel"},
+    )
+    # As the options flow does: it reloads the entry.
+    assert await hass.config_entries.async_reload(account.entry_id)
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: FLEX_SWITCH}, blocking=True
+    )
+    vin = CHARGING
+    await advance_to(hass, freezer, ALERT_START - timedelta(minutes=5))
+    stopped = await step_until(
+        hass,
+        freezer,
+        lambda: tesla.cars[vin].charging_state == "Stopped",
+        ALERT_START + timedelta(minutes=20),
+    )
+    await advance_to(hass, freezer, stopped + timedelta(seconds=5))
+    assert reason(hass) == "flex_alert"
+    messages = [call.data["message"] for call in calls]
+    assert len(messages) == 1
+    assert messages[0].startswith("Charging paused: a Flex Alert is on")
+    assert "price" not in messages[0]
+    assert [a["title"] for a in calls[0].data["data"]["actions"]] == ["Skip this event"]
+
+    started = await step_until(
+        hass,
+        freezer,
+        lambda: tesla.cars[vin].charging_state == "Charging",
+        ALERT_END + timedelta(minutes=20),
+    )
+    await advance_to(hass, freezer, started + timedelta(seconds=5))
+    messages = [call.data["message"] for call in calls]
+    assert messages[1:] == ["Charging resumed: the Flex Alert is over."]
