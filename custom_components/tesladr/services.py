@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from homeassistant.core import (
     HomeAssistant,
@@ -26,6 +27,9 @@ ATTR_START = "start"
 ATTR_END = "end"
 SERVICE_SKIP_EVENT = "skip_event"
 SERVICE_GET_EVENTS = "get_events"
+# CO2 and retail figures: None per event where unknown (no region or RIN, or a rate MIDAS
+# never had), so a period's total is of the events that know theirs, as the sensors count.
+RATE_TOTALS = ("kg_co2", "net_kg_co2", "retail_usd", "net_retail_usd")
 
 SKIP_EVENT_SCHEMA = probatio.Schema({probatio.Required(ATTR_DEVICE_ID): cv.string})
 GET_EVENTS_SCHEMA = probatio.Schema(
@@ -99,7 +103,13 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
         "kwh": round(sum(e["kwh"] for e in events), 4),
         "usd": round(sum(e["usd"] for e in events), 4),
         "net_usd": round(sum(e["net_usd"] for e in events), 4),
+        **{key: _known_total(events, key) for key in RATE_TOTALS},
     }
+
+
+def _known_total(events: list[dict[str, Any]], key: str) -> float | None:
+    known = [e[key] for e in events if e[key] is not None]
+    return round(sum(known), 4) if known else None
 
 
 @callback

@@ -220,6 +220,8 @@ async def test_get_events_returns_the_ledger_of_a_period(
     assert (event["kg_co2"], event["net_kg_co2"]) == (None, None)
     assert (event["retail_usd"], event["net_retail_usd"]) == (None, None)
     assert not {"co2", "retail", "draws"} & set(event)
+    for total in ("kg_co2", "net_kg_co2", "retail_usd", "net_retail_usd"):
+        assert response[total] is None
     # Paused 17:05:15–17:15:15: 4.75 min at 200, 5 at 40 and 0.25 at 40.
     assert response["kwh"] == pytest.approx(7 * 10 / 60, abs=1e-3)
     assert response["usd"] == pytest.approx(
@@ -247,7 +249,16 @@ async def test_get_events_returns_the_ledger_of_a_period(
         blocking=True,
         return_response=True,
     )
-    assert earlier == {"events": [], "kwh": 0, "usd": 0, "net_usd": 0}
+    assert earlier == {
+        "events": [],
+        "kwh": 0,
+        "usd": 0,
+        "net_usd": 0,
+        "kg_co2": None,
+        "net_kg_co2": None,
+        "retail_usd": None,
+        "net_retail_usd": None,
+    }
     with pytest.raises(ServiceValidationError) as reversed_period:
         await hass.services.async_call(
             DOMAIN,

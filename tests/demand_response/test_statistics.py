@@ -7,6 +7,7 @@ CO2 and retail bill avoided: sensors with state class total, compiled by the rea
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -23,7 +24,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from custom_components.tesladr.const import CONF_MOER_REGION, CONF_RIN
+from custom_components.tesladr.const import CONF_MOER_REGION, CONF_RIN, DOMAIN
 from custom_components.tesladr.dr import Ledger, Outcome
 from custom_components.tesladr.dr_car import CarDr
 from custom_components.tesladr.pricing import NodeChoice
@@ -32,6 +33,7 @@ from tests.fake_oasis import FakeOasis
 from tests.prices.conftest import prices_entry
 
 from .conftest import PriceTable, advance_to, at, state
+from .test_services import car_device
 
 # Written for a pause on each crossing and a resume on the first dip: not about churn control.
 pytestmark = pytest.mark.usefixtures("churn_control_off")
@@ -151,6 +153,18 @@ async def test_net_co2_and_retail_become_long_term_statistics(
     assert co2.attributes["events_net_unknown"] == 0
     assert float(retail.state) == pytest.approx(event.net_retail_usd, abs=1e-4)
     assert retail.attributes["gross"] == pytest.approx(event.retail_usd, abs=1e-4)
+    # The get_events service totals the period's figures the same way.
+    response: Any = await hass.services.async_call(
+        DOMAIN,
+        "get_events",
+        {"device_id": car_device(hass, account)},
+        blocking=True,
+        return_response=True,
+    )
+    assert response["net_kg_co2"] == pytest.approx(event.net_kg_co2, abs=1e-4)
+    assert response["kg_co2"] == pytest.approx(event.kg_co2, abs=1e-4)
+    assert response["net_retail_usd"] == pytest.approx(event.net_retail_usd, abs=1e-4)
+    assert response["retail_usd"] == pytest.approx(event.retail_usd, abs=1e-4)
 
     await async_wait_recording_done(hass)
     do_adhoc_statistics(hass, start=at(35))
