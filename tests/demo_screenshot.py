@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import contextlib
 import itertools
 import json
+import os
 from pathlib import Path
 import re
 import shutil
@@ -26,6 +27,8 @@ from typing import Any
 import aiohttp
 
 from tests.demo_setup import Http, auth_code, login, state, wait_until
+
+DEMO_TIME_ZONE = "America/Los_Angeles"
 
 # True once the dashboard's cards are on the page (the frontend nests them in shadow roots).
 RENDERED_JS = """
@@ -121,6 +124,9 @@ def chromium(width: int, height: int) -> Iterator[str]:
                 "--force-device-scale-factor=1",
                 "about:blank",
             ],
+            # The frontend shows times in the browser's zone: the demo's home is California
+            # (config/configuration.yaml), as the times in its notifications are.
+            env={**os.environ, "TZ": DEMO_TIME_ZONE},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
