@@ -47,6 +47,12 @@ PANEL = "persistent_notification"
 
 # The messages are translations (`exceptions` in translations/en.json, the category core
 # integrations use for words built in code), keyed by what happened.
+ENDED = {
+    Reason.PRICE_BELOW_RESUME: "notify_resumed_price",
+    Reason.PRICES_STALE: "notify_resumed_stale",
+    Reason.UNLOADING: "notify_resumed_unloading",
+}
+
 # A pause a grid signal caused is told by its signal: its price may well be low.
 STARTED_BY_SIGNAL = {
     Reason.FLEX_ALERT: "notify_paused_flex_alert",
@@ -56,11 +62,8 @@ ENDED_SIGNAL = {
     Cause.FLEX_ALERT: "notify_resumed_flex_alert",
     Cause.EMISSIONS: "notify_resumed_emissions",
 }
-ENDED = {
-    Reason.PRICE_BELOW_RESUME: "notify_resumed_price",
-    Reason.PRICES_STALE: "notify_resumed_stale",
-    Reason.UNLOADING: "notify_resumed_unloading",
-}
+# The reasons a pause ends with once neither the price nor a signal calls for it.
+SIGNAL_MAY_HAVE_ENDED = {Reason.PRICE_BELOW_RESUME, Reason.PRICE_BELOW_THRESHOLD}
 
 
 def notify_targets(hass: HomeAssistant) -> list[str]:
@@ -176,11 +179,7 @@ class DrNotifier:
                 key = ENDED.get(reason, "notify_resumed")
                 if key == "notify_resumed_price" and data.get("price") is None:
                     key = "notify_resumed"
-                if key == "notify_resumed_price" or reason in (
-                    Reason.PRICE_BELOW_THRESHOLD,
-                    Reason.FLEX_ALERT,
-                    Reason.HIGH_EMISSIONS,
-                ):
+                if reason in SIGNAL_MAY_HAVE_ENDED:
                     # "The price fell" would be wrong for the end of a signal's pause.
                     key = ENDED_SIGNAL.get(pause.cause, key)
                 message = self._text(key, data)
