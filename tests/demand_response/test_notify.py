@@ -98,6 +98,21 @@ async def car_entry(hass: HomeAssistant, tesla: FakeTesla, target: str) -> Confi
     return entry
 
 
+async def paused_on_phone(
+    hass: HomeAssistant,
+    tesla: FakeTesla,
+    prices: ForecastTable,
+    freezer: FrozenDateTimeFactory,
+) -> tuple[list[ServiceCall], ConfigEntry]:
+    """The account notifying the phone, its Model 3 paused by the 17:00 spike at 17:05:30."""
+    calls: list[ServiceCall] = async_mock_service(hass, "notify", "mobile_app_pixel")
+    entry = await car_entry(hass, tesla, PHONE)
+    prices.set(0, 300, 300)
+    await advance_to(hass, freezer, at(5).replace(second=30))
+    await hass.async_block_till_done()
+    return calls, entry
+
+
 def device_id(hass: HomeAssistant, entry: ConfigEntry) -> str:
     """The Model 3's device id."""
     device = dr.async_get(hass).async_get_device_by_identifier(
@@ -291,11 +306,7 @@ async def test_ready_by_and_stale_ends_have_their_own_words_once(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """DR reports the ready-by guarantee's end as any end, with its reason: told once."""
-    calls: list[ServiceCall] = async_mock_service(hass, "notify", "mobile_app_pixel")
-    entry = await car_entry(hass, tesla, PHONE)
-    prices.set(0, 300, 300)
-    await advance_to(hass, freezer, at(5).replace(second=30))
-    await hass.async_block_till_done()
+    calls, entry = await paused_on_phone(hass, tesla, prices, freezer)
     assert state(hass, STATUS) == "paused"
     ended = {
         "type": "ended",
@@ -325,11 +336,7 @@ async def test_an_end_without_a_price_says_only_that_the_pause_is_over(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An end whose price is unknown does not name a price it does not have."""
-    calls: list[ServiceCall] = async_mock_service(hass, "notify", "mobile_app_pixel")
-    entry = await car_entry(hass, tesla, PHONE)
-    prices.set(0, 300, 300)
-    await advance_to(hass, freezer, at(5).replace(second=30))
-    await hass.async_block_till_done()
+    calls, entry = await paused_on_phone(hass, tesla, prices, freezer)
     hass.bus.async_fire(
         EVENT_DR,
         {
@@ -356,11 +363,7 @@ async def test_removing_the_entry_forgets_what_was_sent(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The Store of messages sent goes with the entry, as DR's own Store does."""
-    async_mock_service(hass, "notify", "mobile_app_pixel")
-    entry = await car_entry(hass, tesla, PHONE)
-    prices.set(0, 300, 300)
-    await advance_to(hass, freezer, at(5).replace(second=30))
-    await hass.async_block_till_done()
+    _calls, entry = await paused_on_phone(hass, tesla, prices, freezer)
     key = f"{DOMAIN}.notified.{entry.entry_id}"
     assert hass_storage[key]["data"]["sent"]
     await hass.config_entries.async_remove(entry.entry_id)
